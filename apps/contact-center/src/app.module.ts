@@ -1,0 +1,39 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { EventEmitterModule } from '@nestjs/event-emitter';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { LoggerModule } from 'nestjs-pino';
+import { AppConfig, CommonModule } from '@cc/common';
+import { DatabaseModule } from '@cc/database';
+import { AuthHttpModule } from './http/auth/auth-http.module';
+import { HealthModule } from './http/health/health.module';
+import { MetricsModule } from './http/metrics/metrics.module';
+import { RedisModule } from './realtime/redis.module';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        CommonModule.forRoot(config),
+        LoggerModule.forRoot({
+          pinoHttp: {
+            level: config.logLevel,
+            autoLogging: { ignore: (req) => req.url === '/metrics' || req.url === '/api/v1/health' },
+            redact: ['req.headers.authorization'],
+          },
+        }),
+        EventEmitterModule.forRoot(),
+        ThrottlerModule.forRoot({
+          throttlers: [{ name: 'unauthenticated', ttl: 60_000, limit: Math.max(config.httpRateLimit, 1) }],
+          skipIf: () => config.httpRateLimit === 0,
+        }),
+        DatabaseModule,
+        RedisModule,
+        MetricsModule,
+        HealthModule,
+        AuthHttpModule,
+      ],
+    };
+  }
+}

@@ -1,0 +1,49 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { DomainError, httpErrorName } from '@cc/common';
+
+export interface ErrorBody {
+  statusCode: number;
+  error: string;
+  message: string | string[];
+  [extra: string]: unknown;
+}
+
+/** Turns any thrown value into the contract's error body: `{ statusCode, error, message }`. */
+export function toErrorBody(exception: unknown): ErrorBody {
+  if (exception instanceof DomainError) {
+    return { ...(exception.details ?? {}), statusCode: exception.status, error: httpErrorName(exception.status), message: exception.message };
+  }
+  if (exception instanceof HttpException) {
+    const status = exception.getStatus();
+    const response = exception.getResponse();
+    const message =
+      typeof response === 'object' && response !== null && 'message' in response
+        ? (response as { message: string | string[] }).message
+        : typeof response === 'string'
+          ? response
+          : exception.message;
+    return { statusCode: status, error: httpErrorName(status), message: status === 429 ? 'Too many requests' : message };
+  }
+  // body-parser errors carry a status and a type.
+  const e = exception as { status?: number; statusCode?: number; type?: string; message?: string };
+  const status = e?.status ?? e?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    const message =
+      e.type === 'entity.parse.failed' ? 'Invalid JSON in request body' : e.type === 'entity.too.large' ? 'Request body too large' : (e.message ?? 'Bad request');
+    return { statusCode: status, error: httpErrorName(status), message };
+  }
+  return { statusCode: 500, error: httpErrorName(500), message: 'Internal server error' };
+}
+
+@Catch()
+export class HttpExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HttpExceptionFilter');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const response = host.switchToHttp().getResponse();
+    const body = toErrorBody(exception);
+    if (body.statusCode >= 500) this.logger.error(exception instanceof Error ? exception.stack : String(exception));
+    if (response.headersSent) return;
+    response.status(body.statusCode).json(body);
+  }
+}

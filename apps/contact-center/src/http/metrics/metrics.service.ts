@@ -1,0 +1,34 @@
+import { Injectable } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { DataSource } from 'typeorm';
+
+/** Prometheus metrics of this instance; `/metrics` exposes them. */
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+
+  readonly socketsConnected = new Gauge({ name: 'cc_sockets_connected', help: 'Connected sockets', labelNames: ['namespace'], registers: [this.registry] });
+  readonly messagesSent = new Counter({ name: 'cc_messages_sent_total', help: 'Messages stored', labelNames: ['sender_type'], registers: [this.registry] });
+  readonly allocations = new Counter({ name: 'cc_allocations_total', help: 'Conversations assigned to an agent', registers: [this.registry] });
+  readonly ackLatency = new Histogram({
+    name: 'cc_socket_ack_seconds',
+    help: 'Time from a client event to its acknowledgement',
+    labelNames: ['event'],
+    buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [this.registry],
+  });
+
+  constructor(dataSource: DataSource) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'cc_' });
+    new Gauge({
+      name: 'cc_conversations_waiting',
+      help: 'Conversations waiting for an agent (all instances)',
+      registers: [this.registry],
+      async collect() {
+        if (!dataSource.isInitialized) return;
+        const rows: { n: string }[] = await dataSource.query(`SELECT count(*) AS n FROM conversations WHERE status = 'queued'`);
+        this.set(Number(rows[0].n));
+      },
+    });
+  }
+}

@@ -1,0 +1,16 @@
+import { Role } from '@cc/common';
+
+/** The authenticated caller, as the JWT strategy and the socket handshake resolve it. */
+export interface AuthUser {
+  role: Role;
+  id: number;
+}
+
+export interface TokenPayload {
+  sub: number;
+  role: Role;
+  /** Token version: a logout bumps the stored version and so revokes every earlier token. */
+  tv: number;
+}
+
+export const TABLE_OF_ROLE: Record<Role, string> = { admin: 'admins', agent: 'agents', customer: 'customers' };

@@ -1,0 +1,48 @@
+import { applyDecorators, CanActivate, createParamDecorator, ExecutionContext, Injectable, SetMetadata, UseGuards } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AuthGuard } from '@nestjs/passport';
+import { ApiBearerAuth } from '@nestjs/swagger';
+import { DomainError, ForbiddenError, Role, UnauthorizedError } from '@cc/common';
+import { AuthUser } from './auth-user';
+
+const ROLES_KEY = 'cc:roles';
+
+@Injectable()
+export class JwtAuthGuard extends AuthGuard('jwt') {
+  handleRequest<T>(err: unknown, user: T): T {
+    if (err instanceof DomainError) throw err;
+    if (err || !user) throw new UnauthorizedError();
+    return user;
+  }
+}
+
+/** Authenticates when an Authorization header is present (and then it must be valid); else lets the request through anonymously. */
+@Injectable()
+export class OptionalJwtAuthGuard extends JwtAuthGuard {
+  canActivate(context: ExecutionContext) {
+    const request = context.switchToHttp().getRequest();
+    if (!request.headers?.authorization) return true;
+    return super.canActivate(context);
+  }
+}
+
+@Injectable()
+export class RolesGuard implements CanActivate {
+  constructor(private readonly reflector: Reflector) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const roles = this.reflector.getAllAndOverride<Role[]>(ROLES_KEY, [context.getHandler(), context.getClass()]);
+    if (!roles?.length) return true;
+    const user: AuthUser | undefined = context.switchToHttp().getRequest().user;
+    if (!user) throw new UnauthorizedError();
+    if (!roles.includes(user.role)) throw new ForbiddenError();
+    return true;
+  }
+}
+
+/** Route needs a valid token whose role is one of `roles` (any role when none are named). */
+export function Auth(...roles: Role[]) {
+  return applyDecorators(SetMetadata(ROLES_KEY, roles), UseGuards(JwtAuthGuard, RolesGuard), ApiBearerAuth());
+}
+
+export const CurrentUser = createParamDecorator((_: unknown, ctx: ExecutionContext): AuthUser => ctx.switchToHttp().getRequest().user);

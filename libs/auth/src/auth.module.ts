@@ -1,0 +1,22 @@
+import { Module } from '@nestjs/common';
+import { JwtModule } from '@nestjs/jwt';
+import { PassportModule } from '@nestjs/passport';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { APP_CONFIG, AppConfig } from '@cc/common';
+import { Agent } from '@cc/agents';
+import { Admin } from './admin.entity';
+import { AuthService } from './auth.service';
+import { Customer } from './customer.entity';
+import { JwtStrategy } from './jwt.strategy';
+import { TokenService } from './token.service';
+
+@Module({
+  imports: [
+    PassportModule,
+    TypeOrmModule.forFeature([Admin, Customer, Agent]),
+    JwtModule.registerAsync({ inject: [APP_CONFIG], useFactory: (config: AppConfig) => ({ secret: config.jwtSecret }) }),
+  ],
+  providers: [AuthService, TokenService, JwtStrategy],
+  exports: [AuthService, TokenService],
+})
+export class AuthModule {}

@@ -1,0 +1,35 @@
+import { Injectable } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { AgentStatusView, ConversationView, MessageView, Role } from './views';
+
+/**
+ * Every domain event, by name. Services publish these after their transaction commits;
+ * the real-time layer relays them to sockets and the allocation engine reacts to them.
+ */
+export interface DomainEventMap {
+  'auth.logged-out': { role: Role; userId: number };
+  'agent.status.changed': { agentId: number; status: AgentStatusView; reason: string };
+  /** A change that may let an agent take more conversations (capacity raised, queue joined, ...). */
+  'agent.capacity.changed': { agentId: number; reason: string };
+  'agent.deleted': { agentId: number };
+  'conversation.queued': { conversation: ConversationView };
+  'conversation.assigned': { conversation: ConversationView; agent: { id: number; name: string }; previousAgentId: number | null };
+  'conversation.resolved': { conversation: ConversationView };
+  'conversation.transferred': { conversation: ConversationView; fromAgentId: number | null; toAgentId: number | null };
+  /** Conversations went back to the waiting line (agent logged off or deleted). */
+  'conversation.requeued': { conversation: ConversationView; fromAgentId: number };
+  /** Waiting positions may have moved in these queues. */
+  'queue.positions.changed': { queueIds: number[] };
+  'message.created': { message: MessageView; customerId: number; agentId: number | null };
+}
+
+export type DomainEventName = keyof DomainEventMap;
+
+@Injectable()
+export class DomainEvents {
+  constructor(private readonly emitter: EventEmitter2) {}
+
+  publish<K extends DomainEventName>(name: K, payload: DomainEventMap[K]): void {
+    this.emitter.emit(name, payload);
+  }
+}

@@ -1,0 +1,5 @@
+export * from './database.module';
+export * from './embedded-postgres';
+export * from './locks';
+export * from './sql';
+export { MIGRATIONS } from './migrations';

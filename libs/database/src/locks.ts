@@ -1,0 +1,25 @@
+import { EntityManager } from 'typeorm';
+
+/** Keys of transaction-scoped advisory locks; one enum so no two uses collide. */
+export enum LockKey {
+  /** Serialises every automatic allocation decision across all instances. */
+  Allocation = 7_100_001,
+  AdminBootstrap = 7_100_002,
+}
+
+export async function advisoryXactLock(manager: EntityManager, key: LockKey, sub = 0): Promise<void> {
+  await manager.query('SELECT pg_advisory_xact_lock($1, $2)', [key, sub]);
+}
+
+/** True when `err` is a PostgreSQL unique violation (optionally on the named constraint or index). */
+export function isUniqueViolation(err: unknown, constraint?: string): boolean {
+  const e = err as { code?: string; constraint?: string; driverError?: { code?: string; constraint?: string } };
+  const code = e?.code ?? e?.driverError?.code;
+  const name = e?.constraint ?? e?.driverError?.constraint;
+  return code === '23505' && (!constraint || name === constraint);
+}
+
+export function isForeignKeyViolation(err: unknown): boolean {
+  const e = err as { code?: string; driverError?: { code?: string } };
+  return (e?.code ?? e?.driverError?.code) === '23503';
+}

@@ -1,0 +1,9 @@
+/** Row helpers for raw SQL results (pg returns bigint and count() as strings). */
+export function toInt(value: unknown): number {
+  return typeof value === 'number' ? value : Number(value);
+}
+
+export function toIso(value: Date | string | null | undefined): string | null {
+  if (value === null || value === undefined) return null;
+  return (value instanceof Date ? value : new Date(value)).toISOString();
+}

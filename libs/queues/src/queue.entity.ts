@@ -1,0 +1,21 @@
+import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+
+export type QueueStrategy = 'least-busy' | 'longest-idle' | 'round-robin';
+export type QueueOverflow = 'wait' | 'overflow-online' | 'overflow-any';
+export const QUEUE_STRATEGIES: QueueStrategy[] = ['least-busy', 'longest-idle', 'round-robin'];
+export const QUEUE_OVERFLOWS: QueueOverflow[] = ['wait', 'overflow-online', 'overflow-any'];
+
+@Entity('queues')
+export class Queue {
+  @PrimaryGeneratedColumn() id: number;
+  @Column() name: string;
+  @Column({ type: 'varchar', default: 'least-busy' }) strategy: QueueStrategy;
+  @Column({ type: 'varchar', default: 'wait' }) overflow: QueueOverflow;
+  @Column({ type: 'text', array: true, default: () => "'{}'" }) channels: string[];
+  @Column({ default: 0 }) priority: number;
+  @Column({ name: 'webhook_url', type: 'text', nullable: true }) webhookUrl: string | null;
+  @Column({ name: 'webhook_timeout_ms', default: 3000 }) webhookTimeoutMs: number;
+  @Column({ name: 'last_assigned_agent_id', type: 'int', nullable: true }) lastAssignedAgentId: number | null;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt: Date;
+}

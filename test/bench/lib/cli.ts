@@ -1,0 +1,110 @@
+/** Command-line options of `npm run bench`. */
+import { DEFAULT_POSTGRES_URL } from './servers';
+
+export const PHASES = ['bare', 'insert', 'ours', 'burst', 'connections'] as const;
+export type Phase = (typeof PHASES)[number];
+
+const ALIASES: Record<string, Phase[]> = {
+  a: ['bare'],
+  b: ['insert'],
+  c: ['ours'],
+  d: ['burst'],
+  e: ['connections'],
+  references: ['bare', 'insert'],
+  throughput: ['bare', 'insert', 'ours'],
+  messages: ['bare', 'insert', 'ours'],
+  allocation: ['burst'],
+  sockets: ['connections'],
+};
+
+export interface BenchOptions {
+  quick: boolean;
+  phases: Phase[];
+  rate: number;
+  durationS: number;
+  pairs: number;
+  rounds: number;
+  drainS: number;
+  ramp: boolean;
+  rampStepS: number;
+  rampMaxSteps: number;
+  rampStartRate: number;
+  burstCustomers: number;
+  burstAgents: number;
+  burstCapacity: number;
+  burstSpreadMs: number;
+  sockets: number;
+  tabsPerAgent: number;
+  /** `embedded` or a PostgreSQL URL, for our server. */
+  database: string;
+  build: boolean;
+  write: boolean;
+  budgetS: number;
+}
+
+export const USAGE = `usage: npm run bench -- [options]
+  --quick              one round, short phases (under 2 minutes)
+  --only=<phases>      comma list of bare|insert|ours|burst|connections (or a..e, references, throughput)
+  --rate=<msg/s>       fixed-rate run, total over all pairs (default 1000)
+  --duration=<s>       fixed-rate run length (default 20; quick 5)
+  --pairs=<n>          customer/agent pairs (default 200)
+  --rounds=<n>         alternating rounds of reference and ours (default 3; quick 1)
+  --no-ramp            skip the search for the highest sustained rate
+  --ramp-step=<s>      length of one ramp step (default 3; quick 2)
+  --sockets=<n>        idle sockets in the connections phase (default 10000)
+  --db=<embedded|postgres|url>   our server's database (default: DATABASE_URL if set, else embedded)
+  --no-build           do not run 'nest build contact-center' first
+  --write / --no-write update BENCHMARKS.md (default: yes, except with --quick or --only)`;
+
+export function parseArgs(argv: string[]): BenchOptions {
+  const flags = new Map<string, string>();
+  for (const arg of argv) {
+    const match = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
+    if (!match) throw new Error(`unknown argument ${arg}\n${USAGE}`);
+    flags.set(match[1], match[2] ?? 'true');
+  }
+  const known = ['quick', 'only', 'rate', 'duration', 'pairs', 'rounds', 'no-ramp', 'ramp-step', 'sockets', 'db', 'no-build', 'write', 'no-write', 'help'];
+  for (const key of flags.keys()) if (!known.includes(key)) throw new Error(`unknown option --${key}\n${USAGE}`);
+  if (flags.has('help')) throw new Error(USAGE);
+
+  const quick = flags.has('quick');
+  const number = (key: string, fallback: number) => {
+    const raw = flags.get(key);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value <= 0) throw new Error(`--${key} must be a positive number`);
+    return value;
+  };
+  const phases = flags.has('only')
+    ? [...new Set((flags.get('only') as string).split(',').flatMap((p) => ALIASES[p] ?? (PHASES.includes(p as Phase) ? [p as Phase] : fail(`unknown phase ${p}`))))]
+    : [...PHASES];
+  const db = flags.get('db') ?? (process.env.DATABASE_URL ? process.env.DATABASE_URL : 'embedded');
+
+  return {
+    quick,
+    phases,
+    rate: number('rate', 1000),
+    durationS: number('duration', quick ? 5 : 20),
+    pairs: Math.round(number('pairs', 200)),
+    rounds: Math.round(number('rounds', quick ? 1 : 3)),
+    drainS: quick ? 3 : 5,
+    ramp: !flags.has('no-ramp'),
+    rampStepS: number('ramp-step', quick ? 2 : 3),
+    rampMaxSteps: quick ? 6 : 8,
+    rampStartRate: 2000,
+    burstCustomers: 1000,
+    burstAgents: 100,
+    burstCapacity: 5,
+    burstSpreadMs: 1000,
+    sockets: Math.round(number('sockets', 10_000)),
+    tabsPerAgent: 10,
+    database: db === 'postgres' ? DEFAULT_POSTGRES_URL : db,
+    build: !flags.has('no-build'),
+    write: flags.has('no-write') ? false : flags.has('write') || (!quick && !flags.has('only')),
+    budgetS: quick ? 300 : 900,
+  };
+}
+
+function fail(message: string): never {
+  throw new Error(`${message}\n${USAGE}`);
+}

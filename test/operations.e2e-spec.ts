@@ -1,0 +1,44 @@
+import { createTestApp, TestApp } from './utils/create-test-app';
+
+describe('Operations (e2e)', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(() => t.close());
+
+  it('GET /api/v1/health answers ok with the database up and Redis disabled', async () => {
+    const res = await t.http.get('/api/v1/health').expect(200);
+    expect(res.body).toEqual({ status: 'ok', db: 'up', redis: 'disabled' });
+  });
+
+  it('GET /metrics answers Prometheus text', async () => {
+    const res = await t.http.get('/metrics').expect(200);
+    expect(res.headers['content-type']).toMatch(/text\/plain/);
+    expect(res.text).toMatch(/^# HELP cc_process_cpu_user_seconds_total/m);
+    expect(res.text).toMatch(/^cc_conversations_waiting 0$/m);
+  });
+
+  it('GET /docs serves the OpenAPI UI and the document lists the routes', async () => {
+    const page = await t.http.get('/docs').expect(200);
+    expect(page.text).toMatch(/swagger/i);
+    const doc = await t.http.get('/docs-json').expect(200);
+    expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/api/v1/auth/login', '/api/v1/customers/session', '/api/v1/health']));
+  });
+});
+
+const redisUrl = process.env.REDIS_URL;
+(redisUrl ? describe : describe.skip)('Operations with Redis (e2e)', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp({ env: { REDIS_URL: redisUrl! } });
+  });
+  afterAll(() => t.close());
+
+  it('reports Redis up', async () => {
+    const res = await t.http.get('/api/v1/health').expect(200);
+    expect(res.body).toEqual({ status: 'ok', db: 'up', redis: 'up' });
+  });
+});
