@@ -3,6 +3,7 @@ import { ModuleRef } from '@nestjs/core';
 import { TypeOrmModule, TypeOrmModuleOptions } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@cc/common';
+import { AfterCommitSubscriber } from './after-commit';
 import { EmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres';
 import { MIGRATIONS } from './migrations';
 
@@ -58,6 +59,7 @@ class DatabaseConnectionModule {}
       useFactory: (connection: DatabaseConnection) => connection.options(),
     }),
   ],
+  providers: [AfterCommitSubscriber],
   exports: [TypeOrmModule],
 })
 export class DatabaseModule {}

@@ -3,3 +3,4 @@ export * from './embedded-postgres';
 export * from './locks';
 export * from './sql';
 export { MIGRATIONS } from './migrations';
+export * from './after-commit';

@@ -1,0 +1,48 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { OnEvent } from '@nestjs/event-emitter';
+import { APP_CONFIG, AppConfig, DomainEventMap } from '@cc/common';
+import { AllocationService } from './allocation.service';
+
+/**
+ * Drains the waiting line whenever a slot may have freed, plus a periodic sweep so that a
+ * restart, another instance or a missed event can never strand a waiting conversation.
+ */
+@Injectable()
+export class AllocationListener implements OnApplicationBootstrap, OnApplicationShutdown {
+  private sweep: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly allocation: AllocationService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.sweep = setInterval(() => void this.allocation.drain('sweep'), this.config.allocationSweepMs);
+    this.sweep.unref();
+    void this.allocation.drain('startup');
+  }
+
+  onApplicationShutdown(): void {
+    if (this.sweep) clearInterval(this.sweep);
+  }
+
+  @OnEvent('agent.status.changed')
+  onStatus(event: DomainEventMap['agent.status.changed']): void {
+    if (event.status.logged) void this.allocation.drain(event.reason);
+  }
+
+  @OnEvent('agent.capacity.changed')
+  onCapacity(event: DomainEventMap['agent.capacity.changed']): void {
+    void this.allocation.drain(event.reason);
+  }
+
+  @OnEvent('conversation.resolved')
+  onResolved(): void {
+    void this.allocation.drain('conversation-resolved');
+  }
+
+  @OnEvent('conversation.transferred')
+  onTransferred(): void {
+    void this.allocation.drain('conversation-transferred');
+  }
+}

@@ -1,0 +1,341 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import { APP_CONFIG, AppConfig, DomainEvents, Errors, ForbiddenError, Principal, TransactionHooks } from '@cc/common';
+import { advisoryXactLock, afterCommit, LockKey } from '@cc/database';
+import { QueuesService } from '@cc/queues';
+import { AllocationOutcome, CandidateVerdict } from './allocation-decision.entity';
+import { AllocationWebhook, WebhookAnswer } from './allocation-webhook';
+import { ConversationRow, POSITION_SQL, toConversationView } from './conversation-row';
+import { Candidate, chooseOverflow, judge, JudgeOptions, orderByStrategy, Overflow, Strategy, Verdict } from './strategies';
+
+interface Member extends Candidate {
+  name: string;
+}
+
+interface QueueRow {
+  id: number;
+  name: string;
+  strategy: Strategy;
+  overflow: Overflow;
+  priority: number;
+  webhook_url: string | null;
+  webhook_timeout_ms: number;
+  last_assigned_agent_id: number | null;
+}
+
+interface Choice {
+  agent: Member | null;
+  outcome: AllocationOutcome;
+  verdicts: Verdict[];
+}
+
+export interface AllocationDecisionView {
+  at: string;
+  trigger: string;
+  strategy: string;
+  candidates: CandidateVerdict[];
+  outcome: AllocationOutcome;
+  agentId: number | null;
+}
+
+const CANDIDATE_COLUMNS = `
+  a.id, a.name, a.skills, a.max_concurrent, coalesce(p.logged, false) AS logged, coalesce(p.paused, false) AS paused,
+  p.wrap_up_until, p.last_assigned_at,
+  (SELECT count(*)::int FROM conversations c WHERE c.agent_id = a.id AND c.status = 'active') AS active`;
+
+const MEMBERS_SQL = `
+  SELECT ${CANDIDATE_COLUMNS} FROM queue_members m
+  JOIN agents a ON a.id = m.agent_id LEFT JOIN agent_presence p ON p.agent_id = a.id
+  WHERE m.queue_id = $1 ORDER BY a.id`;
+
+const AGENTS_SQL = `
+  SELECT ${CANDIDATE_COLUMNS} FROM agents a LEFT JOIN agent_presence p ON p.agent_id = a.id
+  WHERE a.id = ANY($1::int[]) ORDER BY a.id`;
+
+/** The oldest waiting conversation (higher queue priority first) that some free, eligible member could take now. */
+const NEXT_SERVICEABLE_SQL = `
+  SELECT c.id FROM conversations c JOIN queues q ON q.id = c.queue_id
+  WHERE c.status = 'queued' AND NOT (c.id = ANY($1::int[]))
+    AND EXISTS (
+      SELECT 1 FROM queue_members m
+      JOIN agents a ON a.id = m.agent_id
+      JOIN agent_presence p ON p.agent_id = a.id
+      WHERE m.queue_id = c.queue_id AND p.logged AND NOT p.paused
+        AND (p.wrap_up_until IS NULL OR p.wrap_up_until <= now())
+        AND (cardinality(a.skills) = 0 OR c.channel = ANY(a.skills))
+        AND (SELECT count(*) FROM conversations x WHERE x.agent_id = a.id AND x.status = 'active') < a.max_concurrent)
+  ORDER BY q.priority DESC, c.waiting_since, c.id
+  LIMIT 1`;
+
+const rowsOf = <T>(result: unknown): T[] => (Array.isArray(result) && Array.isArray(result[0]) ? (result[0] as T[]) : (result as T[]));
+
+/**
+ * Decides who takes a conversation. Every automatic decision runs in one transaction holding
+ * one cluster-wide advisory lock, so no interleaving of instances can read a stale load and
+ * exceed an agent's capacity, and a slot freed during a decision is never missed: the drain
+ * that follows it waits for the lock and sees the committed state.
+ */
+@Injectable()
+export class AllocationService implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger('Allocation');
+  private draining = false;
+  private drainAgain = false;
+  private closed = false;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly events: DomainEvents,
+    private readonly hooks: TransactionHooks,
+    private readonly webhook: AllocationWebhook,
+    private readonly queues: QueuesService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onModuleInit(): void {
+    this.hooks.register('agent.released', async (manager, { agentId, reason }) => {
+      await this.requeueAgent(manager, agentId, reason);
+    });
+  }
+
+  onApplicationShutdown(): void {
+    this.closed = true;
+  }
+
+  /** Allocates a queued conversation inside the caller's transaction (used when a conversation is created). */
+  async allocateInTransaction(manager: EntityManager, conversationId: number, trigger: string): Promise<ConversationRow> {
+    await advisoryXactLock(manager, LockKey.Allocation);
+    const conversation = await this.lockConversation(manager, conversationId);
+    if (conversation.status !== 'queued') return conversation;
+    const queue = await this.queue(manager, conversation.queue_id);
+    const members = await this.members(manager, queue.id);
+    const choice = this.choose(queue, conversation.channel, members);
+    return this.apply(manager, conversation, queue, choice, trigger);
+  }
+
+  /** Allocates a conversation that is waiting now, consulting the queue's webhook when it has one. */
+  async allocateWaiting(conversationId: number, trigger: string): Promise<ConversationRow | null> {
+    const rows: (ConversationRow & { webhook_url: string | null })[] = await this.dataSource.query(
+      `SELECT c.*, q.webhook_url FROM conversations c JOIN queues q ON q.id = c.queue_id WHERE c.id = $1`,
+      [conversationId],
+    );
+    if (!rows.length || rows[0].status !== 'queued') return rows[0] ?? null;
+    if (rows[0].webhook_url) return this.allocateViaWebhook(rows[0], trigger);
+    return this.dataSource.transaction((manager) => this.allocateInTransaction(manager, conversationId, trigger));
+  }
+
+  /**
+   * Hands waiting conversations to free agents, oldest first, until no free agent can take any.
+   * Calls on one instance coalesce; instances serialise on the allocation lock.
+   */
+  async drain(trigger: string): Promise<void> {
+    if (this.closed) return;
+    if (this.draining) {
+      this.drainAgain = true;
+      return;
+    }
+    this.draining = true;
+    try {
+      do {
+        this.drainAgain = false;
+        const tried: number[] = [];
+        for (;;) {
+          if (this.closed) return;
+          const next: { id: number }[] = await this.dataSource.query(NEXT_SERVICEABLE_SQL, [tried]);
+          if (!next.length) break;
+          tried.push(next[0].id);
+          await this.allocateWaiting(next[0].id, trigger);
+        }
+      } while (this.drainAgain);
+    } catch (err) {
+      if (!this.closed) this.logger.error(`Drain failed: ${(err as Error).stack ?? err}`);
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  /** Puts an agent's active conversations back in the waiting line, keeping their original wait. */
+  async requeueAgent(manager: EntityManager, agentId: number, reason: string): Promise<ConversationRow[]> {
+    const requeued = rowsOf<ConversationRow>(
+      await manager.query(
+        `UPDATE conversations SET status = 'queued', agent_id = NULL, assigned_at = NULL
+         WHERE agent_id = $1 AND status = 'active' RETURNING *`,
+        [agentId],
+      ),
+    );
+    if (!requeued.length) return [];
+    afterCommit(manager, async () => {
+      const positions = await this.positions(requeued.map((r) => r.id));
+      for (const row of requeued) {
+        this.events.publish('conversation.requeued', { conversation: toConversationView(row, positions.get(row.id)), fromAgentId: agentId });
+      }
+      this.events.publish('queue.positions.changed', { queueIds: [...new Set(requeued.map((r) => r.queue_id))] });
+      await this.drain(`agent-${reason}`);
+    });
+    return requeued;
+  }
+
+  /** Assigns to a named agent (manual assignment or transfer): allowed beyond capacity, recorded like any decision. */
+  async assignTo(manager: EntityManager, conversation: ConversationRow, agentId: number, outcome: 'manual' | 'transfer', trigger: string): Promise<ConversationRow> {
+    await advisoryXactLock(manager, LockKey.Allocation);
+    const queue = await this.queue(manager, conversation.queue_id);
+    const target = (await this.agentsAsCandidates(manager, [agentId]))[0];
+    if (!target) throw Errors.noSuchAgent();
+    const verdicts = [judge(target, conversation.channel, new Date())];
+    return this.apply(manager, conversation, queue, { agent: target, outcome, verdicts }, trigger);
+  }
+
+  /** Whom automatic allocation would pick now for a conversation on `channel` in that queue; no side effect. */
+  async preview(channel: string, queueId: number | undefined, options: JudgeOptions): Promise<number> {
+    const queue = await this.queues.route(channel, queueId);
+    const members = await this.members(this.dataSource.manager, queue.id);
+    const choice = this.choose(await this.queue(this.dataSource.manager, queue.id), channel, members, options);
+    if (!choice.agent) throw Errors.noAgentAvailable();
+    return choice.agent.agentId;
+  }
+
+  async decisions(user: Principal, conversationId: number): Promise<AllocationDecisionView[]> {
+    const conversation: { agent_id: number | null }[] = await this.dataSource.query(`SELECT agent_id FROM conversations WHERE id = $1`, [conversationId]);
+    if (!conversation.length) throw Errors.noSuchConversation();
+    if (user.role !== 'admin' && !(user.role === 'agent' && conversation[0].agent_id === user.id)) throw new ForbiddenError();
+    const rows: { at: Date; trigger: string; strategy: string; candidates: CandidateVerdict[]; outcome: AllocationOutcome; agent_id: number | null }[] =
+      await this.dataSource.query(`SELECT * FROM allocation_decisions WHERE conversation_id = $1 ORDER BY id`, [conversationId]);
+    return rows.map((r) => ({ at: r.at.toISOString(), trigger: r.trigger, strategy: r.strategy, candidates: r.candidates, outcome: r.outcome, agentId: r.agent_id }));
+  }
+
+  /** Waiting positions of these conversations (1-based within their queue). */
+  async positions(conversationIds: number[], manager: EntityManager = this.dataSource.manager): Promise<Map<number, number>> {
+    if (!conversationIds.length) return new Map();
+    const rows: { id: number; position: number }[] = await manager.query(`SELECT * FROM (${POSITION_SQL}) w WHERE w.id = ANY($1::int[])`, [conversationIds]);
+    return new Map(rows.map((r) => [r.id, r.position]));
+  }
+
+  private async allocateViaWebhook(conversation: ConversationRow, trigger: string): Promise<ConversationRow> {
+    const queue = await this.queue(this.dataSource.manager, conversation.queue_id);
+    const now = new Date();
+    const members = await this.members(this.dataSource.manager, queue.id);
+    const candidates = members.filter((m) => judge(m, conversation.channel, now).eligible).map((m) => m.agentId);
+    const customer: unknown[] = await this.dataSource.query(`SELECT id, name, email, external_id AS "externalId" FROM customers WHERE id = $1`, [conversation.customer_id]);
+    const answer = candidates.length
+      ? await this.webhook.ask(queue.webhook_url!, queue.webhook_timeout_ms, {
+          conversation: toConversationView(conversation),
+          customer: customer[0] ?? null,
+          queue: { id: queue.id, name: queue.name, strategy: queue.strategy, overflow: queue.overflow },
+          candidates,
+        })
+      : ({ kind: 'fallback', why: 'no eligible candidate' } as WebhookAnswer);
+
+    return this.dataSource.transaction(async (manager) => {
+      await advisoryXactLock(manager, LockKey.Allocation);
+      const current = await this.lockConversation(manager, conversation.id);
+      if (current.status !== 'queued') return current;
+      const fresh = await this.members(manager, queue.id);
+      const choice = this.choose(queue, current.channel, fresh);
+      if (answer.kind === 'agent') {
+        const verdict = choice.verdicts.find((v) => v.candidate.agentId === answer.agentId);
+        if (verdict?.eligible) return this.apply(manager, current, queue, { ...choice, agent: verdict.candidate as Member, outcome: 'webhook' }, trigger);
+      }
+      if (answer.kind === 'wait') return this.apply(manager, current, queue, { ...choice, agent: null, outcome: 'webhook' }, trigger);
+      const outcome: AllocationOutcome = !choice.agent ? 'queued' : choice.outcome === 'overflow' ? 'overflow' : candidates.length ? 'webhook-fallback' : 'assigned';
+      return this.apply(manager, current, queue, { ...choice, outcome }, trigger);
+    });
+  }
+
+  private choose(queue: QueueRow, channel: string, members: Member[], options: JudgeOptions = {}): Choice {
+    const now = new Date();
+    const verdicts = members.map((m) => judge(m, channel, now, options));
+    const eligible = verdicts.filter((v) => v.eligible).map((v) => v.candidate);
+    const best = orderByStrategy(queue.strategy, eligible, queue.last_assigned_agent_id)[0] as Member | undefined;
+    if (best) return { agent: best, outcome: 'assigned', verdicts };
+    const overflow = chooseOverflow(queue.overflow, members, channel) as Member | null;
+    return overflow ? { agent: overflow, outcome: 'overflow', verdicts } : { agent: null, outcome: 'queued', verdicts };
+  }
+
+  /** Writes the decision (assignment or not) and publishes its events after commit. */
+  private async apply(manager: EntityManager, conversation: ConversationRow, queue: QueueRow, choice: Choice, trigger: string): Promise<ConversationRow> {
+    const candidates: CandidateVerdict[] = choice.verdicts.map((v) => ({
+      agentId: v.candidate.agentId,
+      eligible: v.eligible,
+      reason: v.reason,
+      active: v.candidate.active,
+      maxConcurrent: v.candidate.maxConcurrent,
+    }));
+    await manager.query(
+      `INSERT INTO allocation_decisions (conversation_id, trigger, strategy, candidates, outcome, agent_id) VALUES ($1, $2, $3, $4, $5, $6)`,
+      [conversation.id, trigger, queue.strategy, JSON.stringify(candidates), choice.outcome, choice.agent?.agentId ?? null],
+    );
+    const wasQueued = conversation.status === 'queued';
+    if (!choice.agent) {
+      afterCommit(manager, async () => {
+        const positions = await this.positions([conversation.id]);
+        this.events.publish('conversation.queued', { conversation: toConversationView(conversation, positions.get(conversation.id)) });
+        this.events.publish('queue.positions.changed', { queueIds: [conversation.queue_id] });
+      });
+      return conversation;
+    }
+    const agent = choice.agent;
+    const rows = rowsOf<ConversationRow>(
+      await manager.query(
+        `WITH assigned AS (
+           UPDATE conversations SET status = 'active', agent_id = $2, assigned_at = now() WHERE id = $1 RETURNING *
+         ), presence AS (
+           UPDATE agent_presence SET last_assigned_at = now() WHERE agent_id = $2
+         ), queue AS (
+           UPDATE queues SET last_assigned_agent_id = $2 WHERE id = $3
+         )
+         SELECT * FROM assigned`,
+        [conversation.id, agent.agentId, queue.id],
+      ),
+    );
+    const assigned = rows[0];
+    const previousAgentId = conversation.agent_id;
+    afterCommit(manager, () => {
+      this.events.publish('conversation.assigned', { conversation: toConversationView(assigned), agent: { id: agent.agentId, name: agent.name }, previousAgentId });
+      if (wasQueued) this.events.publish('queue.positions.changed', { queueIds: [assigned.queue_id] });
+    });
+    return assigned;
+  }
+
+  private async lockConversation(manager: EntityManager, id: number): Promise<ConversationRow> {
+    const rows: ConversationRow[] = await manager.query(`SELECT * FROM conversations WHERE id = $1 FOR UPDATE`, [id]);
+    if (!rows.length) throw Errors.noSuchConversation();
+    return rows[0];
+  }
+
+  private async queue(manager: EntityManager, id: number): Promise<QueueRow> {
+    const rows: QueueRow[] = await manager.query(`SELECT * FROM queues WHERE id = $1`, [id]);
+    if (!rows.length) throw Errors.noSuchQueue();
+    return rows[0];
+  }
+
+  private async members(manager: EntityManager, queueId: number): Promise<Member[]> {
+    return (await manager.query(MEMBERS_SQL, [queueId])).map(toMember);
+  }
+
+  private async agentsAsCandidates(manager: EntityManager, agentIds: number[]): Promise<Member[]> {
+    return (await manager.query(AGENTS_SQL, [agentIds])).map(toMember);
+  }
+}
+
+function toMember(r: {
+  id: number;
+  name: string;
+  skills: string[];
+  max_concurrent: number;
+  logged: boolean;
+  paused: boolean;
+  wrap_up_until: Date | null;
+  last_assigned_at: Date | null;
+  active: number;
+}): Member {
+  return {
+    agentId: r.id,
+    name: r.name,
+    skills: r.skills,
+    maxConcurrent: r.max_concurrent,
+    active: r.active,
+    logged: r.logged,
+    paused: r.paused,
+    wrapUpUntil: r.wrap_up_until,
+    lastAssignedAt: r.last_assigned_at,
+  };
+}

@@ -1,0 +1,41 @@
+import { ConversationView } from '@cc/common';
+import { toIso } from '@cc/database';
+
+/** A `conversations` row as raw SQL returns it; the one mapping to the wire shape. */
+export interface ConversationRow {
+  id: number;
+  customer_id: number;
+  agent_id: number | null;
+  queue_id: number;
+  channel: string;
+  status: ConversationView['status'];
+  created_at: Date;
+  waiting_since: Date;
+  assigned_at: Date | null;
+  resolved_at: Date | null;
+  resolved_by: string | null;
+  notes: string | null;
+}
+
+export function toConversationView(row: ConversationRow, position?: number | null): ConversationView {
+  const view: ConversationView = {
+    id: row.id,
+    customerId: row.customer_id,
+    agentId: row.agent_id,
+    queueId: row.queue_id,
+    channel: row.channel,
+    status: row.status,
+    createdAt: toIso(row.created_at)!,
+    assignedAt: toIso(row.assigned_at),
+    resolvedAt: toIso(row.resolved_at),
+    resolvedBy: row.resolved_by,
+    notes: row.notes,
+  };
+  if (row.status === 'queued' && position) view.position = position;
+  return view;
+}
+
+/** 1-based place of each waiting conversation in its queue's line (requeued ones keep their original wait). */
+export const POSITION_SQL = `
+  SELECT id, row_number() OVER (PARTITION BY queue_id ORDER BY waiting_since, id)::int AS position
+  FROM conversations WHERE status = 'queued'`;

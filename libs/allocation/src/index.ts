@@ -1,0 +1,5 @@
+export * from './allocation-decision.entity';
+export * from './allocation.service';
+export * from './allocation.module';
+export * from './conversation-row';
+export * from './strategies';

@@ -1,0 +1,88 @@
+import { Candidate, chooseOverflow, judge, orderByStrategy } from './strategies';
+
+const now = new Date('2026-01-01T12:00:00Z');
+const at = (minutesAgo: number) => new Date(now.getTime() - minutesAgo * 60_000);
+
+function agent(agentId: number, over: Partial<Candidate> = {}): Candidate {
+  return { agentId, skills: [], maxConcurrent: 2, active: 0, logged: true, paused: false, wrapUpUntil: null, lastAssignedAt: null, ...over };
+}
+
+const ids = (list: Candidate[]) => list.map((c) => c.agentId);
+
+describe('judge', () => {
+  it('is eligible when logged, unpaused, out of wrap-up, serving the channel and below capacity', () => {
+    expect(judge(agent(1), 'web', now)).toMatchObject({ eligible: true, reason: 'eligible' });
+  });
+
+  it('names the first failing rule', () => {
+    expect(judge(agent(1, { skills: ['wa'] }), 'web', now).reason).toBe('skill');
+    expect(judge(agent(1, { logged: false, paused: true }), 'web', now).reason).toBe('offline');
+    expect(judge(agent(1, { paused: true }), 'web', now).reason).toBe('paused');
+    expect(judge(agent(1, { wrapUpUntil: new Date(now.getTime() + 1000) }), 'web', now).reason).toBe('wrap-up');
+    expect(judge(agent(1, { active: 2 }), 'web', now).reason).toBe('full');
+  });
+
+  it('treats a wrap-up that has ended as over, and empty skills as every channel', () => {
+    expect(judge(agent(1, { wrapUpUntil: at(1) }), 'web', now).eligible).toBe(true);
+    expect(judge(agent(1, { skills: [] }), 'line', now).eligible).toBe(true);
+    expect(judge(agent(1, { skills: ['wa', 'line'] }), 'line', now).eligible).toBe(true);
+  });
+
+  it('with ignoreAvailability still needs the skill and a free slot', () => {
+    const opts = { ignoreAvailability: true };
+    expect(judge(agent(1, { logged: false, paused: true, wrapUpUntil: new Date(now.getTime() + 1000) }), 'web', now, opts).eligible).toBe(true);
+    expect(judge(agent(1, { logged: false, active: 2 }), 'web', now, opts).reason).toBe('full');
+    expect(judge(agent(1, { logged: false, skills: ['fb'] }), 'web', now, opts).reason).toBe('skill');
+  });
+});
+
+describe('orderByStrategy', () => {
+  it('least-busy: fewest active first, ties to the longest idle, then the lowest id', () => {
+    const list = [agent(1, { active: 1 }), agent(2, { active: 0, lastAssignedAt: at(1) }), agent(3, { active: 0, lastAssignedAt: at(5) }), agent(4, { active: 0 })];
+    expect(ids(orderByStrategy('least-busy', list, null))).toEqual([4, 3, 2, 1]);
+    expect(ids(orderByStrategy('least-busy', [agent(7), agent(5)], null))).toEqual([5, 7]);
+  });
+
+  it('longest-idle: oldest last assignment first whatever the load', () => {
+    const list = [agent(1, { active: 0, lastAssignedAt: at(1) }), agent(2, { active: 1, lastAssignedAt: at(10) }), agent(3, { active: 1, lastAssignedAt: at(5) })];
+    expect(ids(orderByStrategy('longest-idle', list, null))).toEqual([2, 3, 1]);
+  });
+
+  it('round-robin: the next agent after the one assigned last, wrapping around', () => {
+    const list = [agent(9), agent(3), agent(5)];
+    expect(ids(orderByStrategy('round-robin', list, null))).toEqual([3, 5, 9]);
+    expect(ids(orderByStrategy('round-robin', list, 3))).toEqual([5, 9, 3]);
+    expect(ids(orderByStrategy('round-robin', list, 9))).toEqual([3, 5, 9]);
+    expect(ids(orderByStrategy('round-robin', list, 4))).toEqual([5, 9, 3]);
+  });
+
+  it('does not reorder its input', () => {
+    const list = [agent(2), agent(1)];
+    orderByStrategy('least-busy', list, null);
+    expect(ids(list)).toEqual([2, 1]);
+  });
+});
+
+describe('chooseOverflow', () => {
+  const full = (id: number, active: number, over: Partial<Candidate> = {}) => agent(id, { active, ...over });
+
+  it('wait picks nobody', () => {
+    expect(chooseOverflow('wait', [full(1, 2)], 'web')).toBeNull();
+  });
+
+  it('overflow-online picks the least-busy logged-in unpaused member', () => {
+    const members = [full(1, 3), full(2, 2), full(3, 1, { paused: true }), full(4, 0, { logged: false })];
+    expect(chooseOverflow('overflow-online', members, 'web')?.agentId).toBe(2);
+    expect(chooseOverflow('overflow-online', [full(4, 0, { logged: false })], 'web')).toBeNull();
+  });
+
+  it('overflow-any falls back to the least-busy member of all (seed chat backend rule)', () => {
+    const offline = [full(1, 3, { logged: false }), full(2, 1, { logged: false }), full(3, 2, { logged: false })];
+    expect(chooseOverflow('overflow-any', offline, 'web')?.agentId).toBe(2);
+    expect(chooseOverflow('overflow-any', [...offline, full(4, 5)], 'web')?.agentId).toBe(4);
+  });
+
+  it('never picks an agent without the channel skill', () => {
+    expect(chooseOverflow('overflow-any', [full(1, 0, { skills: ['wa'] })], 'web')).toBeNull();
+  });
+});

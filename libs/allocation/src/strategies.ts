@@ -1,0 +1,97 @@
+/**
+ * The pure rules of allocation: who is eligible, in which order a strategy tries them, and
+ * whom an overflow rule picks. No I/O here, so every rule is unit-tested on plain lists.
+ */
+export type Strategy = 'least-busy' | 'longest-idle' | 'round-robin';
+export type Overflow = 'wait' | 'overflow-online' | 'overflow-any';
+
+export interface Candidate {
+  agentId: number;
+  skills: string[];
+  maxConcurrent: number;
+  active: number;
+  logged: boolean;
+  paused: boolean;
+  wrapUpUntil: Date | null;
+  lastAssignedAt: Date | null;
+}
+
+export type IneligibleReason = 'skill' | 'offline' | 'paused' | 'wrap-up' | 'full';
+
+export interface Verdict {
+  candidate: Candidate;
+  eligible: boolean;
+  reason: 'eligible' | IneligibleReason;
+}
+
+export interface JudgeOptions {
+  /** Preview with ignoreAvailability: logged off, paused and wrap-up do not exclude. */
+  ignoreAvailability?: boolean;
+}
+
+export function servesChannel(c: Candidate, channel: string): boolean {
+  return c.skills.length === 0 || c.skills.includes(channel);
+}
+
+export function inWrapUp(c: Candidate, now: Date): boolean {
+  return !!c.wrapUpUntil && c.wrapUpUntil.getTime() > now.getTime();
+}
+
+/** Why an agent can or cannot take a conversation on `channel` now (first failing rule wins). */
+export function judge(c: Candidate, channel: string, now: Date, options: JudgeOptions = {}): Verdict {
+  const reason: Verdict['reason'] = !servesChannel(c, channel)
+    ? 'skill'
+    : !options.ignoreAvailability && !c.logged
+      ? 'offline'
+      : !options.ignoreAvailability && c.paused
+        ? 'paused'
+        : !options.ignoreAvailability && inWrapUp(c, now)
+          ? 'wrap-up'
+          : c.active >= c.maxConcurrent
+            ? 'full'
+            : 'eligible';
+  return { candidate: c, eligible: reason === 'eligible', reason };
+}
+
+const idleKey = (c: Candidate) => c.lastAssignedAt?.getTime() ?? Number.NEGATIVE_INFINITY;
+
+/** Fewest active first; ties to the longest idle (never assigned counts as idlest), then lowest id. */
+export function byLeastBusy(a: Candidate, b: Candidate): number {
+  return a.active - b.active || idleKey(a) - idleKey(b) || a.agentId - b.agentId;
+}
+
+/** Oldest last assignment first; ties to fewer active, then lowest id. */
+export function byLongestIdle(a: Candidate, b: Candidate): number {
+  return idleKey(a) - idleKey(b) || a.active - b.active || a.agentId - b.agentId;
+}
+
+/** Eligible candidates in the order the strategy tries them. */
+export function orderByStrategy(strategy: Strategy, eligible: Candidate[], lastAssignedAgentId: number | null): Candidate[] {
+  const list = [...eligible];
+  switch (strategy) {
+    case 'least-busy':
+      return list.sort(byLeastBusy);
+    case 'longest-idle':
+      return list.sort(byLongestIdle);
+    case 'round-robin': {
+      list.sort((a, b) => a.agentId - b.agentId);
+      if (lastAssignedAgentId === null) return list;
+      const next = list.findIndex((c) => c.agentId > lastAssignedAgentId);
+      return next <= 0 ? list : [...list.slice(next), ...list.slice(0, next)];
+    }
+  }
+}
+
+/**
+ * When no member has a free slot: `overflow-online` picks the least-busy logged-in, unpaused
+ * member serving the channel; `overflow-any` falls back to the least-busy member serving it,
+ * logged in or not (the seed chat backend's rule). `wait` picks nobody.
+ */
+export function chooseOverflow(overflow: Overflow, members: Candidate[], channel: string): Candidate | null {
+  if (overflow === 'wait') return null;
+  const serving = members.filter((c) => servesChannel(c, channel));
+  const online = serving.filter((c) => c.logged && !c.paused).sort(byLeastBusy);
+  if (online.length) return online[0];
+  if (overflow === 'overflow-any') return [...serving].sort(byLeastBusy)[0] ?? null;
+  return null;
+}

@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AllocationModule } from '@cc/allocation';
+import { PresenceModule } from '@cc/presence';
+import { QueuesModule } from '@cc/queues';
+import { Conversation } from './conversation.entity';
+import { ConversationsService } from './conversations.service';
+import { Message } from './message.entity';
+import { MessagesService } from './messages.service';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([Conversation, Message]), AllocationModule, QueuesModule, PresenceModule],
+  providers: [ConversationsService, MessagesService],
+  exports: [ConversationsService, MessagesService],
+})
+export class ConversationsModule {}

@@ -1,0 +1,115 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import { ConflictError, ConversationStatus, DomainEvents, Errors, MessageView, Principal, SenderType } from '@cc/common';
+import { afterCommit, toInt, toIso } from '@cc/database';
+import { ConversationRow } from '@cc/allocation';
+import { assertCanSee } from './conversation-access';
+import { MessageHistoryQuery, SendMessageDto } from './conversation.dto';
+
+interface MessageRow {
+  id: string;
+  conversation_id: number;
+  sender_type: SenderType;
+  sender_id: number | null;
+  text: string;
+  client_message_id: string | null;
+  created_at: Date;
+}
+
+const SYNC_LIMIT = 1000;
+
+export function toMessageView(r: MessageRow): MessageView {
+  return {
+    id: toInt(r.id),
+    conversationId: r.conversation_id,
+    senderType: r.sender_type,
+    senderId: r.sender_id,
+    text: r.text,
+    clientMessageId: r.client_message_id,
+    createdAt: toIso(r.created_at)!,
+  };
+}
+
+/** Messages: stored before they are acknowledged or pushed; retries with a clientMessageId stored once. */
+@Injectable()
+export class MessagesService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly events: DomainEvents,
+  ) {}
+
+  async send(user: Principal, conversationId: number, dto: SendMessageDto): Promise<{ message: MessageView; created: boolean }> {
+    const conversation = await this.participants(user, conversationId);
+    const senderType: SenderType = user.role === 'admin' ? 'system' : user.role;
+    const clientMessageId = dto.clientMessageId ?? null;
+    // The status check is part of the insert, so a message never lands in a conversation resolved meanwhile.
+    const inserted: MessageRow[] = await this.dataSource.query(
+      `INSERT INTO messages (conversation_id, sender_type, sender_id, text, client_message_id)
+       SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM conversations WHERE id = $1 AND status <> 'resolved')
+       ON CONFLICT (conversation_id, sender_type, sender_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING
+       RETURNING *`,
+      [conversationId, senderType, user.id, dto.text, clientMessageId],
+    );
+    if (inserted.length) {
+      const message = toMessageView(inserted[0]);
+      this.events.publish('message.created', { message, customerId: conversation.customerId, agentId: conversation.agentId });
+      return { message, created: true };
+    }
+    if (clientMessageId !== null) {
+      const existing: MessageRow[] = await this.dataSource.query(
+        `SELECT * FROM messages WHERE conversation_id = $1 AND sender_type = $2 AND sender_id = $3 AND client_message_id = $4`,
+        [conversationId, senderType, user.id, clientMessageId],
+      );
+      if (existing.length) return { message: toMessageView(existing[0]), created: false };
+    }
+    throw new ConflictError('ConversationResolved', 'Conversation is resolved');
+  }
+
+  /** Stores the text a customer opened the conversation with, inside the start transaction. */
+  async insertFirst(manager: EntityManager, conversation: ConversationRow, text: string): Promise<void> {
+    const rows: MessageRow[] = await manager.query(
+      `INSERT INTO messages (conversation_id, sender_type, sender_id, text) VALUES ($1, 'customer', $2, $3) RETURNING *`,
+      [conversation.id, conversation.customer_id, text],
+    );
+    afterCommit(manager, async () => {
+      // Published once allocation has committed too, so the assigned agent is among the receivers.
+      const current: { agent_id: number | null }[] = await this.dataSource.query(`SELECT agent_id FROM conversations WHERE id = $1`, [conversation.id]);
+      this.events.publish('message.created', { message: toMessageView(rows[0]), customerId: conversation.customer_id, agentId: current[0]?.agent_id ?? null });
+    });
+  }
+
+  async history(user: Principal, conversationId: number, query: MessageHistoryQuery): Promise<{ data: MessageView[]; meta: { hasMore: boolean } }> {
+    await this.participants(user, conversationId);
+    const limit = query.limit;
+    let rows: MessageRow[];
+    if (query.before !== undefined) {
+      rows = await this.dataSource.query(`SELECT * FROM messages WHERE conversation_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3`, [conversationId, query.before, limit + 1]);
+      const hasMore = rows.length > limit;
+      return { data: rows.slice(0, limit).reverse().map(toMessageView), meta: { hasMore } };
+    }
+    rows = await this.dataSource.query(`SELECT * FROM messages WHERE conversation_id = $1 AND id > $2 ORDER BY id LIMIT $3`, [conversationId, query.after ?? 0, limit + 1]);
+    return { data: rows.slice(0, limit).map(toMessageView), meta: { hasMore: rows.length > limit } };
+  }
+
+  /** What a reconnecting client missed: the messages after `afterId`, oldest first. */
+  async after(user: Principal, conversationId: number, afterId: number): Promise<MessageView[]> {
+    await this.participants(user, conversationId);
+    const rows: MessageRow[] = await this.dataSource.query(`SELECT * FROM messages WHERE conversation_id = $1 AND id > $2 ORDER BY id LIMIT $3`, [
+      conversationId,
+      afterId,
+      SYNC_LIMIT,
+    ]);
+    return rows.map(toMessageView);
+  }
+
+  /** The parties of a conversation, if `user` may see it (403 otherwise, 404 when unknown). */
+  async participants(user: Principal, conversationId: number): Promise<{ customerId: number; agentId: number | null; status: ConversationStatus }> {
+    const rows: Pick<ConversationRow, 'customer_id' | 'agent_id' | 'status'>[] = await this.dataSource.query(
+      `SELECT customer_id, agent_id, status FROM conversations WHERE id = $1`,
+      [conversationId],
+    );
+    if (!rows.length) throw Errors.noSuchConversation();
+    assertCanSee(user, rows[0]);
+    return { customerId: rows[0].customer_id, agentId: rows[0].agent_id, status: rows[0].status };
+  }
+}
