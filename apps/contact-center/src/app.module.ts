@@ -4,9 +4,14 @@ import { ThrottlerModule } from '@nestjs/throttler';
 import { LoggerModule } from 'nestjs-pino';
 import { AppConfig, CommonModule } from '@cc/common';
 import { DatabaseModule } from '@cc/database';
+import { AgentsHttpModule } from './http/agents/agents-http.module';
 import { AuthHttpModule } from './http/auth/auth-http.module';
+import { ConversationsHttpModule } from './http/conversations/conversations-http.module';
+import { QueuesHttpModule } from './http/queues/queues-http.module';
 import { HealthModule } from './http/health/health.module';
 import { MetricsModule } from './http/metrics/metrics.module';
+import { PresenceHttpModule } from './http/presence/presence-http.module';
+import { RealtimeModule } from './realtime/realtime.module';
 import { RedisModule } from './realtime/redis.module';
 
 @Module({})
@@ -33,6 +38,11 @@ export class AppModule {
         MetricsModule,
         HealthModule,
         AuthHttpModule,
+        PresenceHttpModule, // before AgentsHttpModule: /agents/statuses before /agents/:id
+        AgentsHttpModule,
+        RealtimeModule,
+        QueuesHttpModule,
+        ConversationsHttpModule,
       ],
     };
   }

@@ -1,0 +1,24 @@
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import { Auth } from '@cc/auth';
+import { AgentsService } from '@cc/agents';
+import { AllocationService } from '@cc/allocation';
+import { AllocationPreviewDto } from '@cc/conversations';
+
+@ApiTags('allocation')
+@Controller('allocation')
+@Auth('admin')
+export class AllocationController {
+  constructor(
+    private readonly allocation: AllocationService,
+    private readonly agents: AgentsService,
+  ) {}
+
+  /** The agent automatic allocation would pick now; no side effect. 404 "No agent available". */
+  @Post('preview')
+  @HttpCode(200)
+  async preview(@Body() dto: AllocationPreviewDto) {
+    const agentId = await this.allocation.preview(dto.channel ?? 'web', dto.queueId, { ignoreAvailability: dto.ignoreAvailability });
+    return { agent: await this.agents.get(agentId) };
+  }
+}

@@ -1,0 +1,9 @@
+import { Module } from '@nestjs/common';
+import { AgentsModule } from '@cc/agents';
+import { AllocationModule } from '@cc/allocation';
+import { ConversationsModule } from '@cc/conversations';
+import { AllocationController } from './allocation.controller';
+import { ConversationsController } from './conversations.controller';
+
+@Module({ imports: [ConversationsModule, AllocationModule, AgentsModule], controllers: [ConversationsController, AllocationController] })
+export class ConversationsHttpModule {}
