@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig, DomainEvents, Errors, ForbiddenError, Principal, TransactionHooks } from '@cc/common';
-import { advisoryXactLock, afterCommit, LockKey } from '@cc/database';
+import { advisoryXactLock, afterCommit, LockKey, withTransaction } from '@cc/database';
 import { QueuesService } from '@cc/queues';
 import { AllocationOutcome, CandidateVerdict } from './allocation-decision.entity';
 import { AllocationWebhook, WebhookAnswer } from './allocation-webhook';
@@ -120,7 +120,7 @@ export class AllocationService implements OnModuleInit, OnApplicationShutdown {
     );
     if (!rows.length || rows[0].status !== 'queued') return rows[0] ?? null;
     if (rows[0].webhook_url) return this.allocateViaWebhook(rows[0], trigger);
-    return this.dataSource.transaction((manager) => this.allocateInTransaction(manager, conversationId, trigger));
+    return withTransaction(this.dataSource, (manager) => this.allocateInTransaction(manager, conversationId, trigger));
   }
 
   /**
@@ -224,7 +224,7 @@ export class AllocationService implements OnModuleInit, OnApplicationShutdown {
         })
       : ({ kind: 'fallback', why: 'no eligible candidate' } as WebhookAnswer);
 
-    return this.dataSource.transaction(async (manager) => {
+    return withTransaction(this.dataSource, async (manager) => {
       await advisoryXactLock(manager, LockKey.Allocation);
       const current = await this.lockConversation(manager, conversation.id);
       if (current.status !== 'queued') return current;

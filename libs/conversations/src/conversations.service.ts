@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { ConflictError, ConversationView, DomainEvents, Errors, ForbiddenError, InvalidError, paginated, Paginated, Principal } from '@cc/common';
-import { afterCommit, isUniqueViolation } from '@cc/database';
+import { afterCommit, isUniqueViolation, withTransaction } from '@cc/database';
 import { AllocationService, ConversationRow, toConversationView } from '@cc/allocation';
 import { PresenceService } from '@cc/presence';
 import { QueuesService } from '@cc/queues';
@@ -29,7 +29,7 @@ export class ConversationsService {
     const channel = dto.channel ?? 'web';
     let row: ConversationRow;
     try {
-      row = await this.dataSource.transaction(async (manager) => {
+      row = await withTransaction(this.dataSource, async (manager) => {
         const queue = await this.queues.route(channel, dto.queueId, manager);
         const created = rowsOf<ConversationRow>(
           await manager.query(`INSERT INTO conversations (customer_id, queue_id, channel, status) VALUES ($1, $2, $3, 'queued') RETURNING *`, [
@@ -87,7 +87,7 @@ export class ConversationsService {
 
   /** By its agent, its customer or an admin; its agent then enters wrap-up. */
   async resolve(user: Principal, id: number, dto: ResolveConversationDto): Promise<ConversationView> {
-    const row = await this.dataSource.transaction(async (manager) => {
+    const row = await withTransaction(this.dataSource, async (manager) => {
       const current = await this.find(manager, id, true);
       assertCanSee(user, current);
       if (current.status === 'resolved') throw new ConflictError('ConversationResolved', 'Conversation already resolved');
@@ -112,7 +112,7 @@ export class ConversationsService {
   async transfer(user: Principal, id: number, dto: TransferConversationDto): Promise<ConversationView> {
     if ((dto.agentId === undefined) === (dto.queueId === undefined)) throw new InvalidError('Give exactly one of agentId or queueId');
     let viaWebhook = false;
-    let row = await this.dataSource.transaction(async (manager) => {
+    let row = await withTransaction(this.dataSource, async (manager) => {
       const current = await this.find(manager, id, true);
       if (!(user.role === 'admin' || (user.role === 'agent' && current.agent_id === user.id))) throw new ForbiddenError('Only its agent or an admin may transfer a conversation');
       if (current.status === 'resolved') throw new ConflictError('ConversationResolved', 'Conversation already resolved');
@@ -143,7 +143,7 @@ export class ConversationsService {
 
   /** Admin assigns to an agent directly, capacity notwithstanding. */
   async assign(id: number, dto: AssignConversationDto): Promise<ConversationView> {
-    const row = await this.dataSource.transaction(async (manager) => {
+    const row = await withTransaction(this.dataSource, async (manager) => {
       const current = await this.find(manager, id, true);
       if (current.status === 'resolved') throw new ConflictError('ConversationResolved', 'Conversation already resolved');
       if (current.agent_id === dto.agentId) return current;

@@ -1,4 +1,4 @@
-import { EntityManager } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 
 /** Keys of transaction-scoped advisory locks; one enum so no two uses collide. */
 export enum LockKey {
@@ -22,4 +22,18 @@ export function isUniqueViolation(err: unknown, constraint?: string): boolean {
 export function isForeignKeyViolation(err: unknown): boolean {
   const e = err as { code?: string; driverError?: { code?: string } };
   return (e?.code ?? e?.driverError?.code) === '23503';
+}
+
+const RETRYABLE = new Set(['40P01', '40001']); // deadlock detected, serialization failure
+
+/** A transaction retried (a few times) when PostgreSQL aborts it for a deadlock or a serialization failure. */
+export async function withTransaction<T>(dataSource: DataSource, work: (manager: EntityManager) => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await dataSource.transaction(work);
+    } catch (err) {
+      const e = err as { code?: string; driverError?: { code?: string } };
+      if (attempt >= attempts || !RETRYABLE.has(e?.code ?? e?.driverError?.code ?? '')) throw err;
+    }
+  }
 }
