@@ -70,6 +70,11 @@ export const Errors = {
   agentAlreadyInQueue: () => new ConflictError('QueueMemberExists', 'Agent already in queue'),
   agentNotInQueue: () => new ConflictError('QueueMemberMissing', 'Agent not in queue'),
   invalidCredentials: () => new UnauthorizedError('Invalid email or password'),
+  emailTaken: () => new ConflictError('EmailTaken', 'Email already in use'),
+  numberTaken: () => new ConflictError('NumberTaken', 'Number already in use'),
+  /** `agentId`: the agent logged in on that device. */
+  deviceInUse: (agentId?: number) => new ConflictError('DeviceInUse', 'Device in use by another agent', agentId ? { agentId } : undefined),
+  pauseReasonExists: () => new ConflictError('PauseReasonExists', 'Pause reason already exists'),
 };
 
 const HTTP_ERROR_NAMES: Record<number, string> = {

@@ -1,0 +1,7 @@
+export * from './agent-presence.entity';
+export * from './agent-state-history.entity';
+export * from './pause-reason.entity';
+export * from './presence-state';
+export * from './presence.service';
+export * from './pause-reasons.service';
+export * from './presence.module';

@@ -1,0 +1,163 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { AgentState, AgentStatusView, Errors } from '@cc/common';
+import { deriveState, inWrapUp } from './presence-state';
+
+/** An agent's presence row, locked FOR UPDATE for the rest of the transaction. */
+export interface LockedPresence {
+  agentId: number;
+  logged: boolean;
+  extension: string | null;
+  context: string | null;
+  paused: boolean;
+  wrapUpUntil: Date | null;
+  wrapUpSeconds: number;
+  /** The state before the change being made. */
+  state: AgentState;
+}
+
+export interface HistoryRow {
+  agentId: number;
+  from: AgentState;
+  to: AgentState;
+  reason: string;
+}
+
+interface LockedRow {
+  agent_id: number;
+  logged: boolean;
+  extension: string | null;
+  context: string | null;
+  paused: boolean;
+  wrap_up_until: Date | null;
+  wrap_up_seconds: number;
+  max_concurrent: number;
+  active: number;
+  now: Date;
+}
+
+interface StatusRow {
+  id: number;
+  number: string | null;
+  max_concurrent: number;
+  logged: boolean | null;
+  extension: string | null;
+  context: string | null;
+  paused: boolean | null;
+  pause_reason_id: number | null;
+  pause_reason_name: string | null;
+  wrap_up_until: Date | null;
+  active: number;
+  queue_ids: number[];
+  now: Date;
+}
+
+const ACTIVE = (agent: string) => `(SELECT count(*)::int FROM conversations c WHERE c.agent_id = ${agent} AND c.status = 'active')`;
+
+/** SQL of presence: locking rows, reading statuses, appending history. Always given the caller's manager. */
+@Injectable()
+export class PresenceRepository {
+  async create(manager: EntityManager, agentId: number): Promise<void> {
+    await manager.query(`INSERT INTO agent_presence (agent_id) VALUES ($1) ON CONFLICT (agent_id) DO NOTHING`, [agentId]);
+  }
+
+  async findIdByNumber(manager: EntityManager, number: string): Promise<number | null> {
+    const rows: { id: number }[] = await manager.query(`SELECT id FROM agents WHERE number = $1`, [number]);
+    return rows[0]?.id ?? null;
+  }
+
+  /** Locks one agent's presence row (creating it if missing); 404 for an unknown agent. */
+  async lock(manager: EntityManager, agentId: number): Promise<LockedPresence> {
+    const [row] = await this.lockMany(manager, [agentId]);
+    if (!row) throw Errors.noSuchAgent();
+    return row;
+  }
+
+  /** Locks the rows of existing agents among `agentIds`, in id order so concurrent callers cannot deadlock. */
+  async lockMany(manager: EntityManager, agentIds: number[]): Promise<LockedPresence[]> {
+    const ids = [...new Set(agentIds)];
+    const locked = await this.selectLocked(manager, `p.agent_id = ANY($1::int[])`, [ids]);
+    if (locked.length === ids.length) return locked;
+    // Agents created without a presence row (e.g. by SQL) get one on first use.
+    await manager.query(
+      `INSERT INTO agent_presence (agent_id) SELECT id FROM agents WHERE id = ANY($1::int[]) ON CONFLICT (agent_id) DO NOTHING`,
+      [ids],
+    );
+    return this.selectLocked(manager, `p.agent_id = ANY($1::int[])`, [ids]);
+  }
+
+  async lockLogged(manager: EntityManager): Promise<LockedPresence[]> {
+    return this.selectLocked(manager, `p.logged`, []);
+  }
+
+  /** Statuses of the given agents (every agent when `agentIds` is omitted), ordered by id. */
+  async statusViews(manager: EntityManager, agentIds?: number[]): Promise<AgentStatusView[]> {
+    if (agentIds && !agentIds.length) return [];
+    const rows: StatusRow[] = await manager.query(
+      `SELECT a.id, a.number, a.max_concurrent, p.logged, p.extension, p.context, p.paused,
+              pr.id AS pause_reason_id, pr.name AS pause_reason_name, p.wrap_up_until,
+              ${ACTIVE('a.id')} AS active,
+              ARRAY(SELECT m.queue_id FROM queue_members m WHERE m.agent_id = a.id ORDER BY m.queue_id) AS queue_ids,
+              now() AS now
+       FROM agents a
+       LEFT JOIN agent_presence p ON p.agent_id = a.id
+       LEFT JOIN pause_reasons pr ON pr.id = p.pause_reason_id AND p.paused
+       ${agentIds ? 'WHERE a.id = ANY($1::int[])' : ''}
+       ORDER BY a.id`,
+      agentIds ? [agentIds] : [],
+    );
+    return rows.map(toStatusView);
+  }
+
+  async history(manager: EntityManager, rows: HistoryRow[]): Promise<void> {
+    if (!rows.length) return;
+    await manager.query(
+      `INSERT INTO agent_state_history (agent_id, from_state, to_state, reason)
+       SELECT * FROM unnest($1::int[], $2::varchar[], $3::varchar[], $4::varchar[])`,
+      [rows.map((r) => r.agentId), rows.map((r) => r.from), rows.map((r) => r.to), rows.map((r) => r.reason)],
+    );
+  }
+
+  private async selectLocked(manager: EntityManager, where: string, params: unknown[]): Promise<LockedPresence[]> {
+    const rows: LockedRow[] = await manager.query(
+      `SELECT p.agent_id, p.logged, p.extension, p.context, p.paused, p.wrap_up_until,
+              a.wrap_up_seconds, a.max_concurrent, ${ACTIVE('p.agent_id')} AS active, now() AS now
+       FROM agent_presence p JOIN agents a ON a.id = p.agent_id
+       WHERE ${where} ORDER BY p.agent_id FOR UPDATE OF p`,
+      params,
+    );
+    return rows.map((r) => ({
+      agentId: r.agent_id,
+      logged: r.logged,
+      extension: r.extension,
+      context: r.context,
+      paused: r.paused,
+      wrapUpUntil: r.wrap_up_until,
+      wrapUpSeconds: r.wrap_up_seconds,
+      state: deriveState(
+        { logged: r.logged, paused: r.paused, wrapUpUntil: r.wrap_up_until, activeConversations: r.active, maxConcurrent: r.max_concurrent },
+        r.now,
+      ),
+    }));
+  }
+}
+
+function toStatusView(r: StatusRow): AgentStatusView {
+  const logged = r.logged === true;
+  const paused = logged && r.paused === true;
+  const wrapUpUntil = logged && inWrapUp(r.wrap_up_until, r.now) ? r.wrap_up_until : null;
+  return {
+    id: r.id,
+    number: r.number,
+    logged,
+    extension: logged ? r.extension : null,
+    context: logged ? r.context : null,
+    paused,
+    pauseReason: paused && r.pause_reason_id !== null ? { id: r.pause_reason_id, name: r.pause_reason_name! } : null,
+    wrapUpUntil: wrapUpUntil ? wrapUpUntil.toISOString() : null,
+    state: deriveState({ logged, paused, wrapUpUntil, activeConversations: r.active, maxConcurrent: r.max_concurrent }, r.now),
+    activeConversations: r.active,
+    maxConcurrent: r.max_concurrent,
+    queueIds: r.queue_ids,
+  };
+}

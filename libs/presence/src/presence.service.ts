@@ -1,0 +1,291 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import { AgentState, AgentStatusView, DomainEvents, Errors, ForbiddenError, Principal, TransactionHooks } from '@cc/common';
+import { isUniqueViolation } from '@cc/database';
+import { LockedPresence, PresenceRepository } from './presence.repository';
+import { WrapUpService } from './wrap-up.service';
+
+/** An agent named by id or by its number. */
+export type AgentRef = { id: number } | { number: string };
+
+export interface LoginInput {
+  extension?: string;
+  context?: string;
+  force?: boolean;
+}
+
+/** One agent's presence changed: what `agent.status.changed` carries. */
+export interface StatusChange {
+  agentId: number;
+  status: AgentStatusView;
+  reason: string;
+}
+
+interface Transition {
+  agentId: number;
+  from: AgentState;
+  reason: string;
+}
+
+const GO_OFFLINE = `UPDATE agent_presence SET logged = false, extension = NULL, context = NULL, paused = false,
+  pause_reason_id = NULL, wrap_up_until = NULL, logged_at = NULL, socket_seen = false, disconnected_since = NULL,
+  updated_at = now() WHERE agent_id = ANY($1::int[])`;
+
+/**
+ * Presence commands. Each runs in one transaction that locks the agent's presence row, changes
+ * it, appends agent_state_history and reads the resulting status; `agent.status.changed` is
+ * published after the commit.
+ */
+@Injectable()
+export class PresenceService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly repo: PresenceRepository,
+    private readonly wrapUps: WrapUpService,
+    private readonly hooks: TransactionHooks,
+    private readonly events: DomainEvents,
+  ) {}
+
+  /** The id of the agent `ref` names, if `caller` may act on it: an admin on any agent, an agent on itself only. */
+  async resolve(ref: AgentRef, caller: Principal): Promise<number> {
+    if (caller.role !== 'admin' && caller.role !== 'agent') throw new ForbiddenError();
+    const id = 'id' in ref ? ref.id : await this.repo.findIdByNumber(this.dataSource.manager, ref.number);
+    if (caller.role === 'agent' && id !== caller.id) throw new ForbiddenError();
+    if (id === null) throw Errors.noSuchAgent();
+    return id;
+  }
+
+  async status(agentId: number): Promise<AgentStatusView> {
+    const [status] = await this.repo.statusViews(this.dataSource.manager, [agentId]);
+    if (!status) throw Errors.noSuchAgent();
+    return status;
+  }
+
+  /** Statuses of the given agents (all agents when omitted), ordered by id, in one query. */
+  statusViews(agentIds?: number[], manager: EntityManager = this.dataSource.manager): Promise<AgentStatusView[]> {
+    return this.repo.statusViews(manager, agentIds);
+  }
+
+  /** Every new agent gets its presence row (logged off) in its creating transaction. */
+  createPresence(manager: EntityManager, agentId: number): Promise<void> {
+    return this.repo.create(manager, agentId);
+  }
+
+  /**
+   * Logs the agent in on a device (extension@context; none for app-only agents). The device is
+   * exactly what is given. Another agent on that device: 409, or with `force` it is logged off
+   * first, in the same transaction.
+   */
+  async login(agentId: number, input: LoginInput): Promise<AgentStatusView> {
+    const extension = input.extension ?? null;
+    const context = input.context ?? null;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.loginOnce(agentId, extension, context, input.force === true);
+      } catch (err) {
+        // Someone took the device between our check and our update (the partial unique index says so).
+        if (!isUniqueViolation(err, 'agent_presence_device_uq')) throw err;
+        if (!input.force || attempt >= 3) {
+          throw Errors.deviceInUse((await this.deviceHolder(this.dataSource.manager, extension ?? '', context, agentId)) ?? undefined);
+        }
+      }
+    }
+  }
+
+  /** Logs the agent off; its active conversations go back to the waiting line (the `agent.released` hook). 409 when not logged in. */
+  async logoff(agentId: number, reason = 'logoff'): Promise<AgentStatusView> {
+    return this.change(agentId, async (manager) => {
+      const me = await this.repo.lock(manager, agentId);
+      if (!me.logged) throw Errors.agentNotLoggedIn();
+      await this.release(manager, [me]);
+      return [{ agentId, from: me.state, reason }];
+    });
+  }
+
+  /** Pauses the agent, with an optional pause reason; reason 0 means available (unpause), as in the seed API. */
+  async pause(agentId: number, reasonId?: number): Promise<AgentStatusView> {
+    if (reasonId === 0) return this.unpause(agentId);
+    return this.change(agentId, async (manager) => {
+      if (reasonId !== undefined) {
+        const found: unknown[] = await manager.query(`SELECT 1 FROM pause_reasons WHERE id = $1`, [reasonId]);
+        if (!found.length) throw Errors.noSuchPauseReason();
+      }
+      const me = await this.lockLogged(manager, agentId);
+      await manager.query(`UPDATE agent_presence SET paused = true, pause_reason_id = $2, updated_at = now() WHERE agent_id = $1`, [
+        agentId,
+        reasonId ?? null,
+      ]);
+      return [{ agentId, from: me.state, reason: 'pause' }];
+    });
+  }
+
+  async unpause(agentId: number): Promise<AgentStatusView> {
+    return this.change(agentId, async (manager) => {
+      const me = await this.lockLogged(manager, agentId);
+      await manager.query(`UPDATE agent_presence SET paused = false, pause_reason_id = NULL, updated_at = now() WHERE agent_id = $1`, [agentId]);
+      return [{ agentId, from: me.state, reason: 'unpause' }];
+    });
+  }
+
+  /** Wrap-up ends `seconds` from now (0: now); omitted: the agent's own wrapUpSeconds. 409 when not logged in. */
+  async wrapUp(agentId: number, seconds?: number): Promise<AgentStatusView> {
+    const status = await this.change(agentId, async (manager) => {
+      const me = await this.lockLogged(manager, agentId);
+      const secs = seconds ?? me.wrapUpSeconds;
+      await manager.query(
+        `UPDATE agent_presence SET wrap_up_until = CASE WHEN $2::int > 0 THEN now() + $2::int * interval '1 second' END,
+         updated_at = now() WHERE agent_id = $1`,
+        [agentId, secs],
+      );
+      return [{ agentId, from: me.state, reason: secs > 0 ? 'wrap-up' : 'wrap-up-ended' }];
+    });
+    if (status.wrapUpUntil) this.wrapUps.schedule(agentId, new Date(status.wrapUpUntil));
+    else this.wrapUps.cancel(agentId);
+    return status;
+  }
+
+  /**
+   * For the conversations module, inside its resolve transaction: the agent enters wrap-up for
+   * `seconds` (default its wrapUpSeconds), never shortening a longer one already running. No-op
+   * when that is 0 or the agent is not logged in. Answers the agent's status; the caller publishes
+   * `agent.status.changed` after its commit.
+   */
+  async startWrapUp(manager: EntityManager, agentId: number, seconds?: number): Promise<AgentStatusView> {
+    const me = await this.repo.lock(manager, agentId);
+    const secs = seconds ?? me.wrapUpSeconds;
+    if (!me.logged || secs <= 0) return (await this.repo.statusViews(manager, [agentId]))[0];
+    await manager.query(
+      `UPDATE agent_presence SET wrap_up_until = GREATEST(wrap_up_until, now() + $2::int * interval '1 second'), updated_at = now()
+       WHERE agent_id = $1`,
+      [agentId, secs],
+    );
+    const [change] = await this.record(manager, [{ agentId, from: me.state, reason: 'wrap-up' }]);
+    // If the caller rolls back, the timer finds nothing to end.
+    if (change.status.wrapUpUntil) this.wrapUps.schedule(agentId, new Date(change.status.wrapUpUntil));
+    return change.status;
+  }
+
+  /** For agent deletion, inside its transaction: releases the agent's conversations and records it going offline. */
+  async releaseForDeletion(manager: EntityManager, agentId: number): Promise<void> {
+    const me = await this.repo.lock(manager, agentId);
+    await this.hooks.run('agent.released', manager, { agentId, reason: 'deleted' });
+    if (me.logged) await this.repo.history(manager, [{ agentId, from: me.state, to: 'offline', reason: 'deleted' }]);
+    this.wrapUps.cancel(agentId);
+  }
+
+  async logoffAll(): Promise<{ affected: number }> {
+    const changes = await this.dataSource.transaction(async (manager) => {
+      const logged = await this.repo.lockLogged(manager);
+      await this.release(manager, logged);
+      return this.record(
+        manager,
+        logged.map((p) => ({ agentId: p.agentId, from: p.state, reason: 'logoff-all' })),
+      );
+    });
+    this.publish(changes);
+    return { affected: changes.length };
+  }
+
+  /**
+   * Logs every logged-in agent off and on again on the same device, clearing pause and wrap-up.
+   * The agents keep their conversations: a relog is a reset of presence, not a release of work.
+   */
+  async relogAll(): Promise<{ affected: number }> {
+    const changes = await this.dataSource.transaction(async (manager) => {
+      const logged = await this.repo.lockLogged(manager);
+      const ids = logged.map((p) => p.agentId);
+      await manager.query(
+        `UPDATE agent_presence SET paused = false, pause_reason_id = NULL, wrap_up_until = NULL, logged_at = now(), updated_at = now()
+         WHERE agent_id = ANY($1::int[])`,
+        [ids],
+      );
+      await this.repo.history(
+        manager,
+        logged.map((p) => ({ agentId: p.agentId, from: p.state, to: 'offline', reason: 'relog' })),
+      );
+      return this.record(
+        manager,
+        logged.map((p) => ({ agentId: p.agentId, from: 'offline', reason: 'relog' })),
+      );
+    });
+    for (const change of changes) this.wrapUps.cancel(change.agentId);
+    this.publish(changes);
+    return { affected: changes.length };
+  }
+
+  private async loginOnce(agentId: number, extension: string | null, context: string | null, force: boolean): Promise<AgentStatusView> {
+    return this.change(agentId, async (manager) => {
+      const holderId = extension === null ? null : await this.deviceHolder(manager, extension, context, agentId);
+      if (holderId !== null && !force) throw Errors.deviceInUse(holderId);
+      const locked = await this.repo.lockMany(manager, holderId === null ? [agentId] : [agentId, holderId]);
+      const me = locked.find((p) => p.agentId === agentId);
+      if (!me) throw Errors.noSuchAgent();
+      const transitions: Transition[] = [];
+      // Re-checked under the lock: the holder may have moved meanwhile.
+      const holder = locked.find((p) => p.agentId === holderId && p.logged && p.extension === extension && (p.context ?? '') === (context ?? ''));
+      if (holder) {
+        await this.release(manager, [holder]);
+        transitions.push({ agentId: holder.agentId, from: holder.state, reason: 'forced-logoff' });
+      }
+      await manager.query(
+        `UPDATE agent_presence SET logged = true, extension = $2, context = $3,
+           logged_at = CASE WHEN logged THEN logged_at ELSE now() END,
+           socket_seen = logged AND socket_seen,
+           disconnected_since = CASE WHEN logged THEN disconnected_since END,
+           updated_at = now()
+         WHERE agent_id = $1`,
+        [agentId, extension, context],
+      );
+      transitions.push({ agentId, from: me.state, reason: me.logged ? 'device-changed' : 'login' });
+      return transitions;
+    });
+  }
+
+  private async deviceHolder(manager: EntityManager, extension: string, context: string | null, agentId: number): Promise<number | null> {
+    const rows: { agent_id: number }[] = await manager.query(
+      `SELECT agent_id FROM agent_presence WHERE logged AND extension = $1 AND coalesce(context, '') = coalesce($2, '') AND agent_id <> $3`,
+      [extension, context, agentId],
+    );
+    return rows[0]?.agent_id ?? null;
+  }
+
+  private async lockLogged(manager: EntityManager, agentId: number): Promise<LockedPresence> {
+    const me = await this.repo.lock(manager, agentId);
+    if (!me.logged) throw Errors.agentNotLoggedIn();
+    return me;
+  }
+
+  /** Logs locked agents off: their conversations are released first, in this transaction. */
+  private async release(manager: EntityManager, agents: LockedPresence[]): Promise<void> {
+    if (!agents.length) return;
+    for (const agent of agents) await this.hooks.run('agent.released', manager, { agentId: agent.agentId, reason: 'logoff' });
+    await manager.query(GO_OFFLINE, [agents.map((a) => a.agentId)]);
+    for (const agent of agents) this.wrapUps.cancel(agent.agentId);
+  }
+
+  /** Reads the new statuses and appends one history row per transition. */
+  private async record(manager: EntityManager, transitions: Transition[]): Promise<StatusChange[]> {
+    const statuses = await this.repo.statusViews(
+      manager,
+      transitions.map((t) => t.agentId),
+    );
+    const byId = new Map(statuses.map((s) => [s.id, s]));
+    const changes = transitions.map((t) => ({ agentId: t.agentId, status: byId.get(t.agentId)!, reason: t.reason }));
+    await this.repo.history(
+      manager,
+      transitions.map((t) => ({ agentId: t.agentId, from: t.from, to: byId.get(t.agentId)!.state, reason: t.reason })),
+    );
+    return changes;
+  }
+
+  /** Runs one command in a transaction, publishes its changes after the commit, answers `agentId`'s status. */
+  private async change(agentId: number, work: (manager: EntityManager) => Promise<Transition[]>): Promise<AgentStatusView> {
+    const changes = await this.dataSource.transaction(async (manager) => this.record(manager, await work(manager)));
+    this.publish(changes);
+    return changes.find((c) => c.agentId === agentId)!.status;
+  }
+
+  private publish(changes: StatusChange[]): void {
+    for (const change of changes) this.events.publish('agent.status.changed', change);
+  }
+}
