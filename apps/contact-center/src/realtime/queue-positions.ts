@@ -1,0 +1,74 @@
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { ConversationView } from '@cc/common';
+import { ConversationRow, toConversationView } from '@cc/allocation';
+import { rooms, SocketHub } from './server-events';
+
+// Positions move in bursts (a whole line shifts at each assignment): recompute each queue at most
+// once per window, whatever the number of events.
+const WINDOW_MS = 100;
+
+// The order of the waiting line, as POSITION_SQL in @cc/allocation, limited to some queues.
+const POSITIONS_OF_QUEUES = `
+  SELECT id, queue_id, row_number() OVER (PARTITION BY queue_id ORDER BY waiting_since, id)::int AS position
+  FROM conversations WHERE status = 'queued' AND queue_id = ANY($1::int[])`;
+
+/**
+ * Sends a waiting customer `conversation.queued` when its conversation starts waiting and each
+ * time its position changes, never twice for the same position (this instance remembers what it
+ * last sent for each waiting conversation).
+ */
+@Injectable()
+export class QueuePositions implements OnModuleDestroy {
+  private readonly logger = new Logger('QueuePositions');
+  /** conversation id → the queue and position last sent for it. */
+  private readonly sent = new Map<number, { queueId: number; position: number }>();
+  private readonly dirty = new Set<number>();
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly hub: SocketHub,
+  ) {}
+
+  onModuleDestroy(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  queued(conversation: ConversationView): void {
+    if (conversation.position === undefined) return this.changed([conversation.queueId]);
+    if (this.sent.get(conversation.id)?.position === conversation.position) return;
+    this.sent.set(conversation.id, { queueId: conversation.queueId, position: conversation.position });
+    this.hub.send(rooms.customer(conversation.customerId), 'conversation.queued', { conversation });
+  }
+
+  /** The conversation left the waiting line. */
+  left(conversationId: number): void {
+    this.sent.delete(conversationId);
+  }
+
+  changed(queueIds: number[]): void {
+    for (const id of queueIds) this.dirty.add(id);
+    if (!this.timer && !this.closed) this.timer = setTimeout(() => void this.flush(), WINDOW_MS);
+  }
+
+  async flush(): Promise<void> {
+    this.timer = null;
+    const queueIds = new Set(this.dirty);
+    this.dirty.clear();
+    if (!queueIds.size || this.closed) return;
+    try {
+      const rows: { id: number; queue_id: number; position: number }[] = await this.dataSource.query(POSITIONS_OF_QUEUES, [[...queueIds]]);
+      const waiting = new Set(rows.map((r) => r.id));
+      for (const [id, last] of this.sent) if (queueIds.has(last.queueId) && !waiting.has(id)) this.sent.delete(id);
+      const moved = new Map(rows.filter((r) => this.sent.get(r.id)?.position !== r.position).map((r) => [r.id, r.position]));
+      if (!moved.size) return;
+      const changed: ConversationRow[] = await this.dataSource.query(`SELECT * FROM conversations WHERE id = ANY($1::int[]) AND status = 'queued'`, [[...moved.keys()]]);
+      for (const row of changed) this.queued(toConversationView(row, moved.get(row.id)));
+    } catch (err) {
+      if (!this.closed) this.logger.warn(`Position update failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+}

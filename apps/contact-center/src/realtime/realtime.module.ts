@@ -1,0 +1,20 @@
+import { Module } from '@nestjs/common';
+import { AuthModule } from '@cc/auth';
+import { ConversationsModule } from '@cc/conversations';
+import { PresenceModule } from '@cc/presence';
+import { AgentGateway } from './agent.gateway';
+import { CustomerGateway } from './customer.gateway';
+import { DomainEventsListener } from './domain-events.listener';
+import { MessageRateLimitGuard } from './message-rate-limit.guard';
+import { PresenceGrace } from './presence-grace.service';
+import { QueuePositions } from './queue-positions';
+import { SocketHub } from './server-events';
+import { SocketConnections } from './socket-connections';
+import { TypingRelay } from './typing-relay';
+
+/** Socket.IO namespaces `/agent` and `/customer` and the relay of domain events to them (API.md section 8). */
+@Module({
+  imports: [AuthModule, ConversationsModule, PresenceModule],
+  providers: [SocketHub, SocketConnections, TypingRelay, PresenceGrace, QueuePositions, DomainEventsListener, MessageRateLimitGuard, AgentGateway, CustomerGateway],
+})
+export class RealtimeModule {}

@@ -1,0 +1,114 @@
+import { Injectable } from '@nestjs/common';
+import { Namespace, Server, Socket } from 'socket.io';
+import { AgentStatusView, ConversationView, MessageView, Principal, SenderType } from '@cc/common';
+import { UserView } from '@cc/auth';
+
+/** Every server → client event and its payload (API.md section 8). Nothing leaves a socket otherwise. */
+export interface ServerEventMap {
+  ready: { user: UserView & { status?: AgentStatusView }; conversations: ConversationView[] };
+  'message.new': { message: MessageView };
+  'conversation.queued': { conversation: ConversationView };
+  'conversation.assigned': { conversation: ConversationView; agent: { id: number; name: string } };
+  'conversation.resolved': { conversation: ConversationView };
+  'conversation.transferred': { conversation: ConversationView; fromAgentId: number | null; toAgentId: number | null };
+  typing: { conversationId: number; senderType: SenderType; typing: boolean };
+  'agent.status': AgentStatusView;
+}
+
+export type ServerEvent = keyof ServerEventMap;
+
+export type SocketNamespace = '/agent' | '/customer';
+
+/** Rooms are named by identity; `agent:*`, `admin:*` and `admins` live in `/agent`, `customer:*` in `/customer`. */
+export type Room = `agent:${number}` | `admin:${number}` | `customer:${number}` | 'admins';
+
+export const rooms = {
+  agent: (id: number): Room => `agent:${id}`,
+  /** The agent's room, or none for a conversation without an agent. */
+  agentOf: (id: number | null | undefined): Room | null => (id ? `agent:${id}` : null),
+  customer: (id: number): Room => `customer:${id}`,
+  admins: 'admins' as Room,
+  /** The rooms a socket of `user` joins. */
+  of(user: Principal): Room[] {
+    return user.role === 'admin' ? [`admin:${user.id}`, 'admins'] : [`${user.role}:${user.id}`];
+  },
+  user(user: Principal): Room {
+    return `${user.role}:${user.id}`;
+  },
+};
+
+export function namespaceOf(room: Room): SocketNamespace {
+  return room.startsWith('customer:') ? '/customer' : '/agent';
+}
+
+/** What the handshake stores on every authenticated socket. */
+export interface SocketData {
+  user: Principal;
+  [key: string]: unknown;
+}
+
+/**
+ * The app's sockets as handlers see them. An interface (not the class) so that the validation
+ * pipe, which looks at parameter types, leaves the socket parameter alone.
+ */
+export interface ClientSocket extends Socket {
+  data: SocketData;
+}
+
+type Target = Room | readonly (Room | null | undefined | false)[] | ClientSocket;
+
+/**
+ * Owns the Socket.IO server: the one `send` through which payloads leave, plus the few
+ * cluster-wide room operations (through the Redis adapter when it is configured).
+ */
+@Injectable()
+export class SocketHub {
+  private server: Server | null = null;
+
+  attach(server: Server): void {
+    this.server ??= server;
+  }
+
+  /**
+   * Emits to one socket, or to every socket in any of the rooms on every instance. Rooms of one
+   * namespace go out as one broadcast, so a socket in two of them gets the event once.
+   */
+  send<K extends ServerEvent>(to: Target, event: K, payload: ServerEventMap[K]): void {
+    if (isSocket(to)) {
+      to.emit(event, payload);
+      return;
+    }
+    if (!this.server) return;
+    const list = (typeof to === 'string' ? [to] : to).filter((r): r is Room => !!r);
+    for (const ns of ['/agent', '/customer'] as const) {
+      const inNs = list.filter((r) => namespaceOf(r) === ns);
+      if (inNs.length) this.server.of(ns).to(inNs).emit(event, payload);
+    }
+  }
+
+  /** Disconnects every socket in `room`, on every instance. */
+  disconnect(room: Room): void {
+    this.namespace(namespaceOf(room))?.in(room).disconnectSockets(true);
+  }
+
+  /** Ids of the agents among `agentIds` that have a socket on any instance. */
+  async agentsOnline(agentIds: number[]): Promise<Set<number>> {
+    const nsp = this.namespace('/agent');
+    if (!nsp || !agentIds.length) return new Set();
+    const sockets = await nsp.in(agentIds.map(rooms.agent)).fetchSockets();
+    return new Set(sockets.map((s) => (s.data as SocketData).user).filter((u) => u?.role === 'agent').map((u) => u.id));
+  }
+
+  /** True when this instance itself holds a socket of the agent (no cluster round trip). */
+  agentOnlineHere(agentId: number): boolean {
+    return (this.namespace('/agent')?.adapter.rooms.get(rooms.agent(agentId))?.size ?? 0) > 0;
+  }
+
+  private namespace(ns: SocketNamespace): Namespace | null {
+    return this.server?.of(ns) ?? null;
+  }
+}
+
+function isSocket(to: Target): to is ClientSocket {
+  return typeof to === 'object' && !Array.isArray(to) && 'emit' in to;
+}

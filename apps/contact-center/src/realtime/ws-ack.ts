@@ -1,0 +1,64 @@
+import {
+  applyDecorators,
+  ArgumentsHost,
+  CallHandler,
+  Catch,
+  ExceptionFilter,
+  ExecutionContext,
+  Injectable,
+  Logger,
+  NestInterceptor,
+  UseFilters,
+  UseInterceptors,
+  UsePipes,
+  ValidationPipe,
+} from '@nestjs/common';
+import { finalize, map, Observable } from 'rxjs';
+import { toErrorBody } from '../http/http-exception.filter';
+import { MetricsService } from '../http/metrics/metrics.service';
+
+/** The acknowledgement of every client event (API.md section 8). */
+export type Ack<T = unknown> = { ok: true; data: T } | { ok: false; error: { statusCode: number; message: string | string[]; [extra: string]: unknown } };
+
+// Nest hands socket handlers, guards, interceptors and filters [socket, data, ack, pattern].
+const ACK_ARG = 2;
+
+/** Any error of a socket handler (validation, domain, unknown) becomes an error ack; the socket stays connected. */
+@Catch()
+export class WsAllExceptionsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('WsExceptionsFilter');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const { error: _name, ...error } = toErrorBody(exception);
+    if (error.statusCode >= 500) this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+    const ack = host.getArgByIndex(ACK_ARG);
+    if (typeof ack === 'function') ack({ ok: false, error } satisfies Ack);
+  }
+}
+
+/** Wraps a handler's result as `{ ok: true, data }` and records the ack latency per event. */
+@Injectable()
+export class AckInterceptor implements NestInterceptor {
+  constructor(private readonly metrics: MetricsService) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<Ack> {
+    const event = String(context.switchToWs().getPattern());
+    const stop = this.metrics.ackLatency.startTimer({ event });
+    return next.handle().pipe(
+      map((data): Ack => ({ ok: true, data: data ?? null })),
+      finalize(() => stop()),
+    );
+  }
+}
+
+/**
+ * Socket handlers validate payloads exactly like HTTP bodies (the same DTO rules, unknown fields
+ * refused) and answer every outcome with an ack.
+ */
+export function SocketAcks(): ClassDecorator {
+  return applyDecorators(
+    UsePipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true })),
+    UseFilters(WsAllExceptionsFilter),
+    UseInterceptors(AckInterceptor),
+  );
+}
