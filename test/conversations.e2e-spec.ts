@@ -133,4 +133,28 @@ describe('Conversations and messages (e2e)', () => {
     const stats = (await t.http.get(`/api/v1/agents/${agent.id}`).set(bearer(cc.admin)).expect(200)).body.stats;
     expect(stats).toMatchObject({ activeConversations: 1, totalConversations: 2, totalResolved: 1 });
   });
+
+  it('stores concurrent sends exactly once each, even when batched together with duplicates and refusals', async () => {
+    const q = await cc.queue();
+    const agent = await cc.agent({ queueIds: [q.id] });
+    const { conversation, customer } = await cc.start({ queueId: q.id });
+    const stranger = await cc.customer();
+    const path = `/api/v1/conversations/${conversation.id}/messages`;
+    const sends = Array.from({ length: 60 }, (_, i) =>
+      i % 10 === 9
+        ? t.http.post(path).set(bearer(stranger.token)).send({ text: `intruder ${i}` })
+        : t.http.post(path).set(bearer(i % 2 ? agent.token : customer.token)).send({ text: `burst ${i % 30}`, clientMessageId: `k-${i % 30}` }),
+    );
+    const results = await Promise.all(sends);
+    expect(results.filter((r) => r.status === 403)).toHaveLength(6);
+    const stored = results.filter((r) => r.status === 201 || r.status === 200).map((r) => r.body);
+    expect(stored).toHaveLength(54);
+    const history = (await t.http.get(`${path}?limit=100`).set(bearer(customer.token)).expect(200)).body.data;
+    // Each (sender, clientMessageId) pair once; every answer names a stored message.
+    const keys = history.map((m: { senderType: string; clientMessageId: string }) => `${m.senderType}:${m.clientMessageId}`);
+    expect(new Set(keys).size).toBe(history.length);
+    const ids = new Set(history.map((m: { id: number }) => m.id));
+    expect(stored.every((m) => ids.has(m.id))).toBe(true);
+    expect(results.filter((r) => r.status === 201)).toHaveLength(history.length);
+  });
 });

@@ -7,10 +7,11 @@ import { Conversation } from './conversation.entity';
 import { ConversationsService } from './conversations.service';
 import { Message } from './message.entity';
 import { MessagesService } from './messages.service';
+import { MessageWriter } from './message-writer';
 
 @Module({
   imports: [TypeOrmModule.forFeature([Conversation, Message]), AllocationModule, QueuesModule, PresenceModule],
-  providers: [ConversationsService, MessagesService],
+  providers: [ConversationsService, MessagesService, MessageWriter],
   exports: [ConversationsService, MessagesService],
 })
 export class ConversationsModule {}

@@ -1,20 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { ConflictError, ConversationStatus, DomainEvents, Errors, MessageView, Principal, SenderType } from '@cc/common';
+import { ConflictError, ConversationStatus, DomainEvents, Errors, ForbiddenError, MessageView, Principal } from '@cc/common';
 import { afterCommit, toInt, toIso } from '@cc/database';
 import { ConversationRow } from '@cc/allocation';
 import { assertCanSee } from './conversation-access';
 import { MessageHistoryQuery, SendMessageDto } from './conversation.dto';
-
-interface MessageRow {
-  id: string;
-  conversation_id: number;
-  sender_type: SenderType;
-  sender_id: number | null;
-  text: string;
-  client_message_id: string | null;
-  created_at: Date;
-}
+import { MessageRow, MessageWriter } from './message-writer';
 
 const SYNC_LIMIT = 1000;
 
@@ -36,33 +27,32 @@ export class MessagesService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly events: DomainEvents,
+    private readonly writer: MessageWriter,
   ) {}
 
+  /**
+   * Stores a message (authorised and checked against a resolved conversation in the same
+   * statement, see MessageWriter). Only when nothing was stored does it look further, to tell a
+   * retried clientMessageId (answered with the stored message) from a refusal (404/403/409).
+   */
   async send(user: Principal, conversationId: number, dto: SendMessageDto): Promise<{ message: MessageView; created: boolean }> {
-    const conversation = await this.participants(user, conversationId);
-    const senderType: SenderType = user.role === 'admin' ? 'system' : user.role;
     const clientMessageId = dto.clientMessageId ?? null;
-    // The status check is part of the insert, so a message never lands in a conversation resolved meanwhile.
-    const inserted: MessageRow[] = await this.dataSource.query(
-      `INSERT INTO messages (conversation_id, sender_type, sender_id, text, client_message_id)
-       SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM conversations WHERE id = $1 AND status <> 'resolved')
-       ON CONFLICT (conversation_id, sender_type, sender_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING
-       RETURNING *`,
-      [conversationId, senderType, user.id, dto.text, clientMessageId],
-    );
-    if (inserted.length) {
-      const message = toMessageView(inserted[0]);
-      this.events.publish('message.created', { message, customerId: conversation.customerId, agentId: conversation.agentId });
+    const row = await this.writer.write({ conversationId, role: user.role, senderId: user.id, text: dto.text, clientMessageId });
+    if (row) {
+      const message = toMessageView(row);
+      this.events.publish('message.created', { message, customerId: row.customer_id, agentId: row.agent_id });
       return { message, created: true };
     }
+    const conversation = await this.participants(user, conversationId);
     if (clientMessageId !== null) {
       const existing: MessageRow[] = await this.dataSource.query(
         `SELECT * FROM messages WHERE conversation_id = $1 AND sender_type = $2 AND sender_id = $3 AND client_message_id = $4`,
-        [conversationId, senderType, user.id, clientMessageId],
+        [conversationId, user.role === 'admin' ? 'system' : user.role, user.id, clientMessageId],
       );
       if (existing.length) return { message: toMessageView(existing[0]), created: false };
     }
-    throw new ConflictError('ConversationResolved', 'Conversation is resolved');
+    if (conversation.status === 'resolved') throw new ConflictError('ConversationResolved', 'Conversation is resolved');
+    throw new ForbiddenError('Not a participant of this conversation');
   }
 
   /** Stores the text a customer opened the conversation with, inside the start transaction. */

@@ -1,0 +1,118 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { Role, SenderType } from '@cc/common';
+
+export interface MessageRow {
+  id: string;
+  conversation_id: number;
+  sender_type: SenderType;
+  sender_id: number | null;
+  text: string;
+  client_message_id: string | null;
+  created_at: Date;
+}
+
+export interface WriteRequest {
+  conversationId: number;
+  role: Role;
+  senderId: number;
+  text: string;
+  clientMessageId: string | null;
+}
+
+/** The stored row with the conversation's parties, or null when nothing was stored (see MessagesService for why). */
+export type WriteResult = (MessageRow & { customer_id: number; agent_id: number | null }) | null;
+
+interface Pending extends WriteRequest {
+  resolve(result: WriteResult): void;
+  reject(err: unknown): void;
+}
+
+const MAX_BATCH = 500;
+
+/*
+ * One statement stores a whole batch, and authorises each row in it: only its customer, its
+ * current agent or an admin may write, and never into a resolved conversation.
+ */
+const INSERT_BATCH_SQL = `
+  WITH v AS (
+    SELECT * FROM unnest($1::int[], $2::text[], $3::int[], $4::text[], $5::text[], $6::int[])
+      AS v(conversation_id, role, sender_id, text, client_message_id, ord)
+  ), ins AS (
+    INSERT INTO messages (conversation_id, sender_type, sender_id, text, client_message_id)
+    SELECT v.conversation_id, CASE v.role WHEN 'admin' THEN 'system' ELSE v.role END, v.sender_id, v.text, v.client_message_id
+    FROM v JOIN conversations c ON c.id = v.conversation_id
+    WHERE c.status <> 'resolved'
+      AND (v.role = 'admin' OR (v.role = 'customer' AND c.customer_id = v.sender_id) OR (v.role = 'agent' AND c.agent_id = v.sender_id))
+    ORDER BY v.ord
+    ON CONFLICT (conversation_id, sender_type, sender_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING
+    RETURNING *
+  )
+  SELECT ins.*, c.customer_id, c.agent_id FROM ins JOIN conversations c ON c.id = ins.conversation_id ORDER BY ins.id`;
+
+/**
+ * Group commit: messages that arrive while a write is in flight are stored together by the
+ * next one, in a single statement and transaction. Each caller still resolves only after its
+ * row is committed, so a message is durable before it is acknowledged or pushed; an idle
+ * system writes each message at once, a busy one pays one commit per batch instead of per message.
+ */
+@Injectable()
+export class MessageWriter {
+  private queue: Pending[] = [];
+  private flushing = false;
+
+  constructor(private readonly dataSource: DataSource) {}
+
+  write(request: WriteRequest): Promise<WriteResult> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ ...request, resolve, reject });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.queue.length) {
+        const batch = this.queue.splice(0, MAX_BATCH);
+        try {
+          this.settle(batch, await this.dataSource.query(INSERT_BATCH_SQL, columns(batch)));
+        } catch (err) {
+          for (const p of batch) p.reject(err);
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  /** Hands each caller its row; identical requests in one batch get rows in insertion order. */
+  private settle(batch: Pending[], rows: NonNullable<WriteResult>[]): void {
+    const used = new Set<NonNullable<WriteResult>>();
+    for (const p of batch) {
+      const senderType = p.role === 'admin' ? 'system' : p.role;
+      const row = rows.find(
+        (r) =>
+          !used.has(r) &&
+          r.conversation_id === p.conversationId &&
+          r.sender_type === senderType &&
+          r.sender_id === p.senderId &&
+          r.client_message_id === p.clientMessageId &&
+          r.text === p.text,
+      );
+      if (row) used.add(row);
+      p.resolve(row ?? null);
+    }
+  }
+}
+
+function columns(batch: Pending[]): unknown[] {
+  return [
+    batch.map((p) => p.conversationId),
+    batch.map((p) => p.role),
+    batch.map((p) => p.senderId),
+    batch.map((p) => p.text),
+    batch.map((p) => p.clientMessageId),
+    batch.map((_, i) => i),
+  ];
+}
