@@ -73,7 +73,7 @@ export class PresenceGrace implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private async sweepOnce(): Promise<void> {
-    if (this.closing) return;
+    if (this.closing || !this.hub.attached) return;
     const expired = await this.ids(
       `SELECT agent_id FROM agent_presence
        WHERE logged AND socket_seen AND disconnected_since <= now() - $1::int * interval '1 second'`,

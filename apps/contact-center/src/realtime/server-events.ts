@@ -69,6 +69,11 @@ export class SocketHub {
     this.server ??= server;
   }
 
+  /** False until the gateways are up: nothing can be known about sockets before. */
+  get attached(): boolean {
+    return this.server !== null;
+  }
+
   /**
    * Emits to one socket, or to every socket in any of the rooms on every instance. Rooms of one
    * namespace go out as one broadcast, so a socket in two of them gets the event once.
