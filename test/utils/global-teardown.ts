@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { serverUrl, TEST_DB_PREFIX } from './test-db';
+import { runId, serverUrl, TEST_DB_PREFIX } from './test-db';
 
 export default async function globalTeardown(): Promise<void> {
   const url = serverUrl();
@@ -7,7 +7,7 @@ export default async function globalTeardown(): Promise<void> {
   const client = new Client({ connectionString: url });
   await client.connect();
   try {
-    const dbs = await client.query(`SELECT datname FROM pg_database WHERE datname LIKE '${TEST_DB_PREFIX}%'`);
+    const dbs = await client.query(`SELECT datname FROM pg_database WHERE datname LIKE '${TEST_DB_PREFIX}${runId()}\\_%'`);
     for (const row of dbs.rows) await client.query(`DROP DATABASE IF EXISTS ${row.datname} WITH (FORCE)`);
   } finally {
     await client.end();

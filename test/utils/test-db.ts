@@ -5,8 +5,21 @@ import { join } from 'path';
 import { Client } from 'pg';
 
 /** The e2e suite runs on PostgreSQL when DATABASE_URL is set, else each app gets its own embedded engine. */
-export const TEMPLATE_DB = 'cc_test_template';
+/*
+ * Names carry the id of the jest run (set by global-setup), so concurrent runs against one
+ * server never drop each other's databases.
+ */
 export const TEST_DB_PREFIX = 'cc_test_';
+export function runId(): string {
+  return process.env.CC_TEST_RUN ?? `${process.pid}`;
+}
+export function templateDb(): string {
+  return `${TEST_DB_PREFIX}${runId()}_template`;
+}
+/** The pid of the run that created a test database, from its name. */
+export function ownerPid(database: string): number {
+  return Number(database.slice(TEST_DB_PREFIX.length).split('_')[0]);
+}
 
 export function serverUrl(): string | null {
   return process.env.DATABASE_URL || null;
@@ -30,8 +43,8 @@ export async function adminQuery(sql: string): Promise<void> {
 
 /** A fresh database copied from the migrated template, so spec files cannot disturb each other. */
 export async function createTestDatabase(): Promise<string> {
-  const name = `${TEST_DB_PREFIX}${process.pid}_${randomBytes(4).toString('hex')}`;
-  await adminQuery(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DB}`);
+  const name = `${TEST_DB_PREFIX}${runId()}_${randomBytes(4).toString('hex')}`;
+  await adminQuery(`CREATE DATABASE ${name} TEMPLATE ${templateDb()}`);
   return withDatabase(serverUrl()!, name);
 }
 
