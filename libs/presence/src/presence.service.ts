@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { AgentState, AgentStatusView, DomainEvents, Errors, ForbiddenError, Principal, TransactionHooks } from '@cc/common';
-import { isUniqueViolation } from '@cc/database';
+import { advisoryXactLock, isUniqueViolation, LockKey, withTransaction } from '@cc/database';
 import { LockedPresence, PresenceRepository } from './presence.repository';
 import { WrapUpService } from './wrap-up.service';
 
@@ -95,6 +95,7 @@ export class PresenceService {
   /** Logs the agent off; its active conversations go back to the waiting line (the `agent.released` hook). 409 when not logged in. */
   async logoff(agentId: number, reason = 'logoff'): Promise<AgentStatusView> {
     return this.change(agentId, async (manager) => {
+      await this.lockAllocation(manager);
       const me = await this.repo.lock(manager, agentId);
       if (!me.logged) throw Errors.agentNotLoggedIn();
       await this.release(manager, [me]);
@@ -167,6 +168,7 @@ export class PresenceService {
 
   /** For agent deletion, inside its transaction: releases the agent's conversations and records it going offline. */
   async releaseForDeletion(manager: EntityManager, agentId: number): Promise<void> {
+    await this.lockAllocation(manager);
     const me = await this.repo.lock(manager, agentId);
     await this.hooks.run('agent.released', manager, { agentId, reason: 'deleted' });
     if (me.logged) await this.repo.history(manager, [{ agentId, from: me.state, to: 'offline', reason: 'deleted' }]);
@@ -174,7 +176,8 @@ export class PresenceService {
   }
 
   async logoffAll(): Promise<{ affected: number }> {
-    const changes = await this.dataSource.transaction(async (manager) => {
+    const changes = await withTransaction(this.dataSource, async (manager) => {
+      await this.lockAllocation(manager);
       const logged = await this.repo.lockLogged(manager);
       await this.release(manager, logged);
       return this.record(
@@ -191,7 +194,7 @@ export class PresenceService {
    * The agents keep their conversations: a relog is a reset of presence, not a release of work.
    */
   async relogAll(): Promise<{ affected: number }> {
-    const changes = await this.dataSource.transaction(async (manager) => {
+    const changes = await withTransaction(this.dataSource, async (manager) => {
       const logged = await this.repo.lockLogged(manager);
       const ids = logged.map((p) => p.agentId);
       await manager.query(
@@ -217,6 +220,7 @@ export class PresenceService {
     return this.change(agentId, async (manager) => {
       const holderId = extension === null ? null : await this.deviceHolder(manager, extension, context, agentId);
       if (holderId !== null && !force) throw Errors.deviceInUse(holderId);
+      if (holderId !== null) await this.lockAllocation(manager);
       const locked = await this.repo.lockMany(manager, holderId === null ? [agentId] : [agentId, holderId]);
       const me = locked.find((p) => p.agentId === agentId);
       if (!me) throw Errors.noSuchAgent();
@@ -255,6 +259,15 @@ export class PresenceService {
     return me;
   }
 
+  /**
+   * Taken before any presence row by every command that releases an agent's conversations: an
+   * allocation decided concurrently (it holds this lock, then touches the agent's presence row)
+   * either commits first, and its conversation is released too, or sees the agent logged off.
+   */
+  private lockAllocation(manager: EntityManager): Promise<void> {
+    return advisoryXactLock(manager, LockKey.Allocation);
+  }
+
   /** Logs locked agents off: their conversations are released first, in this transaction. */
   private async release(manager: EntityManager, agents: LockedPresence[]): Promise<void> {
     if (!agents.length) return;
@@ -280,7 +293,7 @@ export class PresenceService {
 
   /** Runs one command in a transaction, publishes its changes after the commit, answers `agentId`'s status. */
   private async change(agentId: number, work: (manager: EntityManager) => Promise<Transition[]>): Promise<AgentStatusView> {
-    const changes = await this.dataSource.transaction(async (manager) => this.record(manager, await work(manager)));
+    const changes = await withTransaction(this.dataSource, async (manager) => this.record(manager, await work(manager)));
     this.publish(changes);
     return changes.find((c) => c.agentId === agentId)!.status;
   }

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig, AgentState, DomainEvents } from '@cc/common';
+import { withTransaction } from '@cc/database';
 import { PresenceRepository } from './presence.repository';
 
 /**
@@ -57,7 +58,7 @@ export class WrapUpService implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** Ends every expired wrap-up (or only that agent's); answers how many ended here. */
   async endExpired(agentId?: number): Promise<number> {
-    const changes = await this.dataSource.transaction(async (manager: EntityManager) => {
+    const changes = await withTransaction(this.dataSource, async (manager: EntityManager) => {
       const [rows]: [{ agent_id: number }[], number] = await manager.query(
         `UPDATE agent_presence SET wrap_up_until = NULL, updated_at = now()
          WHERE wrap_up_until <= now() ${agentId === undefined ? '' : 'AND agent_id = $1'}
