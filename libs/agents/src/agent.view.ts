@@ -1,0 +1,61 @@
+import { AgentState, ConversationStatus } from '@cc/common';
+import { RoutingType } from './agent.entity';
+
+/** The agent resource of API.md section 4. */
+export interface AgentView {
+  id: number;
+  email: string;
+  name: string;
+  number: string | null;
+  skills: string[];
+  maxConcurrent: number;
+  wrapUpSeconds: number;
+  manualStatus: string | null;
+  routingType: RoutingType;
+  phoneNumber: string | null;
+  queueIds: number[];
+  createdAt: string;
+  updatedAt: string;
+  stats: {
+    activeConversations: number;
+    totalConversations: number;
+    totalResolved: number;
+    latestConversation: { id: number; status: ConversationStatus; createdAt: string } | null;
+  };
+  status: {
+    logged: boolean;
+    extension: string | null;
+    context: string | null;
+    paused: boolean;
+    pauseReason: { id: number; name: string } | null;
+    wrapUpUntil: string | null;
+    state: AgentState;
+  };
+}
+
+export interface CreateAgentInput {
+  email: string;
+  name: string;
+  password: string;
+  number?: string | null;
+  skills?: string[];
+  maxConcurrent?: number;
+  wrapUpSeconds?: number;
+  manualStatus?: string | null;
+  routingType?: RoutingType;
+  phoneNumber?: string | null;
+  /** Omitted: the agent joins the `default` queue. */
+  queueIds?: number[];
+}
+
+export type UpdateAgentInput = Partial<CreateAgentInput>;
+
+export interface ListAgentsInput {
+  page: number;
+  limit: number;
+  /** Matches name, email or number (case-insensitive substring). */
+  q?: string;
+  /** Agents serving this channel: those with the skill, and those with no skills (they serve all). */
+  skill?: string;
+  state?: AgentState;
+}
