@@ -5,7 +5,7 @@ import { advisoryXactLock, afterCommit, LockKey, withTransaction } from '@cc/dat
 import { QueuesService } from '@cc/queues';
 import { AllocationOutcome, CandidateVerdict } from './allocation-decision.entity';
 import { AllocationWebhook, WebhookAnswer } from './allocation-webhook';
-import { ConversationRow, POSITION_SQL, toConversationView } from './conversation-row';
+import { ConversationRow, toConversationView, waitingLineSql } from './conversation-row';
 import { Candidate, chooseOverflow, judge, JudgeOptions, orderByStrategy, Overflow, Strategy, Verdict } from './strategies';
 
 interface Member extends Candidate {
@@ -66,6 +66,9 @@ const NEXT_SERVICEABLE_SQL = `
         AND (SELECT count(*) FROM conversations x WHERE x.agent_id = a.id AND x.status = 'active') < a.max_concurrent)
   ORDER BY q.priority DESC, c.waiting_since, c.id
   LIMIT 1`;
+
+/** Triggers by which a conversation enters a waiting line (its customer is told its position). */
+const ENTRY_TRIGGERS = new Set(['conversation-started', 'transfer']);
 
 const rowsOf = <T>(result: unknown): T[] => (Array.isArray(result) && Array.isArray(result[0]) ? (result[0] as T[]) : (result as T[]));
 
@@ -205,7 +208,8 @@ export class AllocationService implements OnModuleInit, OnApplicationShutdown {
   /** Waiting positions of these conversations (1-based within their queue). */
   async positions(conversationIds: number[], manager: EntityManager = this.dataSource.manager): Promise<Map<number, number>> {
     if (!conversationIds.length) return new Map();
-    const rows: { id: number; position: number }[] = await manager.query(`SELECT * FROM (${POSITION_SQL}) w WHERE w.id = ANY($1::int[])`, [conversationIds]);
+    const line = waitingLineSql('queue_id IN (SELECT queue_id FROM conversations WHERE id = ANY($1::int[]))');
+    const rows: { id: number; position: number }[] = await manager.query(`SELECT id, position FROM (${line}) w WHERE w.id = ANY($1::int[])`, [conversationIds]);
     return new Map(rows.map((r) => [r.id, r.position]));
   }
 
@@ -265,6 +269,8 @@ export class AllocationService implements OnModuleInit, OnApplicationShutdown {
     );
     const wasQueued = conversation.status === 'queued';
     if (!choice.agent) {
+      // A drain that leaves a conversation waiting changes nothing its customer needs to hear.
+      if (!ENTRY_TRIGGERS.has(trigger)) return conversation;
       afterCommit(manager, async () => {
         const positions = await this.positions([conversation.id]);
         this.events.publish('conversation.queued', { conversation: toConversationView(conversation, positions.get(conversation.id)) });

@@ -35,7 +35,12 @@ export function toConversationView(row: ConversationRow, position?: number | nul
   return view;
 }
 
-/** 1-based place of each waiting conversation in its queue's line (requeued ones keep their original wait). */
-export const POSITION_SQL = `
-  SELECT id, row_number() OVER (PARTITION BY queue_id ORDER BY waiting_since, id)::int AS position
-  FROM conversations WHERE status = 'queued'`;
+/**
+ * The waiting line: each queued conversation's 1-based place in its queue (requeued ones keep
+ * their original wait). `queueFilter` may narrow the queues, never the rows within a queue.
+ */
+export function waitingLineSql(queueFilter = 'true'): string {
+  return `
+  SELECT id, queue_id, row_number() OVER (PARTITION BY queue_id ORDER BY waiting_since, id)::int AS position
+  FROM conversations WHERE status = 'queued' AND (${queueFilter})`;
+}

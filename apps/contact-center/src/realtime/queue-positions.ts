@@ -1,17 +1,14 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ConversationView } from '@cc/common';
-import { ConversationRow, toConversationView } from '@cc/allocation';
+import { ConversationRow, toConversationView, waitingLineSql } from '@cc/allocation';
 import { rooms, SocketHub } from './server-events';
 
 // Positions move in bursts (a whole line shifts at each assignment): recompute each queue at most
 // once per window, whatever the number of events.
 const WINDOW_MS = 100;
 
-// The order of the waiting line, as POSITION_SQL in @cc/allocation, limited to some queues.
-const POSITIONS_OF_QUEUES = `
-  SELECT id, queue_id, row_number() OVER (PARTITION BY queue_id ORDER BY waiting_since, id)::int AS position
-  FROM conversations WHERE status = 'queued' AND queue_id = ANY($1::int[])`;
+const POSITIONS_OF_QUEUES = waitingLineSql('queue_id = ANY($1::int[])');
 
 /**
  * Sends a waiting customer `conversation.queued` when its conversation starts waiting and each
