@@ -263,8 +263,9 @@ describe('Agents (e2e)', () => {
   });
 
   describe('PATCH /agents/:id', () => {
-    it('changes any field, including the password, and answers the agent', async () => {
+    it('changes any field, including the password (which revokes older tokens), and answers the agent', async () => {
       const agent = await createAgent(t, admin);
+      const oldToken = (await t.http.post(`${API}/auth/login`).send({ email: agent.email, password: AGENT_PASSWORD }).expect(200)).body.accessToken;
       const queueId = await newQueue();
       const number = agentNumber();
       const res = await t.http
@@ -275,7 +276,9 @@ describe('Agents (e2e)', () => {
       expect(res.body).toMatchObject({ name: 'Renamed', number, skills: ['fb'], maxConcurrent: 4, wrapUpSeconds: 10, manualStatus: 'lunch', routingType: 'phone', phoneNumber: '123', queueIds: [queueId] });
       expect(Date.parse(res.body.updatedAt)).toBeGreaterThanOrEqual(Date.parse(agent.body.updatedAt));
       await t.http.post(`${API}/auth/login`).send({ email: agent.email, password: AGENT_PASSWORD }).expect(401);
-      await t.http.post(`${API}/auth/login`).send({ email: agent.email, password: 'new-secret' }).expect(200);
+      await t.http.get(`${API}/auth/me`).set(bearer(oldToken)).expect(401);
+      const fresh = (await t.http.post(`${API}/auth/login`).send({ email: agent.email, password: 'new-secret' }).expect(200)).body.accessToken;
+      await t.http.get(`${API}/auth/me`).set(bearer(fresh)).expect(200);
       const cleared = await t.http.patch(`${API}/agents/${agent.id}`).set(bearer(admin)).send({ number: null, manualStatus: null }).expect(200);
       expect(cleared.body).toMatchObject({ number: null, manualStatus: null, name: 'Renamed' });
       const same = await t.http.patch(`${API}/agents/${agent.id}`).set(bearer(admin)).send({}).expect(200);

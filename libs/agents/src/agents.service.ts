@@ -132,13 +132,15 @@ export class AgentsService {
         const value = key === 'email' && input.email !== undefined ? normalizeEmail(input.email) : input[key];
         if (value !== undefined) sets.push(`${column} = $${params.push(key === 'skills' ? normalizeSkills(value as string[]) : value)}`);
       }
-      if (hash !== undefined) sets.push(`password_hash = $${params.push(hash)}`);
+      // A new password revokes every token issued with the old one.
+      if (hash !== undefined) sets.push(`password_hash = $${params.push(hash)}`, 'token_version = token_version + 1');
       if (input.email !== undefined) await this.assertNotAdminEmail(manager, input.email);
       await manager.query(`UPDATE agents SET ${sets.join(', ')} WHERE id = $1`, params);
       const queuesChanged = input.queueIds === undefined ? false : await this.replaceQueues(manager, id, input.queueIds);
       const capacityChanged = input.maxConcurrent !== undefined && input.maxConcurrent !== old.max_concurrent;
       return { queuesChanged, capacityChanged, capacityRaised: capacityChanged && input.maxConcurrent! > old.max_concurrent };
     });
+    if (hash !== undefined) this.events.publish('auth.logged-out', { role: 'agent', userId: id });
     if (effects.queuesChanged || effects.capacityChanged) await this.publishStatus(id, 'agent-updated');
     if (effects.queuesChanged || effects.capacityRaised) {
       this.events.publish('agent.capacity.changed', { agentId: id, reason: effects.capacityRaised ? 'capacity-raised' : 'queues-changed' });
