@@ -1,4 +1,4 @@
-import { AgentState, ConversationStatus } from '@cc/common';
+import { AgentState, AgentStatusView, ConversationStatus } from '@cc/common';
 import { RoutingType } from './agent.entity';
 
 /** The agent resource of API.md section 4. */
@@ -22,15 +22,7 @@ export interface AgentView {
     totalResolved: number;
     latestConversation: { id: number; status: ConversationStatus; createdAt: string } | null;
   };
-  status: {
-    logged: boolean;
-    extension: string | null;
-    context: string | null;
-    paused: boolean;
-    pauseReason: { id: number; name: string } | null;
-    wrapUpUntil: string | null;
-    state: AgentState;
-  };
+  status: Pick<AgentStatusView, 'logged' | 'extension' | 'context' | 'paused' | 'pauseReason' | 'wrapUpUntil' | 'state'>;
 }
 
 export interface CreateAgentInput {

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig, DomainEvents, Errors, ForbiddenError, Principal, TransactionHooks } from '@cc/common';
-import { advisoryXactLock, afterCommit, LockKey, withTransaction } from '@cc/database';
+import { advisoryXactLock, afterCommit, LockKey, returnedRows, withTransaction } from '@cc/database';
 import { QueuesService } from '@cc/queues';
 import { AllocationOutcome, CandidateVerdict } from './allocation-decision.entity';
 import { AllocationWebhook, WebhookAnswer } from './allocation-webhook';
@@ -69,8 +69,6 @@ const NEXT_SERVICEABLE_SQL = `
 
 /** Triggers by which a conversation enters a waiting line (its customer is told its position). */
 const ENTRY_TRIGGERS = new Set(['conversation-started', 'transfer']);
-
-const rowsOf = <T>(result: unknown): T[] => (Array.isArray(result) && Array.isArray(result[0]) ? (result[0] as T[]) : (result as T[]));
 
 /**
  * Decides who takes a conversation. Every automatic decision runs in one transaction holding
@@ -158,7 +156,7 @@ export class AllocationService implements OnModuleInit, OnApplicationShutdown {
 
   /** Puts an agent's active conversations back in the waiting line, keeping their original wait. */
   async requeueAgent(manager: EntityManager, agentId: number, reason: string): Promise<ConversationRow[]> {
-    const requeued = rowsOf<ConversationRow>(
+    const requeued = returnedRows<ConversationRow>(
       await manager.query(
         `UPDATE conversations SET status = 'queued', agent_id = NULL, assigned_at = NULL
          WHERE agent_id = $1 AND status = 'active' RETURNING *`,
@@ -279,7 +277,7 @@ export class AllocationService implements OnModuleInit, OnApplicationShutdown {
       return conversation;
     }
     const agent = choice.agent;
-    const rows = rowsOf<ConversationRow>(
+    const rows = returnedRows<ConversationRow>(
       await manager.query(
         `WITH assigned AS (
            UPDATE conversations SET status = 'active', agent_id = $2, assigned_at = now() WHERE id = $1 RETURNING *

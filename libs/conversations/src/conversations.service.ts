@@ -1,15 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { ConflictError, ConversationView, DomainEvents, Errors, ForbiddenError, InvalidError, paginated, Paginated, Principal } from '@cc/common';
-import { afterCommit, isUniqueViolation, withTransaction } from '@cc/database';
+import { afterCommit, isUniqueViolation, returnedRows, withTransaction } from '@cc/database';
 import { AllocationService, ConversationRow, toConversationView } from '@cc/allocation';
 import { PresenceService } from '@cc/presence';
 import { QueuesService } from '@cc/queues';
 import { assertCanSee } from './conversation-access';
 import { AssignConversationDto, ListConversationsQuery, ResolveConversationDto, StartConversationDto, TransferConversationDto } from './conversation.dto';
 import { MessagesService } from './messages.service';
-
-const rowsOf = <T>(result: unknown): T[] => (Array.isArray(result) && Array.isArray(result[0]) ? (result[0] as T[]) : (result as T[]));
 
 /** The conversation lifecycle: start, read, resolve, transfer, manual assignment. */
 @Injectable()
@@ -31,7 +29,7 @@ export class ConversationsService {
     try {
       row = await withTransaction(this.dataSource, async (manager) => {
         const queue = await this.queues.route(channel, dto.queueId, manager);
-        const created = rowsOf<ConversationRow>(
+        const created = returnedRows<ConversationRow>(
           await manager.query(`INSERT INTO conversations (customer_id, queue_id, channel, status) VALUES ($1, $2, $3, 'queued') RETURNING *`, [
             user.id,
             queue.id,
@@ -91,7 +89,7 @@ export class ConversationsService {
       const current = await this.find(manager, id, true);
       assertCanSee(user, current);
       if (current.status === 'resolved') throw new ConflictError('ConversationResolved', 'Conversation already resolved');
-      const resolved = rowsOf<ConversationRow>(
+      const resolved = returnedRows<ConversationRow>(
         await manager.query(
           `UPDATE conversations SET status = 'resolved', resolved_at = now(), resolved_by = $2, notes = coalesce($3, notes) WHERE id = $1 RETURNING *`,
           [id, user.role, dto.notes ?? null],
@@ -122,7 +120,7 @@ export class ConversationsService {
         moved = await this.allocation.assignTo(manager, current, dto.agentId, 'transfer', 'transfer');
       } else {
         const queue = await this.queues.find(dto.queueId!, manager);
-        const requeued = rowsOf<ConversationRow>(
+        const requeued = returnedRows<ConversationRow>(
           await manager.query(
             `UPDATE conversations SET queue_id = $2, status = 'queued', agent_id = NULL, assigned_at = NULL, waiting_since = now() WHERE id = $1 RETURNING *`,
             [id, queue.id],

@@ -7,3 +7,8 @@ export function toIso(value: Date | string | null | undefined): string | null {
   if (value === null || value === undefined) return null;
   return (value instanceof Date ? value : new Date(value)).toISOString();
 }
+
+/** The rows of `UPDATE ... RETURNING` through `manager.query` (TypeORM answers `[rows, count]` for UPDATE and DELETE). */
+export function returnedRows<T>(result: unknown): T[] {
+  return Array.isArray(result) && Array.isArray(result[0]) ? (result[0] as T[]) : (result as T[]);
+}
