@@ -42,6 +42,9 @@ describe('Allocation (e2e)', () => {
         ['queued', 2, null],
       ]);
       expect(await activeCounts(t, team.map((a) => a.id))).toEqual([2, 2, 2]);
+      const waitingLog = (await t.http.get(`/api/v1/conversations/${started[6].id}/allocations`).set(bearer(cc.admin)).expect(200)).body;
+      expect(waitingLog).toEqual([expect.objectContaining({ outcome: 'queued', agentId: null, trigger: 'conversation-started' })]);
+      expect(waitingLog[0].candidates.map((c: { reason: string }) => c.reason)).toEqual(['full', 'full', 'full']);
 
       const first = started[0];
       const agent = team.find((a) => a.id === first.agentId)!;

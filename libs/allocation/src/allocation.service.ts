@@ -5,7 +5,7 @@ import { advisoryXactLock, afterCommit, LockKey, returnedRows, withTransaction }
 import { QueuesService } from '@cc/queues';
 import { AllocationOutcome, CandidateVerdict } from './allocation-decision.entity';
 import { AllocationWebhook, WebhookAnswer } from './allocation-webhook';
-import { ConversationRow, toConversationView, waitingLineSql } from './conversation-row';
+import { ConversationRow, toConversationView } from './conversation-row';
 import { Candidate, chooseOverflow, judge, JudgeOptions, orderByStrategy, Overflow, Strategy, Verdict } from './strategies';
 
 interface Member extends Candidate {
@@ -52,20 +52,28 @@ const AGENTS_SQL = `
   SELECT ${CANDIDATE_COLUMNS} FROM agents a LEFT JOIN agent_presence p ON p.agent_id = a.id
   WHERE a.id = ANY($1::int[]) ORDER BY a.id`;
 
-/** The oldest waiting conversation (higher queue priority first) that some free, eligible member could take now. */
+/** Members that could take a conversation now: logged in, not paused, out of wrap-up, below capacity. */
+const FREE_AGENTS_SQL = `
+  SELECT a.id FROM agents a JOIN agent_presence p ON p.agent_id = a.id
+  WHERE p.logged AND NOT p.paused AND (p.wrap_up_until IS NULL OR p.wrap_up_until <= now())
+    AND (SELECT count(*) FROM conversations x WHERE x.agent_id = a.id AND x.status = 'active') < a.max_concurrent`;
+
+/** The oldest waiting conversation (higher queue priority first) that one of the free agents may take. */
 const NEXT_SERVICEABLE_SQL = `
   SELECT c.id FROM conversations c JOIN queues q ON q.id = c.queue_id
   WHERE c.status = 'queued' AND NOT (c.id = ANY($1::int[]))
     AND EXISTS (
-      SELECT 1 FROM queue_members m
-      JOIN agents a ON a.id = m.agent_id
-      JOIN agent_presence p ON p.agent_id = a.id
-      WHERE m.queue_id = c.queue_id AND p.logged AND NOT p.paused
-        AND (p.wrap_up_until IS NULL OR p.wrap_up_until <= now())
-        AND (cardinality(a.skills) = 0 OR c.channel = ANY(a.skills))
-        AND (SELECT count(*) FROM conversations x WHERE x.agent_id = a.id AND x.status = 'active') < a.max_concurrent)
+      SELECT 1 FROM queue_members m JOIN agents a ON a.id = m.agent_id
+      WHERE m.queue_id = c.queue_id AND m.agent_id = ANY($2::int[])
+        AND (cardinality(a.skills) = 0 OR c.channel = ANY(a.skills)))
   ORDER BY q.priority DESC, c.waiting_since, c.id
   LIMIT 1`;
+
+/** 1-based place of each conversation in its queue's waiting line, counted on the waiting-line index. */
+const POSITIONS_SQL = `
+  SELECT c.id, (SELECT count(*)::int FROM conversations w
+                WHERE w.status = 'queued' AND w.queue_id = c.queue_id AND (w.waiting_since, w.id) <= (c.waiting_since, c.id)) AS position
+  FROM conversations c WHERE c.id = ANY($1::int[]) AND c.status = 'queued'`;
 
 /** Triggers by which a conversation enters a waiting line (its customer is told its position). */
 const ENTRY_TRIGGERS = new Set(['conversation-started', 'transfer']);
@@ -141,7 +149,9 @@ export class AllocationService implements OnModuleInit, OnApplicationShutdown {
         const tried: number[] = [];
         for (;;) {
           if (this.closed) return;
-          const next: { id: number }[] = await this.dataSource.query(NEXT_SERVICEABLE_SQL, [tried]);
+          const free: { id: number }[] = await this.dataSource.query(FREE_AGENTS_SQL);
+          if (!free.length) break;
+          const next: { id: number }[] = await this.dataSource.query(NEXT_SERVICEABLE_SQL, [tried, free.map((a) => a.id)]);
           if (!next.length) break;
           tried.push(next[0].id);
           await this.allocateWaiting(next[0].id, trigger);
@@ -206,8 +216,7 @@ export class AllocationService implements OnModuleInit, OnApplicationShutdown {
   /** Waiting positions of these conversations (1-based within their queue). */
   async positions(conversationIds: number[], manager: EntityManager = this.dataSource.manager): Promise<Map<number, number>> {
     if (!conversationIds.length) return new Map();
-    const line = waitingLineSql('queue_id IN (SELECT queue_id FROM conversations WHERE id = ANY($1::int[]))');
-    const rows: { id: number; position: number }[] = await manager.query(`SELECT id, position FROM (${line}) w WHERE w.id = ANY($1::int[])`, [conversationIds]);
+    const rows: { id: number; position: number }[] = await manager.query(POSITIONS_SQL, [conversationIds]);
     return new Map(rows.map((r) => [r.id, r.position]));
   }
 

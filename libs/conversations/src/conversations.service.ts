@@ -25,6 +25,7 @@ export class ConversationsService {
   async start(user: Principal, dto: StartConversationDto): Promise<ConversationView> {
     if (user.role !== 'customer') throw new ForbiddenError('Only customers start conversations');
     const channel = dto.channel ?? 'web';
+    let viaWebhook = false;
     let row: ConversationRow;
     try {
       row = await withTransaction(this.dataSource, async (manager) => {
@@ -38,13 +39,14 @@ export class ConversationsService {
         )[0];
         if (dto.text !== undefined) await this.messages.insertFirst(manager, created, dto.text);
         // A webhook must not be awaited inside the transaction: that queue is allocated after commit.
-        return queue.webhookUrl ? created : this.allocation.allocateInTransaction(manager, created.id, 'conversation-started');
+        viaWebhook = !!queue.webhookUrl;
+        return viaWebhook ? created : this.allocation.allocateInTransaction(manager, created.id, 'conversation-started');
       });
     } catch (err) {
       if (isUniqueViolation(err, 'conversations_one_open_per_customer')) throw await this.alreadyOpen(user.id);
       throw err;
     }
-    if (row.status === 'queued') row = (await this.allocation.allocateWaiting(row.id, 'conversation-started')) ?? row;
+    if (viaWebhook) row = (await this.allocation.allocateWaiting(row.id, 'conversation-started')) ?? row;
     return this.view(row);
   }
 
