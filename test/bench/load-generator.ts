@@ -117,7 +117,9 @@ class LoadGenerator {
     if (this.customers.length === 0 || this.customers.some((s) => !s) || this.agents.some((s) => !s)) {
       throw new Error('not connected (call connect first, with no failures)');
     }
-    const { rate, durationS, drainS, textLength = 100 } = params;
+    const { rate, durationS, drainS, textLength = 100, abortBacklogS } = params;
+    const maxBacklog = abortBacklogS ? Math.max(50, rate * abortBacklogS) : Infinity;
+    let aborted = false;
     const total = Math.max(1, Math.round(rate * durationS));
     const run = new Run(this.nextSeq, total);
     this.nextSeq += total;
@@ -137,7 +139,8 @@ class LoadGenerator {
           run.maxSendLagMs = Math.max(run.maxSendLagMs, performance.now() - intended);
           this.send(run, textLength);
         }
-        if (run.sent >= total || now > hardStop) resolve();
+        aborted = run.sent - run.acked - run.ackErrors > maxBacklog;
+        if (run.sent >= total || now > hardStop || aborted) resolve();
         else setTimeout(tick, 1);
       };
       tick();
@@ -166,6 +169,7 @@ class LoadGenerator {
       e2e: run.e2e.percentiles(),
       ack: run.ack.percentiles(),
       maxSendLagMs: run.maxSendLagMs,
+      aborted,
       generatorCpuMs: (cpu.user + cpu.system) / 1000,
       disconnects: this.disconnects - disconnectsBefore,
     };

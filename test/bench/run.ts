@@ -13,9 +13,10 @@ import { runConnections } from './phases/connections';
 import { runThroughput, TargetName } from './phases/throughput';
 import { BUILD_DIR, buildBenchScripts, installExitHandlers, killAllChildren, setChildDeadline } from './lib/children';
 import { BenchOptions, parseArgs } from './lib/cli';
-import { machineDescription } from './lib/proc';
-import { renderReport, RunSummary, writeBenchmarksFile } from './lib/report';
-import { buildOurServer, REPO_ROOT } from './lib/servers';
+import { loadAverage, machineDescription } from './lib/proc';
+import { latestProfile, summarizeProfile } from './lib/profile';
+import { renderReport, type RunSummary, writeBenchmarksFile } from './lib/report';
+import { buildOurServer, ourBuildIsStale, redactUrl, REPO_ROOT } from './lib/servers';
 
 const started = Date.now();
 const log = (line: string) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${line}\n`);
@@ -31,89 +32,94 @@ function describeMachine(): string {
   return `${nproc} CPUs (nproc), ${m.model}, ${m.memoryGiB} GiB RAM, Linux ${m.kernel}, Node.js ${process.version}`;
 }
 
-function redactUrl(url: string): string {
-  return url === 'embedded' ? 'embedded (PGlite)' : url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+/** What the phases share: the options, the report being filled in, and whether anything failed. */
+interface Context {
+  options: BenchOptions;
+  summary: RunSummary;
+  failed: boolean;
+  oursBuilt: boolean;
 }
 
-async function main(options: BenchOptions): Promise<number> {
-  installExitHandlers();
-  const deadline = started + options.budgetS * 1000;
-  setChildDeadline(deadline + 5000);
-  const watchdog = setTimeout(() => {
-    log(`time budget of ${options.budgetS} s exceeded: stopping`);
-    killAllChildren();
-    process.exit(2);
-  }, options.budgetS * 1000);
-  watchdog.unref();
-
-  buildBenchScripts();
-  const summary: RunSummary = {
-    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
-    machine: describeMachine(),
-    options: { rate: options.rate, durationS: options.durationS, pairs: options.pairs, rounds: options.rounds, ramp: options.ramp, database: redactUrl(options.database) },
-    notes: [],
-  };
-  let failed = false;
-
+/** Builds our server when asked to (or when dist/ is older than the sources); a failure skips its phases. */
+async function buildPhase(ctx: Context): Promise<void> {
+  const { options, summary } = ctx;
   const needsOurs = options.phases.some((p) => p === 'ours' || p === 'burst' || p === 'connections');
-  let oursBuilt = true;
-  if (needsOurs && options.build) {
-    log('building our server (nest build contact-center)');
-    try {
-      await buildOurServer();
-    } catch (error) {
-      oursBuilt = false;
-      failed = true;
-      summary.notes.push(`our server could not be built: ${(error as Error).message.split('\n')[0]}`);
-      log((error as Error).message);
-    }
+  if (!needsOurs || options.build === 'never' || (options.build === 'auto' && !ourBuildIsStale())) return;
+  log('building our server (nest build contact-center)');
+  try {
+    await buildOurServer();
+  } catch (error) {
+    ctx.oursBuilt = false;
+    ctx.failed = true;
+    const firstError = (error as Error).message.split('\n').find((line) => /error/i.test(line) && !/failed \(exit/.test(line));
+    summary.notes.push(`our server could not be built (test/bench/.build/logs/nest-build.log)${firstError ? `: ${firstError.trim()}` : ''}`);
+    log((error as Error).message);
   }
-  const skipOurs = (phase: string) => {
-    summary.notes.push(`${phase}: skipped, our server was not built`);
-  };
+}
 
-  const throughputTargets = options.phases.filter((p): p is TargetName => p === 'bare' || p === 'insert' || p === 'ours').filter((p) => p !== 'ours' || oursBuilt);
-  if (options.phases.includes('ours') && !oursBuilt) skipOurs('ours');
-  if (throughputTargets.length) {
-    log(`messages: ${throughputTargets.join(', ')}; ${options.pairs} pairs, ${options.rate} msg/s × ${options.durationS} s, ${options.rounds} round(s)${options.ramp ? ', with ramp' : ''}`);
-    summary.throughput = await runThroughput({ ...options, targets: throughputTargets, log });
-    failed ||= summary.throughput.some((t) => t.error || t.rounds.some((r) => r.error));
+/** Phases a–c. */
+async function messagePhases(ctx: Context): Promise<void> {
+  const { options, summary } = ctx;
+  const targets = options.phases.filter((p): p is TargetName => p === 'bare' || p === 'insert' || (p === 'ours' && ctx.oursBuilt));
+  if (options.phases.includes('ours') && !ctx.oursBuilt) summary.notes.push('ours: skipped, our server was not built');
+  if (!targets.length) return;
+  log(`messages: ${targets.join(', ')}; ${options.pairs} pairs, ${options.rate} msg/s × ${options.durationS} s, ${options.rounds} round(s)${options.ramp ? ', with ramp' : ''}`);
+  const profileDir = options.profile && targets.includes('ours') ? join(BUILD_DIR, 'profiles', String(started)) : undefined;
+  summary.throughput = await runThroughput({ ...options, targets, profileDir, log });
+  ctx.failed ||= summary.throughput.some((t) => t.error || t.rounds.some((r) => r.error));
+  const profile = profileDir && latestProfile(profileDir);
+  if (profile) summary.profile = summarizeProfile(profile, summary.throughput.find((t) => t.name === 'ours')?.measuredWindows);
+  else if (profileDir) summary.notes.push('--profile: our server wrote no CPU profile (did it exit normally on SIGTERM?)');
+}
+
+/** Phase d. */
+async function burstPhase(ctx: Context): Promise<void> {
+  const { options, summary } = ctx;
+  if (!options.phases.includes('burst')) return;
+  if (!ctx.oursBuilt) {
+    summary.notes.push('burst: skipped, our server was not built');
+    return;
   }
+  log(`allocation burst: ${options.burstCustomers} customers, ${options.burstAgents} agents × ${options.burstCapacity}`);
+  summary.burst = await runBurst({
+    customers: options.burstCustomers,
+    agents: options.burstAgents,
+    capacity: options.burstCapacity,
+    spreadMs: options.burstSpreadMs,
+    database: options.database,
+    log,
+  }).catch((error: Error) => ({ error: error.message }));
+  ctx.failed ||= 'error' in summary.burst;
+}
 
-  if (options.phases.includes('burst')) {
-    if (!oursBuilt) skipOurs('burst');
-    else {
-      log(`allocation burst: ${options.burstCustomers} customers, ${options.burstAgents} agents × ${options.burstCapacity}`);
-      summary.burst = await runBurst({
-        customers: options.burstCustomers,
-        agents: options.burstAgents,
-        capacity: options.burstCapacity,
-        spreadMs: options.burstSpreadMs,
-        database: options.database,
-        log,
-      }).catch((error: Error) => ({ error: error.message }));
-      failed ||= 'error' in summary.burst;
-    }
+/** Phase e: the bare relay as the floor, then ours. */
+async function connectionsPhase(ctx: Context): Promise<void> {
+  const { options, summary } = ctx;
+  if (!options.phases.includes('connections')) return;
+  if (!ctx.oursBuilt) summary.notes.push('connections (ours): skipped, our server was not built');
+  summary.connections = [];
+  for (const target of ctx.oursBuilt ? (['bare', 'ours'] as const) : (['bare'] as const)) {
+    log(`connections: ${options.sockets} idle sockets into ${target === 'ours' ? 'our server' : 'the bare relay'}`);
+    const result = await runConnections({
+      target,
+      sockets: options.sockets,
+      tabsPerAgent: options.tabsPerAgent,
+      socketsPerHolder: 5000,
+      concurrencyPerHolder: 100,
+      timeLimitS: options.quick ? 30 : 60,
+      database: options.database,
+      log,
+    }).catch((error: Error) => ({ target, error: error.message }));
+    summary.connections.push(result);
+    ctx.failed ||= 'error' in result;
   }
+}
 
-  if (options.phases.includes('connections')) {
-    if (!oursBuilt) skipOurs('connections');
-    else {
-      log(`connections: ${options.sockets} idle sockets`);
-      summary.connections = await runConnections({
-        sockets: options.sockets,
-        tabsPerAgent: options.tabsPerAgent,
-        socketsPerHolder: 5000,
-        concurrencyPerHolder: 100,
-        database: options.database,
-        log,
-      }).catch((error: Error) => ({ error: error.message }));
-      failed ||= 'error' in summary.connections;
-    }
-  }
-
-  summary.notes.push(`total bench time ${((Date.now() - started) / 1000).toFixed(0)} s`);
+function publish({ options, summary }: Context, loadAtStart: number): void {
+  summary.notes.push(
+    `total bench time ${((Date.now() - started) / 1000).toFixed(0)} s; 1-minute load average ${loadAtStart.toFixed(2)} at the start, ${loadAverage().toFixed(2)} at the end` +
+      (loadAtStart > 0.5 ? ' (other work was running: numbers are noisier than usual)' : ''),
+  );
   const report = renderReport(summary);
   process.stdout.write(`\n${report}\n`);
   mkdirSync(BUILD_DIR, { recursive: true });
@@ -123,7 +129,37 @@ async function main(options: BenchOptions): Promise<number> {
     log('BENCHMARKS.md updated');
   }
   log(`raw results: ${join(BUILD_DIR, 'last-run.json')}`);
-  return failed ? 1 : 0;
+}
+
+async function main(options: BenchOptions): Promise<number> {
+  installExitHandlers();
+  setChildDeadline(started + options.budgetS * 1000 + 5000);
+  setTimeout(() => {
+    log(`time budget of ${options.budgetS} s exceeded: stopping`);
+    killAllChildren();
+    process.exit(2);
+  }, options.budgetS * 1000).unref();
+
+  const loadAtStart = loadAverage();
+  buildBenchScripts();
+  const ctx: Context = {
+    options,
+    failed: false,
+    oursBuilt: true,
+    summary: {
+      date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+      machine: describeMachine(),
+      options: { rate: options.rate, durationS: options.durationS, pairs: options.pairs, rounds: options.rounds, ramp: options.ramp, database: redactUrl(options.database) },
+      notes: [],
+    },
+  };
+  await buildPhase(ctx);
+  await messagePhases(ctx);
+  await burstPhase(ctx);
+  await connectionsPhase(ctx);
+  publish(ctx, loadAtStart);
+  return ctx.failed ? 1 : 0;
 }
 
 let options: BenchOptions;

@@ -13,8 +13,11 @@ let sockets: LeanSocket[] = [];
 
 async function connect(init: HolderInit): Promise<ConnectReport> {
   const started = performance.now();
+  const deadline = Date.now() + init.timeLimitMs;
   const outcome = await settleLimit(init.sockets, init.concurrency, ({ namespace, token }) =>
-    new LeanSocket({ url: init.url, namespace, token, connectTimeoutMs: 20_000 }).connect(),
+    Date.now() > deadline
+      ? Promise.reject(new Error('not attempted within the time limit'))
+      : new LeanSocket({ url: init.url, namespace, token, connectTimeoutMs: 20_000 }).connect(),
   );
   sockets = outcome.results.filter((s): s is LeanSocket => s !== undefined);
   return { sockets: init.sockets.length, connected: sockets.length, failures: outcome.failures, errors: outcome.errors, ms: performance.now() - started };

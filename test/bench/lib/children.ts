@@ -69,15 +69,24 @@ export function forkBenchScript(rel: string, env?: Record<string, string | undef
 }
 
 /** Spawns a bench script with its stdout piped (servers print their port there). */
-export function spawnBenchScript(rel: string, env?: Record<string, string | undefined>): ChildProcess {
-  return track(spawn(process.execPath, [...preload(), script(rel)], { env: childEnv(env), stdio: ['ignore', 'pipe', 'inherit'] }));
+export function spawnBenchScript(rel: string, env?: Record<string, string | undefined>, nodeArgs: string[] = []): ChildProcess {
+  return track(spawn(process.execPath, [...nodeArgs, ...preload(), script(rel)], { env: childEnv(env), stdio: ['ignore', 'pipe', 'inherit'] }));
+}
+
+/** Node flags and environment that let `collectGarbage` run a full GC in a child (see watchdog.ts). */
+export const GC_ON_SIGNAL = { nodeArgs: ['--expose-gc'], env: { BENCH_GC_ON_SIGNAL: '1' } };
+
+/** Asks a child started with GC_ON_SIGNAL for a full garbage collection, and gives it time to run. */
+export async function collectGarbage(pid: number, settleMs = 1000): Promise<void> {
+  process.kill(pid, 'SIGWINCH');
+  await new Promise((resolve) => setTimeout(resolve, settleMs));
 }
 
 /** Spawns any Node.js entry point, its output going to a log file. */
-export function spawnNodeLogged(entry: string, logFile: string, env: Record<string, string | undefined>, cwd: string): ChildProcess {
+export function spawnNodeLogged(entry: string, logFile: string, env: Record<string, string | undefined>, cwd: string, nodeArgs: string[] = []): ChildProcess {
   const fd = openSync(logFile, 'a');
   const options: SpawnOptions = { cwd, env: childEnv(env), stdio: ['ignore', fd, fd] };
-  const child = track(spawn(process.execPath, [...preload(), entry], options));
+  const child = track(spawn(process.execPath, [...nodeArgs, ...preload(), entry], options));
   closeSync(fd);
   return child;
 }

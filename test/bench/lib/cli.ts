@@ -25,6 +25,7 @@ export interface BenchOptions {
   pairs: number;
   rounds: number;
   drainS: number;
+  warmupS: number;
   ramp: boolean;
   rampStepS: number;
   rampMaxSteps: number;
@@ -37,24 +38,29 @@ export interface BenchOptions {
   tabsPerAgent: number;
   /** `embedded` or a PostgreSQL URL, for our server. */
   database: string;
-  build: boolean;
+  /** Run `nest build contact-center` first: when dist is older than the sources (auto), always, or never. */
+  build: 'auto' | 'always' | 'never';
   write: boolean;
+  profile: boolean;
   budgetS: number;
 }
 
 export const USAGE = `usage: npm run bench -- [options]
-  --quick              one round, short phases (under 2 minutes)
+  --quick              one round, short phases, 100 pairs, burst of 500 against 50 × 5, 2,000 sockets (under 2 minutes)
   --only=<phases>      comma list of bare|insert|ours|burst|connections (or a..e, references, throughput)
   --rate=<msg/s>       fixed-rate run, total over all pairs (default 1000)
   --duration=<s>       fixed-rate run length (default 20; quick 5)
-  --pairs=<n>          customer/agent pairs (default 200)
+  --pairs=<n>          customer/agent pairs (default 200; quick 100)
   --rounds=<n>         alternating rounds of reference and ours (default 3; quick 1)
   --no-ramp            skip the search for the highest sustained rate
   --ramp-step=<s>      length of one ramp step (default 3; quick 2)
-  --sockets=<n>        idle sockets in the connections phase (default 10000)
+  --sockets=<n>        idle sockets in the connections phase (default 10000; quick 2000)
   --db=<embedded|postgres|url>   our server's database (default: DATABASE_URL if set, else embedded)
-  --no-build           do not run 'nest build contact-center' first
-  --write / --no-write update BENCHMARKS.md (default: yes, except with --quick or --only)`;
+  --build / --no-build always / never run 'nest build contact-center' first
+                       (default: only when dist/ is older than apps/, libs/ or tsconfig.json)
+  --profile            CPU-profile our server during the message phase and report where its time goes
+                       (profiling slows it down: compare numbers only between profiled runs)
+  --write / --no-write update BENCHMARKS.md (default: yes, except with --quick, --only or --profile)`;
 
 export function parseArgs(argv: string[]): BenchOptions {
   const flags = new Map<string, string>();
@@ -63,7 +69,7 @@ export function parseArgs(argv: string[]): BenchOptions {
     if (!match) throw new Error(`unknown argument ${arg}\n${USAGE}`);
     flags.set(match[1], match[2] ?? 'true');
   }
-  const known = ['quick', 'only', 'rate', 'duration', 'pairs', 'rounds', 'no-ramp', 'ramp-step', 'sockets', 'db', 'no-build', 'write', 'no-write', 'help'];
+  const known = ['quick', 'only', 'rate', 'duration', 'pairs', 'rounds', 'no-ramp', 'ramp-step', 'sockets', 'db', 'build', 'no-build', 'profile', 'write', 'no-write', 'help'];
   for (const key of flags.keys()) if (!known.includes(key)) throw new Error(`unknown option --${key}\n${USAGE}`);
   if (flags.has('help')) throw new Error(USAGE);
 
@@ -85,22 +91,24 @@ export function parseArgs(argv: string[]): BenchOptions {
     phases,
     rate: number('rate', 1000),
     durationS: number('duration', quick ? 5 : 20),
-    pairs: Math.round(number('pairs', 200)),
+    pairs: Math.round(number('pairs', quick ? 100 : 200)),
     rounds: Math.round(number('rounds', quick ? 1 : 3)),
     drainS: quick ? 3 : 5,
+    warmupS: quick ? 1 : 2,
     ramp: !flags.has('no-ramp'),
     rampStepS: number('ramp-step', quick ? 2 : 3),
-    rampMaxSteps: quick ? 6 : 8,
+    rampMaxSteps: quick ? 5 : 8,
     rampStartRate: 2000,
-    burstCustomers: 1000,
-    burstAgents: 100,
+    burstCustomers: quick ? 500 : 1000,
+    burstAgents: quick ? 50 : 100,
     burstCapacity: 5,
     burstSpreadMs: 1000,
-    sockets: Math.round(number('sockets', 10_000)),
+    sockets: Math.round(number('sockets', quick ? 2000 : 10_000)),
     tabsPerAgent: 10,
     database: db === 'postgres' ? DEFAULT_POSTGRES_URL : db,
-    build: !flags.has('no-build'),
-    write: flags.has('no-write') ? false : flags.has('write') || (!quick && !flags.has('only')),
+    build: flags.has('no-build') ? 'never' : flags.has('build') ? 'always' : 'auto',
+    profile: flags.has('profile'),
+    write: flags.has('no-write') ? false : flags.has('write') || (!quick && !flags.has('only') && !flags.has('profile')),
     budgetS: quick ? 300 : 900,
   };
 }

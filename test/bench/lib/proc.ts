@@ -1,6 +1,7 @@
 /** Reads CPU time and memory of other processes from /proc (Linux only). */
 import { execFileSync } from 'child_process';
 import { readdirSync, readFileSync } from 'fs';
+import { sleep } from './concurrency';
 
 let clockTicks: number | undefined;
 
@@ -51,25 +52,49 @@ export function memoryKiB(pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): numb
   return Number(match[1]);
 }
 
-/** Summed CPU time of every process with this command name (e.g. all `postgres` backends). */
-export function cpuTimeOfCommandMs(comm: string): number {
-  let total = 0;
+/** CPU time (ms) of every running process with this command name (e.g. all `postgres` backends), by pid. */
+export function cpuTimesOfCommand(comm: string): Map<number, number> {
+  const times = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const stat = readStat(Number(entry));
-    if (stat?.comm === comm) total += stat.cpuMs;
+    if (stat?.comm === comm) times.set(Number(entry), stat.cpuMs);
   }
+  return times;
+}
+
+/** CPU used between two snapshots by the processes alive at the second (those that exited meanwhile are missed). */
+function cpuDelta(before: Map<number, number>, after: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, ms] of after) total += ms - (before.get(pid) ?? 0);
   return total;
 }
 
 /** CPU used by one process (and by the database server's processes) across an async section. */
 export async function measureCpu<T>(pid: number, section: () => Promise<T>): Promise<{ result: T; cpuMs: number; dbCpuMs: number }> {
   const cpu0 = cpuTimeMs(pid);
-  const db0 = cpuTimeOfCommandMs('postgres');
+  const db0 = cpuTimesOfCommand('postgres');
   const result = await section();
   const cpuMs = cpuTimeMs(pid) - cpu0;
-  const dbCpuMs = cpuTimeOfCommandMs('postgres') - db0;
+  const dbCpuMs = cpuDelta(db0, cpuTimesOfCommand('postgres'));
   return { result, cpuMs, dbCpuMs };
+}
+
+/** Waits until a process uses less than `busyShare` of a core over 250 ms windows (or `maxMs` passed). */
+export async function waitForIdle(pid: number, maxMs = 15_000, busyShare = 0.1): Promise<void> {
+  const until = Date.now() + maxMs;
+  let last = cpuTimeMs(pid);
+  while (Date.now() < until) {
+    await sleep(250);
+    const now = cpuTimeMs(pid);
+    if (now - last <= 250 * busyShare) return;
+    last = now;
+  }
+}
+
+/** The 1-minute load average (other work on a shared machine skews every number). */
+export function loadAverage(): number {
+  return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
 }
 
 export function machineDescription(): { cpus: number; model: string; memoryGiB: number; kernel: string } {

@@ -32,6 +32,11 @@ export interface RunParams {
   drainS: number;
   /** Text length in characters (the send timestamp and sequence are embedded at its start). */
   textLength?: number;
+  /**
+   * Stop sending early once more than this many seconds' worth of messages (at `rate`) wait for
+   * their ack: the server is not keeping up, and a bigger backlog only makes the next step wait.
+   */
+  abortBacklogS?: number;
 }
 
 export interface LoadResult {
@@ -54,6 +59,8 @@ export interface LoadResult {
   ack: Percentiles;
   /** How late the generator sent, worst case (a large value means the generator was the bottleneck). */
   maxSendLagMs: number;
+  /** Sending stopped early because the backlog exceeded `abortBacklogS`. */
+  aborted: boolean;
   generatorCpuMs: number;
   disconnects: number;
 }
@@ -67,4 +74,6 @@ export interface HolderInit {
   url: string;
   sockets: HolderSocket[];
   concurrency: number;
+  /** Sockets not yet started after this long count as failures (keeps the phase bounded). */
+  timeLimitMs: number;
 }

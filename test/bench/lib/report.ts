@@ -2,7 +2,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'fs';
 import type { BurstResult } from '../phases/burst';
 import type { ConnectionsResult } from '../phases/connections';
-import type { Measurement, TargetName, TargetResult } from '../phases/throughput';
+import { TARGET_LABELS, type Measurement, type TargetName, type TargetResult } from '../phases/throughput';
+import type { ProfileSummary } from './profile';
 import { median } from './stats';
 
 export interface RunSummary {
@@ -12,7 +13,8 @@ export interface RunSummary {
   options: { rate: number; durationS: number; pairs: number; rounds: number; ramp: boolean; database: string };
   throughput?: TargetResult[];
   burst?: BurstResult | { error: string };
-  connections?: ConnectionsResult | { error: string };
+  connections?: (ConnectionsResult | { target: string; error: string })[];
+  profile?: ProfileSummary;
   notes: string[];
 }
 
@@ -107,10 +109,11 @@ function throughputSection(summary: RunSummary, targets: TargetResult[]): string
   );
   out.push('');
   out.push(
-    '`lost` counts messages not delivered plus error acks; `dup` counts duplicates plus misrouted. ' +
+    '`lost` counts messages not delivered by the end of the drain (a few seconds after the last send) plus error acks; `dup` counts duplicates plus misrouted. ' +
       '"max sustained" is the highest rate (ramp) with p99 < 100 ms and nothing lost. ' +
       'postgres CPU is every `postgres` process on the machine (the references and, with DATABASE_URL, ours); with the embedded engine our database work is inside "server CPU". ' +
-      '⚠ marks a round where the generator used more CPU than the server.',
+      '⚠ marks a round where the generator used more CPU than the server: expected against the bare relay, whose work per message ' +
+      '(one frame in, an ack and a push out) mirrors the generator\'s own (one frame out, two in); against our server it must not happen.',
   );
   if (summary.options.ramp && medians.length > 0) {
     out.push('');
@@ -173,15 +176,22 @@ function burstSection(b: BurstResult | { error: string }): string {
   ].join('\n');
 }
 
-function connectionsSection(c: ConnectionsResult | { error: string }): string {
-  if ('error' in c) return `### Idle connections\n\n**failed**: ${c.error}`;
-  return [
-    `### Idle connections: ${c.sockets} authenticated sockets (${c.agentSockets} agent sockets of ${c.agents} agents, ${c.customerSockets} customers) from ${c.holders} processes`,
-    '',
-    table(
-      ['connected', 'failures', 'still open after 2 s', 'connect time s', 'connects/s', 'RSS before MiB', 'RSS after MiB', 'KiB per socket', 'server CPU ms'],
-      [
-        [
+function connectionsSection(results: (ConnectionsResult | { target: string; error: string })[]): string {
+  const ok = results.filter((c): c is ConnectionsResult => !('error' in c));
+  const out: string[] = [];
+  const first = ok[0];
+  out.push(
+    first
+      ? `### Idle connections: ${first.sockets} authenticated sockets (${first.agentSockets} agent sockets of ${first.agents} agents, ${first.customerSockets} customers) from ${first.holders} processes`
+      : '### Idle connections',
+  );
+  if (ok.length) {
+    out.push('');
+    out.push(
+      table(
+        ['server', 'connected', 'failures', 'still open at the end', 'connect time s', 'connects/s', 'RSS before MiB', 'RSS after MiB', 'KiB per socket', 'server CPU ms'],
+        ok.map((c) => [
+          c.target === 'ours' ? TARGET_LABELS.ours : TARGET_LABELS.bare,
           String(c.connected),
           String(c.failures),
           String(c.stillOpen),
@@ -191,10 +201,26 @@ function connectionsSection(c: ConnectionsResult | { error: string }): string {
           num(c.rssAfterKiB / 1024, 1),
           num(c.perSocketKiB, 1),
           num(c.serverCpuMs),
-        ],
-      ],
-    ),
-    ...(c.failures ? ['', `errors: ${JSON.stringify(c.errors).slice(0, 400)}`] : []),
+        ]),
+      ),
+    );
+    out.push('', 'KiB per socket: growth of the server\'s RSS, each side read after a forced full garbage collection (node --expose-gc).');
+    for (const c of ok) if (c.failures) out.push('', `${c.target} errors: ${JSON.stringify(c.errors).slice(0, 400)}`);
+  }
+  for (const c of results) if ('error' in c) out.push('', `${c.target}: **failed**: ${c.error.split('\n')[0]}`);
+  return out.join('\n');
+}
+
+function profileSection(p: ProfileSummary): string {
+  const pct = (share: number) => `${(share * 100).toFixed(1)}%`;
+  return [
+    `### Where our server's CPU goes (V8 profile, ${p.windowed ? 'during the measured message runs' : 'whole server run, setup included'}: ${num(p.totalMs / 1000, 1)} s of samples)`,
+    '',
+    `Profile: \`${p.file}\` (open in Chrome DevTools → Performance, or speedscope). Self time, idle excluded.`,
+    '',
+    table(['area', 'self time', 'share'], p.byArea.slice(0, 15).map((a) => [a.area, `${num(a.ms)} ms`, pct(a.share)])),
+    '',
+    table(['function', 'area', 'self time', 'share'], p.byFunction.slice(0, 20).map((f) => [`\`${f.name}\``, f.area, `${num(f.ms)} ms`, pct(f.share)])),
   ].join('\n');
 }
 
@@ -213,12 +239,13 @@ function targetsSection(summary: RunSummary): string {
       rows.push(['p99 ≤ 15 ms at 1,000 msg/s', `${ms(ours.e2eP99)} ms`, mark(ours.e2eP99 <= 15)]);
     }
     rows.push(['0 lost, 0 duplicated', `${ours.lost} lost, ${ours.duplicated} dup`, mark(ours.lost === 0 && ours.duplicated === 0)]);
+    rows.push(['generator CPU < server CPU', `${num(ours.generatorCpuUsPerMsg, 1)} vs ${num(ours.cpuUsPerMsg, 1)} µs/msg`, mark(!ours.generatorAboveServer)]);
     if (insert) {
       rows.push(['CPU/msg ≤ 2× relay + INSERT', `${num(ours.cpuUsPerMsg, 1)} vs ${num(insert.cpuUsPerMsg, 1)} µs`, mark(ours.cpuUsPerMsg <= 2 * insert.cpuUsPerMsg)]);
     }
   }
-  const c = summary.connections;
-  if (c && !('error' in c)) {
+  const c = summary.connections?.find((r): r is ConnectionsResult => r.target === 'ours' && !('error' in r));
+  if (c) {
     rows.push(['idle sockets ≤ 30 KiB each, 0 failures', `${num(c.perSocketKiB, 1)} KiB, ${c.failures} failures (${c.sockets} sockets)`, mark(c.perSocketKiB <= 30 && c.failures === 0)]);
   }
   const b = summary.burst;
@@ -241,6 +268,7 @@ export function renderReport(summary: RunSummary): string {
   if (summary.throughput) parts.push(throughputSection(summary, summary.throughput), '');
   if (summary.burst) parts.push(burstSection(summary.burst), '');
   if (summary.connections) parts.push(connectionsSection(summary.connections), '');
+  if (summary.profile) parts.push(profileSection(summary.profile), '');
   const targets = targetsSection(summary);
   if (targets) parts.push(targets, '');
   if (summary.notes.length) parts.push(...summary.notes.map((n) => `- ${n}`), '');

@@ -58,7 +58,8 @@ export class ChildRpc {
   }
 }
 
-export type RpcHandlers = Record<string, (params: any) => Promise<unknown>>;
+/** Each handler takes its own parameter type (`never` here accepts them all). */
+export type RpcHandlers = Record<string, (params: never) => Promise<unknown>>;
 
 /** Child side: answers the parent's calls; exits when the parent goes away. */
 export function serveRpc(handlers: RpcHandlers): void {
@@ -69,7 +70,7 @@ export function serveRpc(handlers: RpcHandlers): void {
     let response: Response;
     try {
       if (!handler) throw new Error(`unknown method ${request.method}`);
-      response = { rpc: request.rpc, result: await handler(request.params) };
+      response = { rpc: request.rpc, result: await handler(request.params as never) };
     } catch (error) {
       response = { rpc: request.rpc, error: error instanceof Error ? error.message : String(error) };
     }

@@ -1,17 +1,19 @@
 /** Starting the servers under test: the two reference relays and our contact-center server. */
 import { spawn } from 'child_process';
 import { randomBytes } from 'crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
 import { createServer } from 'net';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { Client } from 'pg';
 import { ContactCenterApi, Session } from './api';
-import { BUILD_DIR, readJsonLine, spawnBenchScript, spawnNodeLogged, stopChild } from './children';
+import { BUILD_DIR, GC_ON_SIGNAL, readJsonLine, spawnBenchScript, spawnNodeLogged, stopChild } from './children';
 import { sleep } from './concurrency';
 
 export const REPO_ROOT = join(__dirname, '..', '..', '..');
-export const OUR_ENTRY = join(REPO_ROOT, 'dist', 'apps', 'contact-center', 'main.js');
+/** Where `nest build contact-center` puts main.js: the documented place first, then where tsc's rootDir may move it. */
+const OUR_ENTRIES = ['main.js', 'src/main.js', 'apps/contact-center/src/main.js'].map((rel) => join(REPO_ROOT, 'dist', 'apps', 'contact-center', rel));
+export const ourEntry = (): string => OUR_ENTRIES.find((file) => existsSync(file)) ?? OUR_ENTRIES[0];
 export const DEFAULT_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
 export interface ServerHandle {
@@ -23,8 +25,10 @@ export interface ServerHandle {
 
 export type ReferenceKind = 'bare' | 'insert';
 
-export async function startReference(kind: ReferenceKind): Promise<ServerHandle> {
-  const child = spawnBenchScript(`reference/${kind}-relay.ts`, { DATABASE_URL: process.env.DATABASE_URL || DEFAULT_POSTGRES_URL });
+/** Starts a reference relay; `gcOnSignal` lets collectGarbage() run a full GC in it. */
+export async function startReference(kind: ReferenceKind, gcOnSignal = false): Promise<ServerHandle> {
+  const env = { DATABASE_URL: process.env.DATABASE_URL || DEFAULT_POSTGRES_URL, ...(gcOnSignal ? GC_ON_SIGNAL.env : {}) };
+  const child = spawnBenchScript(`reference/${kind}-relay.ts`, env, gcOnSignal ? GC_ON_SIGNAL.nodeArgs : []);
   try {
     const { port } = await readJsonLine<{ port: number }>(child, 20_000);
     return { name: `${kind}-relay`, url: `http://127.0.0.1:${port}`, pid: child.pid as number, stop: () => stopChild(child) };
@@ -45,6 +49,21 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** True when dist/apps/contact-center/main.js is missing or older than a source file of apps/ or libs/. */
+export function ourBuildIsStale(): boolean {
+  const entry = ourEntry();
+  if (!existsSync(entry)) return true;
+  const built = statSync(entry).mtimeMs;
+  const newer = (dir: string): boolean =>
+    existsSync(dir) &&
+    readdirSync(dir, { withFileTypes: true }).some((entry) => {
+      const full = join(dir, entry.name);
+      if (entry.isDirectory()) return entry.name !== 'node_modules' && newer(full);
+      return /\.(ts|json)$/.test(entry.name) && statSync(full).mtimeMs > built;
+    });
+  return newer(join(REPO_ROOT, 'apps')) || newer(join(REPO_ROOT, 'libs')) || statSync(join(REPO_ROOT, 'tsconfig.json')).mtimeMs > built;
+}
+
 /** `npx nest build contact-center`, output to a log file; throws with its tail on failure. */
 export async function buildOurServer(timeoutMs = 300_000): Promise<void> {
   const logFile = logPath('nest-build');
@@ -60,7 +79,7 @@ export async function buildOurServer(timeoutMs = 300_000): Promise<void> {
       resolve(exitCode);
     });
   });
-  if (code !== 0 || !existsSync(OUR_ENTRY)) throw new Error(`nest build contact-center failed (exit ${code}):\n${tail(logFile, 30)}`);
+  if (code !== 0 || !existsSync(ourEntry())) throw new Error(`nest build contact-center failed (exit ${code}):\n${tail(logFile, 30)}`);
 }
 
 /** Where our server keeps its data: a throwaway embedded directory, or a throwaway PostgreSQL database. */
@@ -72,7 +91,7 @@ interface Storage {
 
 async function embeddedStorage(): Promise<Storage> {
   const dir = mkdtempSync(join(tmpdir(), 'cc-bench-'));
-  return { env: { DATA_DIR: dir }, description: 'embedded (PGlite)', dispose: async () => rmSync(dir, { recursive: true, force: true }) };
+  return { env: { DATA_DIR: dir }, description: 'PGlite', dispose: async () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** A fresh database on the server of `url` (dropped afterwards); the given database itself if we may not create one. */
@@ -84,14 +103,14 @@ async function postgresStorage(url: string): Promise<Storage> {
     await admin.query(`CREATE DATABASE ${name}`);
   } catch (error) {
     await admin.end().catch(() => undefined);
-    process.stderr.write(`bench: cannot create a scratch database (${(error as Error).message}); using ${redact(url)} as it is\n`);
-    return { env: { DATABASE_URL: url }, description: `PostgreSQL ${redact(url)}`, dispose: async () => undefined };
+    process.stderr.write(`bench: cannot create a scratch database (${(error as Error).message}); using ${redactUrl(url)} as it is\n`);
+    return { env: { DATABASE_URL: url }, description: 'PostgreSQL', dispose: async () => undefined };
   }
   const scratch = new URL(url);
   scratch.pathname = `/${name}`;
   return {
     env: { DATABASE_URL: scratch.toString() },
-    description: `PostgreSQL (scratch database on ${redact(url)})`,
+    description: 'PostgreSQL',
     dispose: async () => {
       await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
       await admin.end().catch(() => undefined);
@@ -110,18 +129,23 @@ export interface OurServerOptions {
   /** `embedded`, or a PostgreSQL URL. */
   database: string;
   label: string;
+  /** Write a V8 CPU profile of the whole server run into this directory (node --cpu-prof). */
+  profileDir?: string;
+  /** Let collectGarbage() run a full GC in the server (node --expose-gc). */
+  gcOnSignal?: boolean;
 }
 
 /** Starts `node dist/apps/contact-center/main.js` on a free port, waits for health, logs the admin in. */
-export async function startOurServer({ database, label }: OurServerOptions): Promise<OurServer> {
-  if (!existsSync(OUR_ENTRY)) throw new Error(`${OUR_ENTRY} does not exist (build with: npx nest build contact-center)`);
+export async function startOurServer({ database, label, profileDir, gcOnSignal }: OurServerOptions): Promise<OurServer> {
+  const entry = ourEntry();
+  if (!existsSync(entry)) throw new Error(`${entry} does not exist (build with: npx nest build contact-center)`);
   const storage = database === 'embedded' ? await embeddedStorage() : await postgresStorage(database);
   const port = await freePort();
   const adminCredentials = { email: 'bench-admin@bench.test', password: randomBytes(12).toString('hex') };
   const logFile = logPath(`server-${label}`);
   writeFileSync(logFile, '');
   const child = spawnNodeLogged(
-    OUR_ENTRY,
+    entry,
     logFile,
     {
       NODE_ENV: 'production',
@@ -137,15 +161,18 @@ export async function startOurServer({ database, label }: OurServerOptions): Pro
       REDIS_URL: undefined,
       DATABASE_URL: undefined,
       DATA_DIR: undefined,
+      BENCH_EXIT_ON_SIGTERM: profileDir ? '1' : undefined,
+      ...(gcOnSignal ? GC_ON_SIGNAL.env : {}),
       ...storage.env,
     },
     REPO_ROOT,
+    [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(gcOnSignal ? GC_ON_SIGNAL.nodeArgs : [])],
   );
   const url = `http://127.0.0.1:${port}`;
   const api = new ContactCenterApi(url);
   const stop = async () => {
     api.close();
-    await stopChild(child, 5000);
+    await stopChild(child, profileDir ? 30_000 : 5000);
     await storage.dispose();
   };
   try {
@@ -171,13 +198,16 @@ function logPath(name: string): string {
 
 function tail(file: string, lines: number): string {
   try {
-    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+    // eslint-disable-next-line no-control-regex
+    return readFileSync(file, 'utf8').replace(/\x1b\[[0-9;]*m/g, '').split('\n').slice(-lines).join('\n');
   } catch {
     return '(no log)';
   }
 }
 
-function redact(url: string): string {
+/** A database URL fit to print: the password masked; `embedded` spelled out. */
+export function redactUrl(url: string): string {
+  if (url === 'embedded') return 'embedded (PGlite)';
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';

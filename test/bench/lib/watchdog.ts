@@ -11,4 +11,12 @@ const timer = setInterval(() => {
 }, 500);
 timer.unref();
 
+// Memory measurements (node --expose-gc): a full garbage collection on SIGWINCH (ignored by default and
+// not among the signals Nest's shutdown hooks take), so that RSS is read without garbage.
+const gc = (globalThis as { gc?: () => void }).gc;
+if (process.env.BENCH_GC_ON_SIGNAL === '1' && gc) process.on('SIGWINCH', () => gc());
+
+// Profiling (node --cpu-prof) writes its file only on a normal exit: turn SIGTERM into one.
+if (process.env.BENCH_EXIT_ON_SIGTERM === '1') process.on('SIGTERM', () => setTimeout(() => process.exit(0), 200));
+
 export {};

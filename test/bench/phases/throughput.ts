@@ -5,8 +5,9 @@
  */
 import { createCustomers, createLoggedInAgents, loginAll } from '../lib/api';
 import { forkBenchScript, stopChild } from '../lib/children';
-import { mapLimit, sleep } from '../lib/concurrency';
-import { measureCpu, memoryKiB } from '../lib/proc';
+import { mapLimit } from '../lib/concurrency';
+import { measureCpu, memoryKiB, waitForIdle } from '../lib/proc';
+import { monotonicUs, type TimeWindow } from '../lib/profile';
 import type { ConnectReport, CustomerSpec, GeneratorInit, LoadResult, RunParams } from '../lib/protocol';
 import { ChildRpc } from '../lib/rpc';
 import { OurServer, ServerHandle, startOurServer, startReference } from '../lib/servers';
@@ -25,6 +26,7 @@ export interface ThroughputOptions {
   rate: number;
   durationS: number;
   drainS: number;
+  warmupS: number;
   rounds: number;
   ramp: boolean;
   rampStepS: number;
@@ -32,6 +34,8 @@ export interface ThroughputOptions {
   rampStartRate: number;
   /** `embedded` or a PostgreSQL URL, for our server. */
   database: string;
+  /** Profile our server (node --cpu-prof) into this directory. */
+  profileDir?: string;
   log: (line: string) => void;
 }
 
@@ -68,11 +72,17 @@ export interface TargetResult {
   description: string;
   setupMs?: number;
   rounds: TargetRound[];
+  /** When the measured runs happened (monotonic µs), to cut a CPU profile down to them. */
+  measuredWindows: TimeWindow[];
   error?: string;
 }
 
+/** A ramp step stops early once this many seconds' worth of messages wait for their ack. */
+const RAMP_ABORT_BACKLOG_S = 0.5;
+
 /** Why a run does not count as sustained at its rate (p99 under 100 ms and nothing lost), or undefined. */
 export function unsustainedReason(r: LoadResult): string | undefined {
+  if (r.aborted) return `stopped after ${r.sent} messages: backlog over ${RAMP_ABORT_BACKLOG_S * 1000} ms`;
   if (r.ackErrors > 0) return `${r.ackErrors} error acks`;
   if (r.lost > 0) return `${r.lost} lost`;
   if (r.duplicated > 0) return `${r.duplicated} duplicated`;
@@ -87,6 +97,7 @@ interface Target {
   server: ServerHandle;
   generator: ChildRpc;
   description: string;
+  measuredWindows: TimeWindow[];
 }
 
 /** Reference servers know pair i by its token alone: customer `c:i`, agent `a:i`, conversation i. */
@@ -119,7 +130,7 @@ async function ourPairs(server: OurServer, pairs: number): Promise<GeneratorInit
 
 async function openTarget(name: TargetName, options: ThroughputOptions): Promise<Target & { setupMs: number }> {
   const started = Date.now();
-  const server = name === 'ours' ? await startOurServer({ database: options.database, label: 'throughput' }) : await startReference(name);
+  const server = name === 'ours' ? await startOurServer({ database: options.database, label: 'throughput', profileDir: options.profileDir }) : await startReference(name);
   try {
     const init = name === 'ours' ? await ourPairs(server as OurServer, options.pairs) : referencePairs(server.url, options.pairs);
     const generator = new ChildRpc(forkBenchScript('load-generator.ts'), `load-generator(${name})`);
@@ -128,8 +139,10 @@ async function openTarget(name: TargetName, options: ThroughputOptions): Promise
       await stopChild(generator.child);
       throw new Error(`${connect.failures} of ${connect.sockets} sockets failed to connect: ${JSON.stringify(connect.errors)}`);
     }
+    // Warm up (JIT, database pool, prepared statements) before anything is measured.
+    await generator.call('run', { rate: options.rate, durationS: options.warmupS, drainS: 3 }, 60_000);
     const description = name === 'ours' ? `${TARGET_LABELS.ours} (${(server as OurServer).storage})` : TARGET_LABELS[name];
-    return { name, server, generator, description, setupMs: Date.now() - started };
+    return { name, server, generator, description, measuredWindows: [], setupMs: Date.now() - started };
   } catch (error) {
     await server.stop();
     throw error;
@@ -144,7 +157,9 @@ async function closeTarget(target: Target): Promise<void> {
 
 async function measure(target: Target, params: RunParams): Promise<Measurement> {
   const timeoutMs = (params.durationS + params.drainS) * 1000 + 30_000;
+  const from = monotonicUs();
   const { result, cpuMs, dbCpuMs } = await measureCpu(target.server.pid, () => target.generator.call<LoadResult>('run', params, timeoutMs));
+  target.measuredWindows.push([from, monotonicUs()]);
   return { ...result, serverCpuMs: cpuMs, dbCpuMs, serverRssKiB: memoryKiB(target.server.pid) };
 }
 
@@ -158,7 +173,7 @@ async function ramp(target: Target, start: number, options: ThroughputOptions): 
   let failed = Infinity;
   let rate = Math.max(50, Math.round(start));
   while (steps.length < options.rampMaxSteps) {
-    const m = await measure(target, { rate, durationS: options.rampStepS, drainS: Math.min(options.drainS, 3) });
+    const m = await measure(target, { rate, durationS: options.rampStepS, drainS: Math.min(options.drainS, 3), abortBacklogS: RAMP_ABORT_BACKLOG_S });
     const reason = unsustainedReason(m);
     steps.push({ rate, ok: !reason, reason, deliveredRate: m.deliveredRate, p99: m.e2e.p99, serverCpuMs: m.serverCpuMs, generatorCpuMs: m.generatorCpuMs });
     options.log(`    ramp ${target.name} ${rate}/s: ${reason ? `no (${reason})` : `ok (p99 ${m.e2e.p99.toFixed(1)} ms)`}`);
@@ -169,13 +184,15 @@ async function ramp(target: Target, start: number, options: ThroughputOptions): 
     else if (failed / ok > 1.2) rate = Math.round(Math.sqrt(ok * failed));
     else break;
     if (rate < 50) break;
-    await sleep(300); // let the previous step's stragglers settle
+    await waitForIdle(target.server.pid); // a failed step may leave a backlog behind
   }
   return { maxSustained: ok, steps };
 }
 
 export async function runThroughput(options: ThroughputOptions): Promise<TargetResult[]> {
-  const results = new Map<TargetName, TargetResult>(options.targets.map((name) => [name, { name, description: TARGET_LABELS[name], rounds: [] }]));
+  const results = new Map<TargetName, TargetResult>(
+    options.targets.map((name) => [name, { name, description: TARGET_LABELS[name], rounds: [], measuredWindows: [] }]),
+  );
   const targets: Target[] = [];
   try {
     for (const name of options.targets) {
@@ -183,7 +200,7 @@ export async function runThroughput(options: ThroughputOptions): Promise<TargetR
       try {
         const target = await openTarget(name, options);
         targets.push(target);
-        Object.assign(results.get(name) as TargetResult, { description: target.description, setupMs: target.setupMs });
+        Object.assign(results.get(name) as TargetResult, { description: target.description, setupMs: target.setupMs, measuredWindows: target.measuredWindows });
       } catch (error) {
         (results.get(name) as TargetResult).error = (error as Error).message;
         options.log(`  ${name}: ${(error as Error).message}`);
@@ -195,6 +212,7 @@ export async function runThroughput(options: ThroughputOptions): Promise<TargetR
         const round_: TargetRound = {};
         (results.get(target.name) as TargetResult).rounds.push(round_);
         try {
+          await waitForIdle(target.server.pid);
           round_.fixed = await measure(target, { rate: options.rate, durationS: options.durationS, drainS: options.drainS });
           const f = round_.fixed;
           options.log(
