@@ -48,6 +48,12 @@ const MEMBERS_SQL = `
   JOIN agents a ON a.id = m.agent_id LEFT JOIN agent_presence p ON p.agent_id = a.id
   WHERE m.queue_id = $1 ORDER BY a.id`;
 
+const QUEUE_WITH_MEMBERS_SQL = `
+  SELECT to_jsonb(q) AS queue, ${CANDIDATE_COLUMNS} FROM queues q
+  LEFT JOIN queue_members m ON m.queue_id = q.id
+  LEFT JOIN agents a ON a.id = m.agent_id LEFT JOIN agent_presence p ON p.agent_id = a.id
+  WHERE q.id = $1 ORDER BY a.id`;
+
 const AGENTS_SQL = `
   SELECT ${CANDIDATE_COLUMNS} FROM agents a LEFT JOIN agent_presence p ON p.agent_id = a.id
   WHERE a.id = ANY($1::int[]) ORDER BY a.id`;
@@ -110,13 +116,15 @@ export class AllocationService implements OnModuleInit, OnApplicationShutdown {
     this.closed = true;
   }
 
-  /** Allocates a queued conversation inside the caller's transaction (used when a conversation is created). */
-  async allocateInTransaction(manager: EntityManager, conversationId: number, trigger: string): Promise<ConversationRow> {
+  /**
+   * Allocates a queued conversation inside the caller's transaction. Pass the row when the
+   * caller created or locked it in this transaction; an id is locked here.
+   */
+  async allocateInTransaction(manager: EntityManager, target: number | ConversationRow, trigger: string): Promise<ConversationRow> {
     await advisoryXactLock(manager, LockKey.Allocation);
-    const conversation = await this.lockConversation(manager, conversationId);
+    const conversation = typeof target === 'number' ? await this.lockConversation(manager, target) : target;
     if (conversation.status !== 'queued') return conversation;
-    const queue = await this.queue(manager, conversation.queue_id);
-    const members = await this.members(manager, queue.id);
+    const { queue, members } = await this.queueWithMembers(manager, conversation.queue_id);
     const choice = this.choose(queue, conversation.channel, members);
     return this.apply(manager, conversation, queue, choice, trigger);
   }
@@ -270,34 +278,41 @@ export class AllocationService implements OnModuleInit, OnApplicationShutdown {
       active: v.candidate.active,
       maxConcurrent: v.candidate.maxConcurrent,
     }));
-    await manager.query(
-      `INSERT INTO allocation_decisions (conversation_id, trigger, strategy, candidates, outcome, agent_id) VALUES ($1, $2, $3, $4, $5, $6)`,
-      [conversation.id, trigger, queue.strategy, JSON.stringify(candidates), choice.outcome, choice.agent?.agentId ?? null],
-    );
     const wasQueued = conversation.status === 'queued';
+    const decision = [conversation.id, trigger, queue.strategy, JSON.stringify(candidates), choice.outcome, choice.agent?.agentId ?? null];
     if (!choice.agent) {
+      const insertDecision = `INSERT INTO allocation_decisions (conversation_id, trigger, strategy, candidates, outcome, agent_id) VALUES ($1, $2, $3, $4, $5, $6)`;
       // A drain that leaves a conversation waiting changes nothing its customer needs to hear.
-      if (!ENTRY_TRIGGERS.has(trigger)) return conversation;
+      if (!ENTRY_TRIGGERS.has(trigger)) {
+        await manager.query(insertDecision, decision);
+        return conversation;
+      }
+      // The wait starts now, under the lock: the line's order is then the order in which
+      // conversations joined it, so positions answered at commit are distinct and stable.
+      const [waiting] = returnedRows<ConversationRow>(
+        await manager.query(`WITH decision AS (${insertDecision}) UPDATE conversations SET waiting_since = clock_timestamp() WHERE id = $1 RETURNING *`, decision),
+      );
       afterCommit(manager, async () => {
-        const positions = await this.positions([conversation.id]);
-        this.events.publish('conversation.queued', { conversation: toConversationView(conversation, positions.get(conversation.id)) });
-        this.events.publish('queue.positions.changed', { queueIds: [conversation.queue_id] });
+        const positions = await this.positions([waiting.id]);
+        this.events.publish('conversation.queued', { conversation: toConversationView(waiting, positions.get(waiting.id)) });
+        this.events.publish('queue.positions.changed', { queueIds: [waiting.queue_id] });
       });
-      return conversation;
+      return waiting;
     }
     const agent = choice.agent;
-    const rows = returnedRows<ConversationRow>(
-      await manager.query(
-        `WITH assigned AS (
-           UPDATE conversations SET status = 'active', agent_id = $2, assigned_at = now() WHERE id = $1 RETURNING *
-         ), presence AS (
-           UPDATE agent_presence SET last_assigned_at = now() WHERE agent_id = $2
-         ), queue AS (
-           UPDATE queues SET last_assigned_agent_id = $2 WHERE id = $3
-         )
-         SELECT * FROM assigned`,
-        [conversation.id, agent.agentId, queue.id],
-      ),
+    // The decision, the assignment and the agent's and queue's bookkeeping in one round trip.
+    const rows: ConversationRow[] = await manager.query(
+      `WITH decision AS (
+         INSERT INTO allocation_decisions (conversation_id, trigger, strategy, candidates, outcome, agent_id) VALUES ($1, $2, $3, $4, $5, $6)
+       ), assigned AS (
+         UPDATE conversations SET status = 'active', agent_id = $6, assigned_at = now() WHERE id = $1 RETURNING *
+       ), presence AS (
+         UPDATE agent_presence SET last_assigned_at = now() WHERE agent_id = $6
+       ), queue AS (
+         UPDATE queues SET last_assigned_agent_id = $6 WHERE id = $7
+       )
+       SELECT * FROM assigned`,
+      [...decision, queue.id],
     );
     const assigned = rows[0];
     const previousAgentId = conversation.agent_id;
@@ -324,12 +339,19 @@ export class AllocationService implements OnModuleInit, OnApplicationShutdown {
     return (await manager.query(MEMBERS_SQL, [queueId])).map(toMember);
   }
 
+  /** The queue and its members' live load in one round trip (this runs under the allocation lock). */
+  private async queueWithMembers(manager: EntityManager, queueId: number): Promise<{ queue: QueueRow; members: Member[] }> {
+    const rows: (MemberRecord & { queue: QueueRow })[] = await manager.query(QUEUE_WITH_MEMBERS_SQL, [queueId]);
+    if (!rows.length) throw Errors.noSuchQueue();
+    return { queue: rows[0].queue, members: rows.filter((r) => r.id !== null).map(toMember) };
+  }
+
   private async agentsAsCandidates(manager: EntityManager, agentIds: number[]): Promise<Member[]> {
     return (await manager.query(AGENTS_SQL, [agentIds])).map(toMember);
   }
 }
 
-function toMember(r: {
+interface MemberRecord {
   id: number;
   name: string;
   skills: string[];
@@ -339,7 +361,9 @@ function toMember(r: {
   wrap_up_until: Date | null;
   last_assigned_at: Date | null;
   active: number;
-}): Member {
+}
+
+function toMember(r: MemberRecord): Member {
   return {
     agentId: r.id,
     name: r.name,

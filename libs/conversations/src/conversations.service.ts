@@ -40,7 +40,7 @@ export class ConversationsService {
         if (dto.text !== undefined) await this.messages.insertFirst(manager, created, dto.text);
         // A webhook must not be awaited inside the transaction: that queue is allocated after commit.
         viaWebhook = !!queue.webhookUrl;
-        return viaWebhook ? created : this.allocation.allocateInTransaction(manager, created.id, 'conversation-started');
+        return viaWebhook ? created : this.allocation.allocateInTransaction(manager, created, 'conversation-started');
       });
     } catch (err) {
       if (isUniqueViolation(err, 'conversations_one_open_per_customer')) throw await this.alreadyOpen(user.id);
@@ -129,7 +129,7 @@ export class ConversationsService {
           ),
         )[0];
         viaWebhook = !!queue.webhookUrl;
-        moved = viaWebhook ? requeued : await this.allocation.allocateInTransaction(manager, id, 'transfer');
+        moved = viaWebhook ? requeued : await this.allocation.allocateInTransaction(manager, requeued, 'transfer');
       }
       afterCommit(manager, () => {
         this.events.publish('conversation.transferred', { conversation: toConversationView(moved), fromAgentId: current.agent_id, toAgentId: moved.agent_id });

@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
+import { Pool } from 'pg';
 import { DataSource } from 'typeorm';
+import { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { Role, SenderType } from '@cc/common';
 
 export interface MessageRow {
@@ -63,6 +65,10 @@ export class MessageWriter {
 
   constructor(private readonly dataSource: DataSource) {}
 
+  private pool(): Pool {
+    return (this.dataSource.driver as PostgresDriver).master as Pool;
+  }
+
   write(request: WriteRequest): Promise<WriteResult> {
     return new Promise((resolve, reject) => {
       this.queue.push({ ...request, resolve, reject });
@@ -76,7 +82,9 @@ export class MessageWriter {
       while (this.queue.length) {
         const batch = this.queue.splice(0, MAX_BATCH);
         try {
-          this.settle(batch, await this.dataSource.query(INSERT_BATCH_SQL, columns(batch)));
+          // A named statement is parsed and planned once per connection, not once per batch.
+          const result = await this.pool().query({ name: 'cc_insert_messages', text: INSERT_BATCH_SQL, values: columns(batch) });
+          this.settle(batch, result.rows);
         } catch (err) {
           for (const p of batch) p.reject(err);
         }
