@@ -42,3 +42,25 @@ const redisUrl = process.env.REDIS_URL;
     expect(res.body).toEqual({ status: 'ok', db: 'up', redis: 'up' });
   });
 });
+
+describe('HTTP rate limit (e2e)', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp({ env: { HTTP_RATE_LIMIT: '5' } });
+  });
+  afterAll(() => t.close());
+
+  it('answers 429 in the error shape past HTTP_RATE_LIMIT requests a minute on login and customer sessions', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await t.http.post('/api/v1/auth/login').send({ email: 'x@example.com', password: 'nope' })).status);
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
+    const limited = await t.http.post('/api/v1/auth/login').send({ email: 'x@example.com', password: 'nope' }).expect(429);
+    expect(limited.body).toEqual({ statusCode: 429, error: 'Too Many Requests', message: 'Too many requests' });
+    const sessions: number[] = [];
+    for (let i = 0; i < 6; i++) sessions.push((await t.http.post('/api/v1/customers/session').send({})).status);
+    expect(sessions).toEqual([201, 201, 201, 201, 201, 429]);
+    // Authenticated routes are not limited.
+    await t.http.get('/api/v1/health').expect(200);
+  });
+});

@@ -54,6 +54,13 @@ const QUEUE_WITH_MEMBERS_SQL = `
   LEFT JOIN agents a ON a.id = m.agent_id LEFT JOIN agent_presence p ON p.agent_id = a.id
   WHERE q.id = $1 ORDER BY a.id`;
 
+const LOCKED_CONTEXT_SQL = `
+  SELECT to_jsonb(c) AS conversation, to_jsonb(q) AS queue, ${CANDIDATE_COLUMNS} FROM conversations c
+  JOIN queues q ON q.id = c.queue_id
+  LEFT JOIN queue_members m ON m.queue_id = q.id
+  LEFT JOIN agents a ON a.id = m.agent_id LEFT JOIN agent_presence p ON p.agent_id = a.id
+  WHERE c.id = $1 ORDER BY a.id FOR UPDATE OF c`;
+
 const AGENTS_SQL = `
   SELECT ${CANDIDATE_COLUMNS} FROM agents a LEFT JOIN agent_presence p ON p.agent_id = a.id
   WHERE a.id = ANY($1::int[]) ORDER BY a.id`;
@@ -72,14 +79,14 @@ const NEXT_SERVICEABLE_SQL = `
       SELECT 1 FROM queue_members m JOIN agents a ON a.id = m.agent_id
       WHERE m.queue_id = c.queue_id AND m.agent_id = ANY($2::int[])
         AND (cardinality(a.skills) = 0 OR c.channel = ANY(a.skills)))
-  ORDER BY q.priority DESC, c.waiting_since, c.id
+  ORDER BY q.priority DESC, c.waiting_since NULLS LAST, c.id
   LIMIT 1`;
 
 /** 1-based place of each conversation in its queue's waiting line, counted on the waiting-line index. */
 const POSITIONS_SQL = `
   SELECT c.id, (SELECT count(*)::int FROM conversations w
                 WHERE w.status = 'queued' AND w.queue_id = c.queue_id AND (w.waiting_since, w.id) <= (c.waiting_since, c.id)) AS position
-  FROM conversations c WHERE c.id = ANY($1::int[]) AND c.status = 'queued'`;
+  FROM conversations c WHERE c.id = ANY($1::int[]) AND c.status = 'queued' AND c.waiting_since IS NOT NULL`;
 
 /** Triggers by which a conversation enters a waiting line (its customer is told its position). */
 const ENTRY_TRIGGERS = new Set(['conversation-started', 'transfer']);
@@ -96,6 +103,7 @@ export class AllocationService implements OnModuleInit, OnApplicationShutdown {
   private draining = false;
   private drainAgain = false;
   private closed = false;
+  private decisionQueue: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -136,8 +144,43 @@ export class AllocationService implements OnModuleInit, OnApplicationShutdown {
       [conversationId],
     );
     if (!rows.length || rows[0].status !== 'queued') return rows[0] ?? null;
-    if (rows[0].webhook_url) return this.allocateViaWebhook(rows[0], trigger);
-    return withTransaction(this.dataSource, (manager) => this.allocateInTransaction(manager, conversationId, trigger));
+    return this.allocateNew(rows[0], !!rows[0].webhook_url, trigger);
+  }
+
+  /** Allocates a conversation just stored (committed) in a queue with or without a webhook. */
+  allocateNew(conversation: ConversationRow, viaWebhook: boolean, trigger: string): Promise<ConversationRow> {
+    if (viaWebhook) return this.allocateViaWebhook(conversation, trigger);
+    return this.decisionTransaction(async (manager) => {
+      const { conversation: current, queue, members } = await this.lockedContext(manager, conversation.id);
+      if (current.status !== 'queued') return current;
+      return this.apply(manager, current, queue, this.choose(queue, current.channel, members), trigger);
+    });
+  }
+
+  /**
+   * A transaction holding only an allocation decision about an already stored conversation.
+   * Its commit does not wait for the WAL flush: the lock is held until commit, so a flush per
+   * decision would cap allocation at one disk sync each. A crash can lose only the newest
+   * decisions (never the conversation or its messages, committed durably before), and the
+   * sweep allocates those conversations again; WAL order keeps every later durable commit
+   * consistent with them.
+   */
+  /** Runs `work` holding the allocation lock, in a transaction of its own. */
+  private decisionTransaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    // Decisions of this instance queue here, not on the advisory lock: a transaction waiting
+    // for the lock would hold a pool connection that other requests need meanwhile.
+    const run = this.decisionQueue.then(() =>
+      withTransaction(this.dataSource, async (manager) => {
+        // One round trip, parameterless on purpose (the simple protocol takes two statements).
+        await manager.query(`SET LOCAL synchronous_commit = off; SELECT pg_advisory_xact_lock(${LockKey.Allocation}, 0)`);
+        return work(manager);
+      }),
+    );
+    this.decisionQueue = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
   }
 
   /**
@@ -176,7 +219,7 @@ export class AllocationService implements OnModuleInit, OnApplicationShutdown {
   async requeueAgent(manager: EntityManager, agentId: number, reason: string): Promise<ConversationRow[]> {
     const requeued = returnedRows<ConversationRow>(
       await manager.query(
-        `UPDATE conversations SET status = 'queued', agent_id = NULL, assigned_at = NULL
+        `UPDATE conversations SET status = 'queued', agent_id = NULL, assigned_at = NULL, waiting_since = coalesce(waiting_since, created_at)
          WHERE agent_id = $1 AND status = 'active' RETURNING *`,
         [agentId],
       ),
@@ -243,11 +286,9 @@ export class AllocationService implements OnModuleInit, OnApplicationShutdown {
         })
       : ({ kind: 'fallback', why: 'no eligible candidate' } as WebhookAnswer);
 
-    return withTransaction(this.dataSource, async (manager) => {
-      await advisoryXactLock(manager, LockKey.Allocation);
-      const current = await this.lockConversation(manager, conversation.id);
+    return this.decisionTransaction(async (manager) => {
+      const { conversation: current, members: fresh } = await this.lockedContext(manager, conversation.id);
       if (current.status !== 'queued') return current;
-      const fresh = await this.members(manager, queue.id);
       const choice = this.choose(queue, current.channel, fresh);
       if (answer.kind === 'agent') {
         const verdict = choice.verdicts.find((v) => v.candidate.agentId === answer.agentId);
@@ -281,17 +322,21 @@ export class AllocationService implements OnModuleInit, OnApplicationShutdown {
     const wasQueued = conversation.status === 'queued';
     const decision = [conversation.id, trigger, queue.strategy, JSON.stringify(candidates), choice.outcome, choice.agent?.agentId ?? null];
     if (!choice.agent) {
-      const insertDecision = `INSERT INTO allocation_decisions (conversation_id, trigger, strategy, candidates, outcome, agent_id) VALUES ($1, $2, $3, $4, $5, $6)`;
-      // A drain that leaves a conversation waiting changes nothing its customer needs to hear.
-      if (!ENTRY_TRIGGERS.has(trigger)) {
-        await manager.query(insertDecision, decision);
-        return conversation;
-      }
-      // The wait starts now, under the lock: the line's order is then the order in which
-      // conversations joined it, so positions answered at commit are distinct and stable.
+      // Joining the line happens here, under the lock: the line's order is then the order of
+      // joining, so positions answered after commit are distinct and stable. A conversation
+      // entering anew (start, transfer) starts its wait now; one already waiting keeps it.
+      const since = ENTRY_TRIGGERS.has(trigger) ? 'clock_timestamp()' : 'coalesce(waiting_since, clock_timestamp())';
       const [waiting] = returnedRows<ConversationRow>(
-        await manager.query(`WITH decision AS (${insertDecision}) UPDATE conversations SET waiting_since = clock_timestamp() WHERE id = $1 RETURNING *`, decision),
+        await manager.query(
+          `WITH decision AS (
+             INSERT INTO allocation_decisions (conversation_id, trigger, strategy, candidates, outcome, agent_id) VALUES ($1, $2, $3, $4, $5, $6)
+           )
+           UPDATE conversations SET waiting_since = ${since} WHERE id = $1 RETURNING *`,
+          decision,
+        ),
       );
+      // A drain that leaves a conversation waiting changes nothing its customer needs to hear.
+      if (!ENTRY_TRIGGERS.has(trigger) && conversation.waiting_since !== null) return waiting;
       afterCommit(manager, async () => {
         const positions = await this.positions([waiting.id]);
         this.events.publish('conversation.queued', { conversation: toConversationView(waiting, positions.get(waiting.id)) });
@@ -339,6 +384,14 @@ export class AllocationService implements OnModuleInit, OnApplicationShutdown {
     return (await manager.query(MEMBERS_SQL, [queueId])).map(toMember);
   }
 
+  /** Under the allocation lock: the conversation (row-locked), its queue and the members' live load, in one round trip. */
+  private async lockedContext(manager: EntityManager, conversationId: number): Promise<{ conversation: ConversationRow; queue: QueueRow; members: Member[] }> {
+    const rows: (MemberRecord & { queue: QueueRow; conversation: ConversationRow })[] = await manager.query(LOCKED_CONTEXT_SQL, [conversationId]);
+    if (!rows.length) throw Errors.noSuchConversation();
+    const conversation = { ...rows[0].conversation, ...timestampsOf(rows[0].conversation) };
+    return { conversation, queue: rows[0].queue, members: rows.filter((r) => r.id !== null).map(toMember) };
+  }
+
   /** The queue and its members' live load in one round trip (this runs under the allocation lock). */
   private async queueWithMembers(manager: EntityManager, queueId: number): Promise<{ queue: QueueRow; members: Member[] }> {
     const rows: (MemberRecord & { queue: QueueRow })[] = await manager.query(QUEUE_WITH_MEMBERS_SQL, [queueId]);
@@ -349,6 +402,12 @@ export class AllocationService implements OnModuleInit, OnApplicationShutdown {
   private async agentsAsCandidates(manager: EntityManager, agentIds: number[]): Promise<Member[]> {
     return (await manager.query(AGENTS_SQL, [agentIds])).map(toMember);
   }
+}
+
+/** to_jsonb() renders timestamps as text; the row type carries dates. */
+function timestampsOf(row: ConversationRow): Pick<ConversationRow, 'created_at' | 'waiting_since' | 'assigned_at' | 'resolved_at'> {
+  const date = (v: Date | string | null) => (v === null ? null : new Date(v));
+  return { created_at: date(row.created_at)!, waiting_since: date(row.waiting_since), assigned_at: date(row.assigned_at), resolved_at: date(row.resolved_at) };
 }
 
 interface MemberRecord {

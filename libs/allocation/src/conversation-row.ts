@@ -10,7 +10,7 @@ export interface ConversationRow {
   channel: string;
   status: ConversationView['status'];
   created_at: Date;
-  waiting_since: Date;
+  waiting_since: Date | null;
   assigned_at: Date | null;
   resolved_at: Date | null;
   resolved_by: string | null;
@@ -42,5 +42,5 @@ export function toConversationView(row: ConversationRow, position?: number | nul
 export function waitingLineSql(queueFilter = 'true'): string {
   return `
   SELECT id, queue_id, row_number() OVER (PARTITION BY queue_id ORDER BY waiting_since, id)::int AS position
-  FROM conversations WHERE status = 'queued' AND (${queueFilter})`;
+  FROM conversations WHERE status = 'queued' AND waiting_since IS NOT NULL AND (${queueFilter})`;
 }

@@ -7,14 +7,14 @@ import { Agent } from '@cc/agents';
 import { Admin } from './admin.entity';
 import { AuthService } from './auth.service';
 import { Customer } from './customer.entity';
-import { JwtStrategy } from './jwt.strategy';
+import { jwtKey, JwtStrategy } from './jwt.strategy';
 import { TokenService } from './token.service';
 
 @Module({
   imports: [
     PassportModule,
     TypeOrmModule.forFeature([Admin, Customer, Agent]),
-    JwtModule.registerAsync({ inject: [APP_CONFIG], useFactory: (config: AppConfig) => ({ secret: config.jwtSecret }) }),
+    JwtModule.registerAsync({ inject: [APP_CONFIG], useFactory: (config: AppConfig) => ({ secret: jwtKey(config) as unknown as string }) }),
   ],
   providers: [AuthService, TokenService, JwtStrategy],
   exports: [AuthService, TokenService],

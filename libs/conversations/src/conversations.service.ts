@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { ConflictError, ConversationView, DomainEvents, Errors, ForbiddenError, InvalidError, paginated, Paginated, Principal } from '@cc/common';
+import { ConflictError, ConversationView, DomainEvents, Errors, ForbiddenError, InvalidError, MessageView, paginated, Paginated, Principal } from '@cc/common';
 import { afterCommit, isUniqueViolation, returnedRows, withTransaction } from '@cc/database';
 import { AllocationService, ConversationRow, toConversationView } from '@cc/allocation';
 import { PresenceService } from '@cc/presence';
@@ -25,28 +25,30 @@ export class ConversationsService {
   async start(user: Principal, dto: StartConversationDto): Promise<ConversationView> {
     if (user.role !== 'customer') throw new ForbiddenError('Only customers start conversations');
     const channel = dto.channel ?? 'web';
-    let viaWebhook = false;
-    let row: ConversationRow;
+    // The conversation (and its first text) commit durably first; allocation follows in its own transaction.
+    let created: ConversationRow;
+    let first: MessageView | null;
+    let viaWebhook: boolean;
     try {
-      row = await withTransaction(this.dataSource, async (manager) => {
+      ({ created, first, viaWebhook } = await withTransaction(this.dataSource, async (manager) => {
         const queue = await this.queues.route(channel, dto.queueId, manager);
-        const created = returnedRows<ConversationRow>(
+        const [row] = returnedRows<ConversationRow>(
           await manager.query(`INSERT INTO conversations (customer_id, queue_id, channel, status) VALUES ($1, $2, $3, 'queued') RETURNING *`, [
             user.id,
             queue.id,
             channel,
           ]),
-        )[0];
-        if (dto.text !== undefined) await this.messages.insertFirst(manager, created, dto.text);
-        // A webhook must not be awaited inside the transaction: that queue is allocated after commit.
-        viaWebhook = !!queue.webhookUrl;
-        return viaWebhook ? created : this.allocation.allocateInTransaction(manager, created, 'conversation-started');
-      });
+        );
+        const first = dto.text === undefined ? null : await this.messages.insertFirst(manager, row, dto.text);
+        return { created: row, first, viaWebhook: !!queue.webhookUrl };
+      }));
     } catch (err) {
       if (isUniqueViolation(err, 'conversations_one_open_per_customer')) throw await this.alreadyOpen(user.id);
       throw err;
     }
-    if (viaWebhook) row = (await this.allocation.allocateWaiting(row.id, 'conversation-started')) ?? row;
+    const row = await this.allocation.allocateNew(created, viaWebhook, 'conversation-started');
+    // After the assignment, so the agent that took the conversation receives its first text.
+    if (first) this.events.publish('message.created', { message: first, customerId: user.id, agentId: row.agent_id });
     return this.view(row);
   }
 
@@ -124,7 +126,7 @@ export class ConversationsService {
         const queue = await this.queues.find(dto.queueId!, manager);
         const requeued = returnedRows<ConversationRow>(
           await manager.query(
-            `UPDATE conversations SET queue_id = $2, status = 'queued', agent_id = NULL, assigned_at = NULL, waiting_since = now() WHERE id = $1 RETURNING *`,
+            `UPDATE conversations SET queue_id = $2, status = 'queued', agent_id = NULL, assigned_at = NULL, waiting_since = NULL WHERE id = $1 RETURNING *`,
             [id, queue.id],
           ),
         )[0];

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { ConflictError, ConversationStatus, DomainEvents, Errors, ForbiddenError, MessageView, Principal } from '@cc/common';
-import { afterCommit, toInt, toIso } from '@cc/database';
+import { toInt, toIso } from '@cc/database';
 import { ConversationRow } from '@cc/allocation';
 import { assertCanSee } from './conversation-access';
 import { MessageHistoryQuery, SendMessageDto } from './conversation.dto';
@@ -55,17 +55,13 @@ export class MessagesService {
     throw new ForbiddenError('Not a participant of this conversation');
   }
 
-  /** Stores the text a customer opened the conversation with, inside the start transaction. */
-  async insertFirst(manager: EntityManager, conversation: ConversationRow, text: string): Promise<void> {
+  /** Stores the text a customer opened the conversation with, inside the start transaction; the caller publishes it. */
+  async insertFirst(manager: EntityManager, conversation: ConversationRow, text: string): Promise<MessageView> {
     const rows: MessageRow[] = await manager.query(
       `INSERT INTO messages (conversation_id, sender_type, sender_id, text) VALUES ($1, 'customer', $2, $3) RETURNING *`,
       [conversation.id, conversation.customer_id, text],
     );
-    afterCommit(manager, async () => {
-      // Published once allocation has committed too, so the assigned agent is among the receivers.
-      const current: { agent_id: number | null }[] = await this.dataSource.query(`SELECT agent_id FROM conversations WHERE id = $1`, [conversation.id]);
-      this.events.publish('message.created', { message: toMessageView(rows[0]), customerId: conversation.customer_id, agentId: current[0]?.agent_id ?? null });
-    });
+    return toMessageView(rows[0]);
   }
 
   async history(user: Principal, conversationId: number, query: MessageHistoryQuery): Promise<{ data: MessageView[]; meta: { hasMore: boolean } }> {

@@ -110,10 +110,14 @@ export class QueuesService {
   /** The queue a new conversation goes to: the named one, else the one taking its channel, else `default`. */
   async route(channel: string, queueId: number | undefined, manager: EntityManager = this.dataSource.manager): Promise<Queue> {
     if (queueId !== undefined) return this.find(queueId, manager);
-    const byChannel: { id: number }[] = await manager.query(`SELECT id FROM queues WHERE $1 = ANY(channels) ORDER BY priority DESC, id LIMIT 1`, [channel]);
-    const queue = byChannel.length
-      ? await manager.findOneBy(Queue, { id: byChannel[0].id })
-      : await manager.findOneBy(Queue, { name: DEFAULT_QUEUE });
+    const queue = await manager
+      .getRepository(Queue)
+      .createQueryBuilder('q')
+      .where(':channel = ANY(q.channels) OR q.name = :name', { channel, name: DEFAULT_QUEUE })
+      .orderBy('CASE WHEN q.name = :name THEN 1 ELSE 0 END', 'ASC')
+      .addOrderBy('q.priority', 'DESC')
+      .addOrderBy('q.id', 'ASC')
+      .getOne();
     if (!queue) throw Errors.noSuchQueue();
     return queue;
   }
