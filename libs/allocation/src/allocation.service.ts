@@ -1,6 +1,6 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { APP_CONFIG, AppConfig, DomainEvents, Errors, ForbiddenError, Principal, TransactionHooks } from '@cc/common';
+import { DomainEvents, Errors, ForbiddenError, Principal, TransactionHooks } from '@cc/common';
 import { advisoryXactLock, afterCommit, LockKey, returnedRows, withTransaction } from '@cc/database';
 import { QueuesService } from '@cc/queues';
 import { AllocationOutcome, CandidateVerdict } from './allocation-decision.entity';
@@ -111,7 +111,6 @@ export class AllocationService implements OnModuleInit, OnApplicationShutdown {
     private readonly hooks: TransactionHooks,
     private readonly webhook: AllocationWebhook,
     private readonly queues: QueuesService,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   onModuleInit(): void {
@@ -326,20 +325,24 @@ export class AllocationService implements OnModuleInit, OnApplicationShutdown {
       // joining, so positions answered after commit are distinct and stable. A conversation
       // entering anew (start, transfer) starts its wait now; one already waiting keeps it.
       const since = ENTRY_TRIGGERS.has(trigger) ? 'clock_timestamp()' : 'coalesce(waiting_since, clock_timestamp())';
-      const [waiting] = returnedRows<ConversationRow>(
-        await manager.query(
-          `WITH decision AS (
-             INSERT INTO allocation_decisions (conversation_id, trigger, strategy, candidates, outcome, agent_id) VALUES ($1, $2, $3, $4, $5, $6)
-           )
-           UPDATE conversations SET waiting_since = ${since} WHERE id = $1 RETURNING *`,
-          decision,
-        ),
+      // Under the lock every conversation that joined earlier has committed: the position
+      // counted in the same statement is final.
+      const [waiting]: ConversationRow[] = await manager.query(
+        `WITH decision AS (
+           INSERT INTO allocation_decisions (conversation_id, trigger, strategy, candidates, outcome, agent_id) VALUES ($1, $2, $3, $4, $5, $6)
+         ), waiting AS (
+           UPDATE conversations SET waiting_since = ${since} WHERE id = $1 RETURNING *
+         )
+         SELECT waiting.*, 1 + (SELECT count(*)::int FROM conversations w
+                                WHERE w.status = 'queued' AND w.queue_id = waiting.queue_id AND w.id <> waiting.id
+                                  AND (w.waiting_since, w.id) < (waiting.waiting_since, waiting.id)) AS position
+         FROM waiting`,
+        decision,
       );
       // A drain that leaves a conversation waiting changes nothing its customer needs to hear.
       if (!ENTRY_TRIGGERS.has(trigger) && conversation.waiting_since !== null) return waiting;
-      afterCommit(manager, async () => {
-        const positions = await this.positions([waiting.id]);
-        this.events.publish('conversation.queued', { conversation: toConversationView(waiting, positions.get(waiting.id)) });
+      afterCommit(manager, () => {
+        this.events.publish('conversation.queued', { conversation: toConversationView(waiting, waiting.position) });
         this.events.publish('queue.positions.changed', { queueIds: [waiting.queue_id] });
       });
       return waiting;

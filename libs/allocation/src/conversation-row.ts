@@ -15,6 +15,8 @@ export interface ConversationRow {
   resolved_at: Date | null;
   resolved_by: string | null;
   notes: string | null;
+  /** Its place in the waiting line, when the statement that read the row computed it. */
+  position?: number;
 }
 
 export function toConversationView(row: ConversationRow, position?: number | null): ConversationView {

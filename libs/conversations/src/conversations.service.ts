@@ -1,13 +1,23 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { ConflictError, ConversationView, DomainEvents, Errors, ForbiddenError, InvalidError, MessageView, paginated, Paginated, Principal } from '@cc/common';
-import { afterCommit, isUniqueViolation, returnedRows, withTransaction } from '@cc/database';
+import { afterCommit, isUniqueViolation, returnedRows, toInt, toIso, withTransaction } from '@cc/database';
 import { AllocationService, ConversationRow, toConversationView } from '@cc/allocation';
 import { PresenceService } from '@cc/presence';
-import { QueuesService } from '@cc/queues';
+import { QueuesService, routeQueueSql } from '@cc/queues';
 import { assertCanSee } from './conversation-access';
 import { AssignConversationDto, ListConversationsQuery, ResolveConversationDto, StartConversationDto, TransferConversationDto } from './conversation.dto';
-import { MessagesService } from './messages.service';
+
+const START_SQL = `
+  WITH queue AS (${routeQueueSql('$3', '$4')}),
+  conv AS (
+    INSERT INTO conversations (customer_id, queue_id, channel, status) SELECT $1, queue.id, $3, 'queued' FROM queue RETURNING *
+  ), first AS (
+    INSERT INTO messages (conversation_id, sender_type, sender_id, text) SELECT conv.id, 'customer', $1, $2 FROM conv WHERE $2::text IS NOT NULL RETURNING id, created_at
+  )
+  SELECT conv.*, queue.webhook_url, first.id AS message_id, first.created_at AS message_created_at FROM conv CROSS JOIN queue LEFT JOIN first ON true`;
+
+type StartedRow = ConversationRow & { webhook_url: string | null; message_id: string | null; message_created_at: Date | null };
 
 /** The conversation lifecycle: start, read, resolve, transfer, manual assignment. */
 @Injectable()
@@ -16,7 +26,6 @@ export class ConversationsService {
     private readonly dataSource: DataSource,
     private readonly allocation: AllocationService,
     private readonly queues: QueuesService,
-    private readonly messages: MessagesService,
     private readonly presence: PresenceService,
     private readonly events: DomainEvents,
   ) {}
@@ -25,27 +34,22 @@ export class ConversationsService {
   async start(user: Principal, dto: StartConversationDto): Promise<ConversationView> {
     if (user.role !== 'customer') throw new ForbiddenError('Only customers start conversations');
     const channel = dto.channel ?? 'web';
-    // The conversation (and its first text) commit durably first; allocation follows in its own transaction.
-    let created: ConversationRow;
-    let first: MessageView | null;
-    let viaWebhook: boolean;
+    // One statement routes, stores the conversation and its first text, durably; allocation
+    // follows in a transaction of its own.
+    let stored: StartedRow | undefined;
     try {
-      ({ created, first, viaWebhook } = await withTransaction(this.dataSource, async (manager) => {
-        const queue = await this.queues.route(channel, dto.queueId, manager);
-        const [row] = returnedRows<ConversationRow>(
-          await manager.query(`INSERT INTO conversations (customer_id, queue_id, channel, status) VALUES ($1, $2, $3, 'queued') RETURNING *`, [
-            user.id,
-            queue.id,
-            channel,
-          ]),
-        );
-        const first = dto.text === undefined ? null : await this.messages.insertFirst(manager, row, dto.text);
-        return { created: row, first, viaWebhook: !!queue.webhookUrl };
-      }));
+      [stored] = await this.dataSource.query(START_SQL, [user.id, dto.text ?? null, channel, dto.queueId ?? null]);
     } catch (err) {
       if (isUniqueViolation(err, 'conversations_one_open_per_customer')) throw await this.alreadyOpen(user.id);
       throw err;
     }
+    if (!stored) throw Errors.noSuchQueue();
+    const { webhook_url, message_id, message_created_at, ...created } = stored;
+    const first: MessageView | null =
+      message_id === null
+        ? null
+        : { id: toInt(message_id), conversationId: created.id, senderType: 'customer', senderId: user.id, text: dto.text!, clientMessageId: null, createdAt: toIso(message_created_at)! };
+    const viaWebhook = webhook_url !== null;
     const row = await this.allocation.allocateNew(created, viaWebhook, 'conversation-started');
     // After the assignment, so the agent that took the conversation receives its first text.
     if (first) this.events.publish('message.created', { message: first, customerId: user.id, agentId: row.agent_id });
@@ -170,7 +174,8 @@ export class ConversationsService {
   }
 
   private async views(rows: ConversationRow[]): Promise<ConversationView[]> {
-    const positions = await this.allocation.positions(rows.filter((r) => r.status === 'queued').map((r) => r.id));
-    return rows.map((r) => toConversationView(r, positions.get(r.id)));
+    const unknown = rows.filter((r) => r.status === 'queued' && r.position === undefined).map((r) => r.id);
+    const positions = await this.allocation.positions(unknown);
+    return rows.map((r) => toConversationView(r, r.position ?? positions.get(r.id)));
   }
 }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { ConflictError, ConversationStatus, DomainEvents, Errors, ForbiddenError, MessageView, Principal } from '@cc/common';
 import { toInt, toIso } from '@cc/database';
 import { ConversationRow } from '@cc/allocation';
@@ -53,15 +53,6 @@ export class MessagesService {
     }
     if (conversation.status === 'resolved') throw new ConflictError('ConversationResolved', 'Conversation is resolved');
     throw new ForbiddenError('Not a participant of this conversation');
-  }
-
-  /** Stores the text a customer opened the conversation with, inside the start transaction; the caller publishes it. */
-  async insertFirst(manager: EntityManager, conversation: ConversationRow, text: string): Promise<MessageView> {
-    const rows: MessageRow[] = await manager.query(
-      `INSERT INTO messages (conversation_id, sender_type, sender_id, text) VALUES ($1, 'customer', $2, $3) RETURNING *`,
-      [conversation.id, conversation.customer_id, text],
-    );
-    return toMessageView(rows[0]);
   }
 
   async history(user: Principal, conversationId: number, query: MessageHistoryQuery): Promise<{ data: MessageView[]; meta: { hasMore: boolean } }> {

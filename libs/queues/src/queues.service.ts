@@ -8,6 +8,18 @@ import { Queue, QueueOverflow, QueueStrategy } from './queue.entity';
 
 export const DEFAULT_QUEUE = 'default';
 
+/**
+ * SQL choosing the queue of a new conversation: the one named by `queueIdParam` when it is not
+ * NULL, else the highest-priority queue whose `channels` list the channel, else `default`.
+ */
+export function routeQueueSql(channelParam: string, queueIdParam: string): string {
+  return `
+  SELECT id, webhook_url FROM queues
+  WHERE CASE WHEN ${queueIdParam}::int IS NULL THEN ${channelParam}::text = ANY(channels) OR name = '${DEFAULT_QUEUE}' ELSE id = ${queueIdParam}::int END
+  ORDER BY (name = '${DEFAULT_QUEUE}' AND NOT (${channelParam}::text = ANY(channels))), priority DESC, id
+  LIMIT 1`;
+}
+
 export interface QueueView {
   id: number;
   name: string;
@@ -110,14 +122,8 @@ export class QueuesService {
   /** The queue a new conversation goes to: the named one, else the one taking its channel, else `default`. */
   async route(channel: string, queueId: number | undefined, manager: EntityManager = this.dataSource.manager): Promise<Queue> {
     if (queueId !== undefined) return this.find(queueId, manager);
-    const queue = await manager
-      .getRepository(Queue)
-      .createQueryBuilder('q')
-      .where(':channel = ANY(q.channels) OR q.name = :name', { channel, name: DEFAULT_QUEUE })
-      .orderBy('CASE WHEN q.name = :name THEN 1 ELSE 0 END', 'ASC')
-      .addOrderBy('q.priority', 'DESC')
-      .addOrderBy('q.id', 'ASC')
-      .getOne();
+    const [row]: { id: number }[] = await manager.query(routeQueueSql('$1', '$2'), [channel, null]);
+    const queue = row ? await manager.findOneBy(Queue, { id: row.id }) : null;
     if (!queue) throw Errors.noSuchQueue();
     return queue;
   }
