@@ -61,6 +61,8 @@ const INSERT_BATCH_SQL = `
 @Injectable()
 export class MessageWriter {
   private queue: Pending[] = [];
+  // One batch at a time, on purpose: ids are taken and committed in the same order, so a client
+  // that saw message N and syncs after N can never miss an earlier id committed later.
   private flushing = false;
 
   constructor(private readonly dataSource: DataSource) {}
