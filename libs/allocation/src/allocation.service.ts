@@ -88,6 +88,14 @@ const POSITIONS_SQL = `
                 WHERE w.status = 'queued' AND w.queue_id = c.queue_id AND (w.waiting_since, w.id) <= (c.waiting_since, c.id)) AS position
   FROM conversations c WHERE c.id = ANY($1::int[]) AND c.status = 'queued' AND c.waiting_since IS NOT NULL`;
 
+interface PendingDecision {
+  work: (manager: EntityManager) => Promise<unknown>;
+  resolve(value: unknown): void;
+  reject(err: unknown): void;
+}
+
+const MAX_DECISIONS_PER_TRANSACTION = 50;
+
 /** Triggers by which a conversation enters a waiting line (its customer is told its position). */
 const ENTRY_TRIGGERS = new Set(['conversation-started', 'transfer']);
 
@@ -103,7 +111,8 @@ export class AllocationService implements OnModuleInit, OnApplicationShutdown {
   private draining = false;
   private drainAgain = false;
   private closed = false;
-  private decisionQueue: Promise<void> = Promise.resolve();
+  private pendingDecisions: PendingDecision[] = [];
+  private deciding = false;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -157,29 +166,56 @@ export class AllocationService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * A transaction holding only an allocation decision about an already stored conversation.
-   * Its commit does not wait for the WAL flush: the lock is held until commit, so a flush per
-   * decision would cap allocation at one disk sync each. A crash can lose only the newest
-   * decisions (never the conversation or its messages, committed durably before), and the
-   * sweep allocates those conversations again; WAL order keeps every later durable commit
-   * consistent with them.
+   * Runs `work` (an allocation decision about an already stored conversation) holding the
+   * allocation lock. Decisions of this instance queue here rather than on the advisory lock (a
+   * transaction waiting for the lock would hold a pool connection other requests need), and the
+   * ones that queued up meanwhile are taken together in one transaction: one lock, one commit.
    */
-  /** Runs `work` holding the allocation lock, in a transaction of its own. */
   private decisionTransaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    // Decisions of this instance queue here, not on the advisory lock: a transaction waiting
-    // for the lock would hold a pool connection that other requests need meanwhile.
-    const run = this.decisionQueue.then(() =>
-      withTransaction(this.dataSource, async (manager) => {
-        // One round trip, parameterless on purpose (the simple protocol takes two statements).
-        await manager.query(`SET LOCAL synchronous_commit = off; SELECT pg_advisory_xact_lock(${LockKey.Allocation}, 0)`);
-        return work(manager);
-      }),
-    );
-    this.decisionQueue = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    return run;
+    return new Promise<T>((resolve, reject) => {
+      this.pendingDecisions.push({ work, resolve, reject } as PendingDecision);
+      if (!this.deciding) void this.runDecisions();
+    });
+  }
+
+  private async runDecisions(): Promise<void> {
+    this.deciding = true;
+    try {
+      while (this.pendingDecisions.length) {
+        const batch = this.pendingDecisions.splice(0, MAX_DECISIONS_PER_TRANSACTION);
+        try {
+          const results = await this.lockedTransaction(async (manager) => {
+            const out: unknown[] = [];
+            for (const decision of batch) out.push(await decision.work(manager));
+            return out;
+          });
+          batch.forEach((decision, i) => decision.resolve(results[i]));
+        } catch (err) {
+          if (batch.length === 1) {
+            batch[0].reject(err);
+            continue;
+          }
+          // One decision failed and took the shared transaction with it: take each on its own.
+          for (const decision of batch) await this.lockedTransaction(decision.work).then(decision.resolve, decision.reject);
+        }
+      }
+    } finally {
+      this.deciding = false;
+    }
+  }
+
+  /**
+   * The commit does not wait for the WAL flush: the lock is held until commit, so a flush per
+   * decision would cap allocation at one disk sync each. A crash can lose only the newest
+   * decisions (never a conversation or its messages, committed durably before), and the sweep
+   * allocates those conversations again; WAL order keeps every later durable commit consistent.
+   */
+  private lockedTransaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return withTransaction(this.dataSource, async (manager) => {
+      // One round trip, parameterless on purpose (the simple protocol takes two statements).
+      await manager.query(`SET LOCAL synchronous_commit = off; SELECT pg_advisory_xact_lock(${LockKey.Allocation}, 0)`);
+      return work(manager);
+    });
   }
 
   /**
