@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { DomainEvents, Errors, ForbiddenError, Principal, TransactionHooks } from '@cc/common';
-import { advisoryXactLock, afterCommit, LockKey, returnedRows, withTransaction } from '@cc/database';
+import { advisoryXactLock, afterCommit, BatchQueue, LockKey, returnedRows, Settled, withTransaction } from '@cc/database';
 import { QueuesService } from '@cc/queues';
 import { AllocationOutcome, CandidateVerdict } from './allocation-decision.entity';
 import { AllocationWebhook, WebhookAnswer } from './allocation-webhook';
@@ -88,11 +88,7 @@ const POSITIONS_SQL = `
                 WHERE w.status = 'queued' AND w.queue_id = c.queue_id AND (w.waiting_since, w.id) <= (c.waiting_since, c.id)) AS position
   FROM conversations c WHERE c.id = ANY($1::int[]) AND c.status = 'queued' AND c.waiting_since IS NOT NULL`;
 
-interface PendingDecision {
-  work: (manager: EntityManager) => Promise<unknown>;
-  resolve(value: unknown): void;
-  reject(err: unknown): void;
-}
+type Decision = (manager: EntityManager) => Promise<unknown>;
 
 const MAX_DECISIONS_PER_TRANSACTION = 50;
 
@@ -111,8 +107,7 @@ export class AllocationService implements OnModuleInit, OnApplicationShutdown {
   private draining = false;
   private drainAgain = false;
   private closed = false;
-  private pendingDecisions: PendingDecision[] = [];
-  private deciding = false;
+  private readonly decisionQueue = new BatchQueue<Decision, unknown>((batch) => this.decideBatch(batch), MAX_DECISIONS_PER_TRANSACTION);
 
   constructor(
     private readonly dataSource: DataSource,
@@ -172,35 +167,23 @@ export class AllocationService implements OnModuleInit, OnApplicationShutdown {
    * ones that queued up meanwhile are taken together in one transaction: one lock, one commit.
    */
   private decisionTransaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.pendingDecisions.push({ work, resolve, reject } as PendingDecision);
-      if (!this.deciding) void this.runDecisions();
-    });
+    return this.decisionQueue.push(work) as Promise<T>;
   }
 
-  private async runDecisions(): Promise<void> {
-    this.deciding = true;
+  private async decideBatch(batch: Decision[]): Promise<Settled<unknown>[]> {
     try {
-      while (this.pendingDecisions.length) {
-        const batch = this.pendingDecisions.splice(0, MAX_DECISIONS_PER_TRANSACTION);
-        try {
-          const results = await this.lockedTransaction(async (manager) => {
-            const out: unknown[] = [];
-            for (const decision of batch) out.push(await decision.work(manager));
-            return out;
-          });
-          batch.forEach((decision, i) => decision.resolve(results[i]));
-        } catch (err) {
-          if (batch.length === 1) {
-            batch[0].reject(err);
-            continue;
-          }
-          // One decision failed and took the shared transaction with it: take each on its own.
-          for (const decision of batch) await this.lockedTransaction(decision.work).then(decision.resolve, decision.reject);
-        }
-      }
-    } finally {
-      this.deciding = false;
+      const values = await this.lockedTransaction(async (manager) => {
+        const out: unknown[] = [];
+        for (const work of batch) out.push(await work(manager));
+        return out;
+      });
+      return values.map((value) => ({ ok: true, value }));
+    } catch (err) {
+      if (batch.length === 1) throw err;
+      // One decision failed and took the shared transaction with it: take each on its own.
+      const settled: Settled<unknown>[] = [];
+      for (const work of batch) settled.push(await this.lockedTransaction(work).then((value) => ({ ok: true as const, value }), (error) => ({ ok: false as const, error })));
+      return settled;
     }
   }
 

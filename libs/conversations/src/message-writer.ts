@@ -3,6 +3,7 @@ import { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { Role, SenderType } from '@cc/common';
+import { BatchQueue, Settled } from '@cc/database';
 
 export interface MessageRow {
   id: string;
@@ -24,11 +25,6 @@ export interface WriteRequest {
 
 /** The stored row with the conversation's parties, or null when nothing was stored (see MessagesService for why). */
 export type WriteResult = (MessageRow & { customer_id: number; agent_id: number | null }) | null;
-
-interface Pending extends WriteRequest {
-  resolve(result: WriteResult): void;
-  reject(err: unknown): void;
-}
 
 const MAX_BATCH = 500;
 
@@ -60,46 +56,27 @@ const INSERT_BATCH_SQL = `
  */
 @Injectable()
 export class MessageWriter {
-  private queue: Pending[] = [];
-  // One batch at a time, on purpose: ids are taken and committed in the same order, so a client
-  // that saw message N and syncs after N can never miss an earlier id committed later.
-  private flushing = false;
+  // One batch at a time (BatchQueue's rule), on purpose: ids are taken and committed in the same
+  // order, so a client that saw message N and syncs after N can never miss an earlier id.
+  private readonly batches = new BatchQueue<WriteRequest, WriteResult>((batch) => this.insert(batch), MAX_BATCH);
 
   constructor(private readonly dataSource: DataSource) {}
 
-  private pool(): Pool {
-    return (this.dataSource.driver as PostgresDriver).master as Pool;
-  }
-
   write(request: WriteRequest): Promise<WriteResult> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ ...request, resolve, reject });
-      if (!this.flushing) void this.flush();
-    });
+    return this.batches.push(request);
   }
 
-  private async flush(): Promise<void> {
-    this.flushing = true;
-    try {
-      while (this.queue.length) {
-        const batch = this.queue.splice(0, MAX_BATCH);
-        try {
-          // A named statement is parsed and planned once per connection, not once per batch.
-          const result = await this.pool().query({ name: 'cc_insert_messages', text: INSERT_BATCH_SQL, values: columns(batch) });
-          this.settle(batch, result.rows);
-        } catch (err) {
-          for (const p of batch) p.reject(err);
-        }
-      }
-    } finally {
-      this.flushing = false;
-    }
+  private async insert(batch: WriteRequest[]): Promise<Settled<WriteResult>[]> {
+    // A named statement is parsed and planned once per connection, not once per batch.
+    const pool = (this.dataSource.driver as PostgresDriver).master as Pool;
+    const result = await pool.query({ name: 'cc_insert_messages', text: INSERT_BATCH_SQL, values: columns(batch) });
+    return this.settle(batch, result.rows).map((value) => ({ ok: true, value }));
   }
 
   /** Hands each caller its row; identical requests in one batch get rows in insertion order. */
-  private settle(batch: Pending[], rows: NonNullable<WriteResult>[]): void {
+  private settle(batch: WriteRequest[], rows: NonNullable<WriteResult>[]): WriteResult[] {
     const used = new Set<NonNullable<WriteResult>>();
-    for (const p of batch) {
+    return batch.map((p) => {
       const senderType = p.role === 'admin' ? 'system' : p.role;
       const row = rows.find(
         (r) =>
@@ -111,12 +88,12 @@ export class MessageWriter {
           r.text === p.text,
       );
       if (row) used.add(row);
-      p.resolve(row ?? null);
-    }
+      return row ?? null;
+    });
   }
 }
 
-function columns(batch: Pending[]): unknown[] {
+function columns(batch: WriteRequest[]): unknown[] {
   return [
     batch.map((p) => p.conversationId),
     batch.map((p) => p.role),

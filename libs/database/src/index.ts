@@ -4,3 +4,4 @@ export * from './locks';
 export * from './sql';
 export { MIGRATIONS } from './migrations';
 export * from './after-commit';
+export * from './batch-queue';

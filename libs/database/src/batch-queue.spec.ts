@@ -1,0 +1,45 @@
+import { BatchQueue, Settled } from './batch-queue';
+
+describe('BatchQueue', () => {
+  it('runs the first call at once and groups the calls that arrive meanwhile into the next batch', async () => {
+    const batches: number[][] = [];
+    const queue = new BatchQueue<number, number>(async (inputs) => {
+      batches.push(inputs);
+      await new Promise((r) => setTimeout(r, 10));
+      return inputs.map((n) => ({ ok: true, value: n * 2 }));
+    }, 100);
+    const results = await Promise.all([1, 2, 3, 4].map((n) => queue.push(n)));
+    expect(results).toEqual([2, 4, 6, 8]);
+    expect(batches).toEqual([[1], [2, 3, 4]]);
+  });
+
+  it('never puts more than maxBatch calls in one batch, and never runs two batches at once', async () => {
+    let running = 0;
+    let most = 0;
+    const sizes: number[] = [];
+    const queue = new BatchQueue<number, number>(async (inputs) => {
+      running++;
+      most = Math.max(most, running);
+      sizes.push(inputs.length);
+      await new Promise((r) => setTimeout(r, 5));
+      running--;
+      return inputs.map((value) => ({ ok: true, value }));
+    }, 3);
+    await Promise.all(Array.from({ length: 10 }, (_, i) => queue.push(i)));
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(3);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(10);
+    expect(most).toBe(1);
+  });
+
+  it('rejects one call for a failed item and every call of a batch that throws, then goes on', async () => {
+    let fail = true;
+    const queue = new BatchQueue<number, number>(async (inputs) => {
+      if (fail && inputs.includes(99)) throw new Error('batch failed');
+      return inputs.map((n): Settled<number> => (n < 0 ? { ok: false, error: new Error(`bad ${n}`) } : { ok: true, value: n }));
+    }, 10);
+    await expect(queue.push(-1)).rejects.toThrow('bad -1');
+    await expect(queue.push(99)).rejects.toThrow('batch failed');
+    fail = false;
+    await expect(queue.push(5)).resolves.toBe(5);
+  });
+});
