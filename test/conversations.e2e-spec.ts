@@ -157,4 +157,15 @@ describe('Conversations and messages (e2e)', () => {
     expect(stored.every((m) => ids.has(m.id))).toBe(true);
     expect(results.filter((r) => r.status === 201)).toHaveLength(history.length);
   });
+
+  it('answers 400, never a server error, for ids and cursors out of range or malformed', async () => {
+    const customer = await cc.customer();
+    for (const path of ['/api/v1/conversations/99999999999', '/api/v1/conversations/abc', '/api/v1/conversations/0', '/api/v1/conversations/1/messages?after=99999999999999999999']) {
+      const res = await t.http.get(path).set(bearer(cc.admin));
+      expect([path, res.status]).toEqual([path, 400]);
+      expect(res.body).toMatchObject({ statusCode: 400, error: 'Bad Request' });
+    }
+    await t.http.post('/api/v1/conversations').set(bearer(customer.token)).send({ queueId: 99999999999 }).expect(400);
+    await t.http.post('/api/v1/queues/1/members').set(bearer(cc.admin)).send({ agentId: 99999999999 }).expect(400);
+  });
 });

@@ -1,4 +1,7 @@
 /** Wire shapes of API.md shared by HTTP answers, socket events and domain events. */
+/** Ids are PostgreSQL integers: anything larger is a 400, never a database error. */
+export const MAX_ID = 2_147_483_647;
+
 export type Role = 'admin' | 'agent' | 'customer';
 
 export interface Principal {

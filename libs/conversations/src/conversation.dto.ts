@@ -1,6 +1,6 @@
 import { Transform, Type } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsPositive, IsString, Length, Matches, Max, MaxLength, Min } from 'class-validator';
-import { PaginationQuery } from '@cc/common';
+import { MAX_ID, PaginationQuery } from '@cc/common';
 
 const trimLower = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toLowerCase() : value);
 
@@ -10,7 +10,7 @@ export class StartConversationDto {
   @Transform(trimLower)
   channel?: string;
 
-  @IsOptional() @IsInt() @IsPositive()
+  @IsOptional() @IsInt() @IsPositive() @Max(MAX_ID)
   queueId?: number;
 
   /** Stored as the conversation's first customer message. */
@@ -33,15 +33,15 @@ export class ResolveConversationDto {
 }
 
 export class TransferConversationDto {
-  @IsOptional() @IsInt() @IsPositive()
+  @IsOptional() @IsInt() @IsPositive() @Max(MAX_ID)
   agentId?: number;
 
-  @IsOptional() @IsInt() @IsPositive()
+  @IsOptional() @IsInt() @IsPositive() @Max(MAX_ID)
   queueId?: number;
 }
 
 export class AssignConversationDto {
-  @IsInt() @IsPositive()
+  @IsInt() @IsPositive() @Max(MAX_ID)
   agentId: number;
 }
 
@@ -49,15 +49,15 @@ export class ListConversationsQuery extends PaginationQuery {
   @IsOptional() @IsIn(['queued', 'active', 'resolved'])
   status?: 'queued' | 'active' | 'resolved';
 
-  @IsOptional() @Type(() => Number) @IsInt() @IsPositive()
+  @IsOptional() @Type(() => Number) @IsInt() @IsPositive() @Max(MAX_ID)
   agentId?: number;
 }
 
 export class MessageHistoryQuery {
-  @IsOptional() @Type(() => Number) @IsInt() @Min(0)
+  @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(Number.MAX_SAFE_INTEGER)
   after?: number;
 
-  @IsOptional() @Type(() => Number) @IsInt() @IsPositive()
+  @IsOptional() @Type(() => Number) @IsInt() @IsPositive() @Max(Number.MAX_SAFE_INTEGER)
   before?: number;
 
   @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(100)
@@ -68,7 +68,7 @@ export class AllocationPreviewDto {
   @IsOptional() @IsString() @Length(1, 32) @Transform(trimLower)
   channel?: string;
 
-  @IsOptional() @IsInt() @IsPositive()
+  @IsOptional() @IsInt() @IsPositive() @Max(MAX_ID)
   queueId?: number;
 
   @IsOptional() @IsBoolean()

@@ -1,6 +1,7 @@
 import { PartialType } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsIn, IsInt, IsOptional, IsPositive, IsString, IsUrl, Length, Matches, Max, Min, ValidateIf } from 'class-validator';
+import { MAX_ID } from '@cc/common';
 import { QUEUE_OVERFLOWS, QUEUE_STRATEGIES, QueueOverflow, QueueStrategy } from './queue.entity';
 
 const lowercase = ({ value }: { value: unknown }) => (Array.isArray(value) ? value.map((v) => (typeof v === 'string' ? v.trim().toLowerCase() : v)) : value);
@@ -33,6 +34,6 @@ export class CreateQueueDto {
 export class UpdateQueueDto extends PartialType(CreateQueueDto) {}
 
 export class AddMemberDto {
-  @IsInt() @IsPositive()
+  @IsInt() @IsPositive() @Max(MAX_ID)
   agentId: number;
 }

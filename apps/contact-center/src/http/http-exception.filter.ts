@@ -1,6 +1,9 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { DomainError, httpErrorName } from '@cc/common';
 
+/** PostgreSQL SQLSTATEs of values the database cannot take: numeric out of range, invalid text, too long, check violation. */
+const INVALID_VALUE_CODES = new Set(['22003', '22P02', '22001', '23514']);
+
 export interface ErrorBody {
   statusCode: number;
   error: string;
@@ -23,6 +26,12 @@ export function toErrorBody(exception: unknown): ErrorBody {
           ? response
           : exception.message;
     return { statusCode: status, error: httpErrorName(status), message: status === 429 ? 'Too many requests' : message };
+  }
+  // A value the validation let through but PostgreSQL refuses (out of range, too long, failing a
+  // CHECK) is the client's mistake, not a server error.
+  const code = (exception as { driverError?: { code?: string }; code?: string })?.driverError?.code ?? (exception as { code?: string })?.code;
+  if (typeof code === 'string' && INVALID_VALUE_CODES.has(code)) {
+    return { statusCode: 400, error: httpErrorName(400), message: 'A value is out of range or malformed' };
   }
   // body-parser errors carry a status and a type.
   const e = exception as { status?: number; statusCode?: number; type?: string; message?: string };

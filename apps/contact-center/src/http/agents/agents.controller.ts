@@ -4,7 +4,7 @@ import type { Response } from 'express';
 import { AgentsService } from '@cc/agents';
 import { Auth, AuthUser, CurrentUser } from '@cc/auth';
 import { CreateAgentDto, ListAgentsQuery, SetQueuesDto, UpdateAgentDto } from './dto/agent.dto';
-import { ParseIdPipe } from './parse-id';
+import { ParseIdPipe } from '../parse-id';
 
 @ApiTags('agents')
 @Controller('agents')

@@ -1,5 +1,6 @@
-import { Body, Controller, Get, HttpCode, Param, ParseIntPipe, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
+import { ParseIdPipe } from '../parse-id';
 import { Response } from 'express';
 import { Auth, AuthUser, CurrentUser } from '@cc/auth';
 import {
@@ -38,14 +39,14 @@ export class ConversationsController {
 
   @Get(':id')
   @Auth()
-  get(@CurrentUser() user: AuthUser, @Param('id', ParseIntPipe) id: number) {
+  get(@CurrentUser() user: AuthUser, @Param('id', ParseIdPipe) id: number) {
     return this.conversations.get(user, id);
   }
 
   /** 201 when stored, 200 when the same clientMessageId was already stored (the stored message). */
   @Post(':id/messages')
   @Auth()
-  async send(@CurrentUser() user: AuthUser, @Param('id', ParseIntPipe) id: number, @Body() dto: SendMessageDto, @Res({ passthrough: true }) res: Response) {
+  async send(@CurrentUser() user: AuthUser, @Param('id', ParseIdPipe) id: number, @Body() dto: SendMessageDto, @Res({ passthrough: true }) res: Response) {
     const { message, created } = await this.messages.send(user, id, dto);
     res.status(created ? 201 : 200);
     return message;
@@ -53,34 +54,34 @@ export class ConversationsController {
 
   @Get(':id/messages')
   @Auth()
-  history(@CurrentUser() user: AuthUser, @Param('id', ParseIntPipe) id: number, @Query() query: MessageHistoryQuery) {
+  history(@CurrentUser() user: AuthUser, @Param('id', ParseIdPipe) id: number, @Query() query: MessageHistoryQuery) {
     return this.messages.history(user, id, query);
   }
 
   @Post(':id/resolve')
   @HttpCode(200)
   @Auth()
-  resolve(@CurrentUser() user: AuthUser, @Param('id', ParseIntPipe) id: number, @Body() dto: ResolveConversationDto) {
+  resolve(@CurrentUser() user: AuthUser, @Param('id', ParseIdPipe) id: number, @Body() dto: ResolveConversationDto) {
     return this.conversations.resolve(user, id, dto);
   }
 
   @Post(':id/transfer')
   @HttpCode(200)
   @Auth('agent', 'admin')
-  transfer(@CurrentUser() user: AuthUser, @Param('id', ParseIntPipe) id: number, @Body() dto: TransferConversationDto) {
+  transfer(@CurrentUser() user: AuthUser, @Param('id', ParseIdPipe) id: number, @Body() dto: TransferConversationDto) {
     return this.conversations.transfer(user, id, dto);
   }
 
   @Post(':id/assign')
   @HttpCode(200)
   @Auth('admin')
-  assign(@Param('id', ParseIntPipe) id: number, @Body() dto: AssignConversationDto) {
+  assign(@Param('id', ParseIdPipe) id: number, @Body() dto: AssignConversationDto) {
     return this.conversations.assign(id, dto);
   }
 
   @Get(':id/allocations')
   @Auth('agent', 'admin')
-  allocations(@CurrentUser() user: AuthUser, @Param('id', ParseIntPipe) id: number) {
+  allocations(@CurrentUser() user: AuthUser, @Param('id', ParseIdPipe) id: number) {
     return this.allocation.decisions(user, id);
   }
 }

@@ -3,7 +3,7 @@ import { ApiParam, ApiTags } from '@nestjs/swagger';
 import { PaginationQuery } from '@cc/common';
 import { Auth, AuthUser, CurrentUser } from '@cc/auth';
 import { AgentRef, PauseReasonsService, PresenceService } from '@cc/presence';
-import { AgentRefParam } from '../agents/parse-id';
+import { AgentRefParam } from '../parse-id';
 import { CreatePauseReasonDto, LoginDto, PauseDto, WrapUpDto } from './dto/presence.dto';
 
 @ApiTags('presence')

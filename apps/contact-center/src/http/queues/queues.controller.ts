@@ -1,5 +1,6 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Patch, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
+import { ParseIdPipe } from '../parse-id';
 import { PaginationQuery } from '@cc/common';
 import { Auth } from '@cc/auth';
 import { AddMemberDto, CreateQueueDto, QueuesService, UpdateQueueDto } from '@cc/queues';
@@ -21,30 +22,30 @@ export class QueuesController {
   }
 
   @Get(':id')
-  get(@Param('id', ParseIntPipe) id: number) {
+  get(@Param('id', ParseIdPipe) id: number) {
     return this.queues.get(id);
   }
 
   @Patch(':id')
-  update(@Param('id', ParseIntPipe) id: number, @Body() dto: UpdateQueueDto) {
+  update(@Param('id', ParseIdPipe) id: number, @Body() dto: UpdateQueueDto) {
     return this.queues.update(id, dto);
   }
 
   @Delete(':id')
   @HttpCode(204)
-  remove(@Param('id', ParseIntPipe) id: number) {
+  remove(@Param('id', ParseIdPipe) id: number) {
     return this.queues.remove(id);
   }
 
   @Post(':id/members')
   @HttpCode(204)
-  addMember(@Param('id', ParseIntPipe) id: number, @Body() dto: AddMemberDto) {
+  addMember(@Param('id', ParseIdPipe) id: number, @Body() dto: AddMemberDto) {
     return this.queues.addMember(id, dto);
   }
 
   @Delete(':id/members/:agentId')
   @HttpCode(204)
-  removeMember(@Param('id', ParseIntPipe) id: number, @Param('agentId', ParseIntPipe) agentId: number) {
+  removeMember(@Param('id', ParseIdPipe) id: number, @Param('agentId', ParseIdPipe) agentId: number) {
     return this.queues.removeMember(id, agentId);
   }
 }

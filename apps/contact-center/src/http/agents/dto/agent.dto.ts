@@ -2,12 +2,11 @@ import { PartialType } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsEmail, IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, MaxLength, Min, ValidateIf } from 'class-validator';
 import { AGENT_STATES } from '@cc/presence';
-import { AgentState, PaginationQuery } from '@cc/common';
+import { AgentState, MAX_ID, PaginationQuery } from '@cc/common';
 import { CreateAgentInput, ListAgentsInput, RoutingType } from '@cc/agents';
 
 /** Optional, but not nullable: `null` is validated (and so refused) like any other value. */
 const IsOptionalValue = () => ValidateIf((_, value) => value !== undefined);
-const MAX_ID = 2_147_483_647;
 
 export class CreateAgentDto implements CreateAgentInput {
   /** Stored lowercase; also the login. */

@@ -1,7 +1,6 @@
 import { BadRequestException, createParamDecorator, ExecutionContext, PipeTransform } from '@nestjs/common';
+import { MAX_ID } from '@cc/common';
 import { AgentRef } from '@cc/presence';
-
-const MAX_ID = 2_147_483_647;
 
 export function parseId(value: string, name = 'id'): number {
   const id = /^\d{1,10}$/.test(value) ? Number(value) : NaN;
