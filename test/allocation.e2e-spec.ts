@@ -57,6 +57,9 @@ describe('Allocation (e2e)', () => {
       expect(handed.agentId).toBe(agent.id);
       expect((await cc.conversation(started[7].id)).position).toBe(1);
       expect(await activeCounts(t, team.map((a) => a.id))).toEqual([2, 2, 2]);
+      const metrics = (await t.http.get('/metrics').expect(200)).text;
+      expect(Number(/^cc_allocations_total (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(7);
+      expect(Number(/^cc_conversations_waiting (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
     });
 
     it('with `overflow-any`: all 8 assigned 3/3/2, and still assigned when every agent is logged off', async () => {

@@ -18,6 +18,8 @@ describe('Operations (e2e)', () => {
     expect(res.headers['content-type']).toMatch(/text\/plain/);
     expect(res.text).toMatch(/^# HELP cc_process_cpu_user_seconds_total/m);
     expect(res.text).toMatch(/^cc_conversations_waiting 0$/m);
+    expect(res.text).toMatch(/^cc_allocations_total 0$/m);
+    expect(res.text).toMatch(/^# TYPE cc_socket_ack_seconds histogram$/m);
   });
 
   it('GET /docs serves the OpenAPI UI and the document lists the routes', async () => {

@@ -43,6 +43,7 @@ export class DomainEventsListener {
 
   @On('conversation.assigned')
   onAssigned({ conversation, agent, previousAgentId }: DomainEventMap['conversation.assigned']): void {
+    this.metrics.allocations.inc();
     this.positions.left(conversation.id);
     this.hub.send(
       [rooms.customer(conversation.customerId), rooms.agent(agent.id), rooms.admins, previousAgentId !== agent.id && rooms.agentOf(previousAgentId)],
