@@ -43,11 +43,6 @@ const CANDIDATE_COLUMNS = `
   p.wrap_up_until, p.last_assigned_at,
   (SELECT count(*)::int FROM conversations c WHERE c.agent_id = a.id AND c.status = 'active') AS active`;
 
-const MEMBERS_SQL = `
-  SELECT ${CANDIDATE_COLUMNS} FROM queue_members m
-  JOIN agents a ON a.id = m.agent_id LEFT JOIN agent_presence p ON p.agent_id = a.id
-  WHERE m.queue_id = $1 ORDER BY a.id`;
-
 const QUEUE_WITH_MEMBERS_SQL = `
   SELECT to_jsonb(q) AS queue, ${CANDIDATE_COLUMNS} FROM queues q
   LEFT JOIN queue_members m ON m.queue_id = q.id
@@ -267,8 +262,8 @@ export class AllocationService implements OnModuleInit, OnApplicationShutdown {
   /** Whom automatic allocation would pick now for a conversation on `channel` in that queue; no side effect. */
   async preview(channel: string, queueId: number | undefined, options: JudgeOptions): Promise<number> {
     const queue = await this.queues.route(channel, queueId);
-    const members = await this.members(this.dataSource.manager, queue.id);
-    const choice = this.choose(await this.queue(this.dataSource.manager, queue.id), channel, members, options);
+    const { queue: row, members } = await this.queueWithMembers(this.dataSource.manager, queue.id);
+    const choice = this.choose(row, channel, members, options);
     if (!choice.agent) throw Errors.noAgentAvailable();
     return choice.agent.agentId;
   }
@@ -290,9 +285,8 @@ export class AllocationService implements OnModuleInit, OnApplicationShutdown {
   }
 
   private async allocateViaWebhook(conversation: ConversationRow, trigger: string): Promise<ConversationRow> {
-    const queue = await this.queue(this.dataSource.manager, conversation.queue_id);
+    const { queue, members } = await this.queueWithMembers(this.dataSource.manager, conversation.queue_id);
     const now = new Date();
-    const members = await this.members(this.dataSource.manager, queue.id);
     const candidates = members.filter((m) => judge(m, conversation.channel, now).eligible).map((m) => m.agentId);
     const customer: unknown[] = await this.dataSource.query(`SELECT id, name, email, external_id AS "externalId" FROM customers WHERE id = $1`, [conversation.customer_id]);
     const answer = candidates.length
@@ -402,10 +396,6 @@ export class AllocationService implements OnModuleInit, OnApplicationShutdown {
     return rows[0];
   }
 
-  private async members(manager: EntityManager, queueId: number): Promise<Member[]> {
-    return (await manager.query(MEMBERS_SQL, [queueId])).map(toMember);
-  }
-
   /** Under the allocation lock: the conversation (row-locked), its queue and the members' live load, in one round trip. */
   private async lockedContext(manager: EntityManager, conversationId: number): Promise<{ conversation: ConversationRow; queue: QueueRow; members: Member[] }> {
     const rows: (MemberRecord & { queue: QueueRow; conversation: ConversationRow })[] = await manager.query(LOCKED_CONTEXT_SQL, [conversationId]);
@@ -414,7 +404,7 @@ export class AllocationService implements OnModuleInit, OnApplicationShutdown {
     return { conversation, queue: rows[0].queue, members: rows.filter((r) => r.id !== null).map(toMember) };
   }
 
-  /** The queue and its members' live load in one round trip (this runs under the allocation lock). */
+  /** The queue and its members' live load in one round trip. */
   private async queueWithMembers(manager: EntityManager, queueId: number): Promise<{ queue: QueueRow; members: Member[] }> {
     const rows: (MemberRecord & { queue: QueueRow })[] = await manager.query(QUEUE_WITH_MEMBERS_SQL, [queueId]);
     if (!rows.length) throw Errors.noSuchQueue();
