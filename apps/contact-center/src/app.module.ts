@@ -24,7 +24,7 @@ export class AppModule {
         LoggerModule.forRoot({
           pinoHttp: {
             level: config.logLevel,
-            autoLogging: { ignore: (req) => req.url === '/metrics' || req.url === '/api/v1/health' },
+            autoLogging: { ignore: (req) => req.url === '/metrics' || !!req.url?.startsWith('/api/v1/health') },
             redact: ['req.headers.authorization'],
           },
         }),

@@ -1,8 +1,9 @@
-import { INestApplication, RequestMethod, ValidationPipe } from '@nestjs/common';
+import { INestApplication, RequestMethod } from '@nestjs/common';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { HttpExceptionFilter } from './http/http-exception.filter';
+import { InputValidationPipe } from './platform/input-validation.pipe';
 import { RedisClients } from './realtime/redis-clients';
 import { RedisIoAdapter } from './realtime/redis-io.adapter';
 
@@ -14,7 +15,7 @@ export async function configureApp(app: INestApplication): Promise<void> {
   app.useLogger(app.get(Logger));
   express.useBodyParser('json', { limit: '64kb' });
   app.setGlobalPrefix(API_PREFIX, { exclude: [{ path: 'metrics', method: RequestMethod.GET }] });
-  app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
+  app.useGlobalPipes(new InputValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter());
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   app.enableCors();

@@ -2,16 +2,19 @@ import { applyDecorators, CanActivate, createParamDecorator, ExecutionContext, I
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import { ApiBearerAuth } from '@nestjs/swagger';
-import { DomainError, ForbiddenError, Role, UnauthorizedError } from '@cc/common';
+import { ForbiddenError, Role, UnauthorizedError } from '@cc/common';
 import { AuthUser } from './auth-user';
 
 const ROLES_KEY = 'cc:roles';
 
 @Injectable()
 export class JwtAuthGuard extends AuthGuard('jwt') {
+  // passport-jwt reports a bad or expired token as "no user"; an `err` comes from checking the
+  // token against the database (TokenService.check), and a database that cannot be asked is a
+  // 503 from the exception filter, never a 401 that would make clients drop a good token.
   handleRequest<T>(err: unknown, user: T): T {
-    if (err instanceof DomainError) throw err;
-    if (err || !user) throw new UnauthorizedError();
+    if (err) throw err;
+    if (!user) throw new UnauthorizedError();
     return user;
   }
 }

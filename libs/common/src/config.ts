@@ -1,5 +1,5 @@
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Max, Min, MinLength, validateSync } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
 
 const toInt = ({ value }: { value: unknown }) =>
   value === undefined || value === '' ? undefined : /^-?\d+$/.test(String(value)) ? Number(value) : value;
@@ -59,6 +59,20 @@ export class EnvironmentSchema {
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(100)
   ALLOCATION_SWEEP_MS?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(600_000)
+  DB_TIMEOUT_MS?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(10_000_000)
+  MAX_PENDING_WRITES?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1000)
+  WEBHOOK_CONCURRENCY?: number;
+
+  @IsOptional() @Matches(/^(\d{1,2}|[0-9a-fA-F.:/]+(\s*,\s*[0-9a-fA-F.:/]+)*|loopback|linklocal|uniquelocal)$/, {
+    message: 'TRUST_PROXY must be a hop count or a comma-separated list of addresses/subnets',
+  })
+  TRUST_PROXY?: string;
 }
 
 export interface AppConfig {
@@ -80,6 +94,14 @@ export interface AppConfig {
   bcryptRounds: number;
   dbPoolSize: number;
   allocationSweepMs: number;
+  /** The longest a request waits for the database: a pooled connection, then a statement. */
+  dbTimeoutMs: number;
+  /** Messages an instance may hold waiting for the database before it answers 503 at once. */
+  maxPendingWrites: number;
+  /** Allocation-webhook calls in flight per instance. */
+  webhookConcurrency: number;
+  /** Express `trust proxy`: false, a hop count, or a list of addresses. */
+  trustProxy: false | number | string[];
 }
 
 export class ConfigError extends Error {}
@@ -116,7 +138,17 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     bcryptRounds: parsed.BCRYPT_ROUNDS ?? 10,
     dbPoolSize: parsed.DB_POOL_SIZE ?? 10,
     allocationSweepMs: parsed.ALLOCATION_SWEEP_MS ?? 5000,
+    dbTimeoutMs: parsed.DB_TIMEOUT_MS ?? 5000,
+    maxPendingWrites: parsed.MAX_PENDING_WRITES ?? 10_000,
+    webhookConcurrency: parsed.WEBHOOK_CONCURRENCY ?? 16,
+    trustProxy: parseTrustProxy(parsed.TRUST_PROXY),
   };
+}
+
+function parseTrustProxy(value: string | undefined): false | number | string[] {
+  if (value === undefined) return false;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value.split(',').map((v) => v.trim()).filter(Boolean);
 }
 
 function randomSecret(): string {

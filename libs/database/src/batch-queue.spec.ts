@@ -43,3 +43,21 @@ describe('BatchQueue', () => {
     await expect(queue.push(5)).resolves.toBe(5);
   });
 });
+
+describe('BatchQueue bound', () => {
+  it('holds at most maxPending calls and refuses the next at once with a 503, then accepts again once drained', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const queue = new BatchQueue<number, number>(async (inputs) => {
+      await gate;
+      return inputs.map((value) => ({ ok: true, value }));
+    }, 2, 5);
+    const held = Array.from({ length: 5 }, (_, i) => queue.push(i));
+    expect(queue.size).toBe(5);
+    await expect(queue.push(99)).rejects.toMatchObject({ status: 503 });
+    release();
+    expect(await Promise.all(held)).toEqual([0, 1, 2, 3, 4]);
+    expect(queue.size).toBe(0);
+    await expect(queue.push(7)).resolves.toBe(7);
+  });
+});

@@ -1,3 +1,5 @@
+import { DatabaseUnavailableError } from './unavailable';
+
 export type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
 /**
@@ -8,14 +10,31 @@ export type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
 export class BatchQueue<In, Out> {
   private pending: { input: In; resolve(value: Out): void; reject(error: unknown): void }[] = [];
   private running = false;
+  private inBatch = 0;
 
   constructor(
     /** Runs one batch; answers one result per input, in order. A throw fails the whole batch. */
     private readonly runBatch: (inputs: In[]) => Promise<Settled<Out>[]>,
     private readonly maxBatch: number,
+    /**
+     * The most calls held at once (waiting plus in the running batch). Beyond it a call is
+     * refused at once with a 503, so memory stays bounded however long the database takes.
+     */
+    private readonly maxPending = Infinity,
   ) {}
 
+  /** Calls waiting or in the running batch. */
+  get size(): number {
+    return this.pending.length + this.inBatch;
+  }
+
+  /** Resolves when nothing is waiting or running (for a graceful shutdown). */
+  async idle(): Promise<void> {
+    while (this.size > 0) await new Promise((r) => setTimeout(r, 10));
+  }
+
   push(input: In): Promise<Out> {
+    if (this.size >= this.maxPending) return Promise.reject(new DatabaseUnavailableError('Too many writes waiting for the database'));
     return new Promise<Out>((resolve, reject) => {
       this.pending.push({ input, resolve, reject });
       if (!this.running) void this.drain();
@@ -27,6 +46,7 @@ export class BatchQueue<In, Out> {
     try {
       while (this.pending.length) {
         const batch = this.pending.splice(0, this.maxBatch);
+        this.inBatch = batch.length;
         try {
           const results = await this.runBatch(batch.map((p) => p.input));
           batch.forEach((p, i) => {
@@ -36,6 +56,8 @@ export class BatchQueue<In, Out> {
           });
         } catch (err) {
           for (const p of batch) p.reject(err);
+        } finally {
+          this.inBatch = 0;
         }
       }
     } finally {

@@ -4,6 +4,7 @@ import { TypeOrmModule, TypeOrmModuleOptions } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@cc/common';
 import { AfterCommitSubscriber } from './after-commit';
+import { DatabaseHealth } from './database-health';
 import { EmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres';
 import { MIGRATIONS } from './migrations';
 
@@ -35,7 +36,7 @@ export class DatabaseConnection implements OnApplicationShutdown {
       migrationsRun: true,
       migrationsTransactionMode: 'each',
       // PGlite is a single session: a second connection would interleave transactions.
-      extra: this.embedded ? { max: 1, idleTimeoutMillis: 0 } : { max: this.config.dbPoolSize },
+      extra: { ...(this.embedded ? { max: 1, idleTimeoutMillis: 0 } : { max: this.config.dbPoolSize }), ...timeouts(this.config.dbTimeoutMs) },
     };
   }
 
@@ -45,6 +46,16 @@ export class DatabaseConnection implements OnApplicationShutdown {
     if (dataSource?.isInitialized) await dataSource.destroy();
     await this.embedded.stop();
   }
+}
+
+/**
+ * DB_TIMEOUT_MS bounds every wait on the database: a connection from the pool (or a new one),
+ * and a statement. The server cancels a slow statement (statement_timeout) and the connection
+ * stays usable; the client-side read timeout, a little later, covers a server that does not
+ * answer at all (network stall). Either way the request gets a 503 (isDatabaseUnavailable).
+ */
+function timeouts(ms: number) {
+  return { connectionTimeoutMillis: ms, statement_timeout: ms, query_timeout: ms + 1000, keepAlive: true };
 }
 
 @Global()
@@ -59,7 +70,7 @@ class DatabaseConnectionModule {}
       useFactory: (connection: DatabaseConnection) => connection.options(),
     }),
   ],
-  providers: [AfterCommitSubscriber],
-  exports: [TypeOrmModule],
+  providers: [AfterCommitSubscriber, DatabaseHealth],
+  exports: [TypeOrmModule, DatabaseHealth],
 })
 export class DatabaseModule {}

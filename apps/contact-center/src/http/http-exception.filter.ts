@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { DomainError, httpErrorName } from '@cc/common';
+import { isDatabaseUnavailable } from '@cc/database';
 
 /** PostgreSQL SQLSTATEs of values the database cannot take: numeric out of range, invalid text, too long, check violation. */
 const INVALID_VALUE_CODES = new Set(['22003', '22P02', '22001', '23514']);
@@ -27,6 +28,8 @@ export function toErrorBody(exception: unknown): ErrorBody {
           : exception.message;
     return { statusCode: status, error: httpErrorName(status), message: status === 429 ? 'Too many requests' : message };
   }
+  // The database could not be reached in time: the request may or may not have been applied, and a retry is safe.
+  if (isDatabaseUnavailable(exception)) return { statusCode: 503, error: httpErrorName(503), message: 'Database unavailable' };
   // A value the validation let through but PostgreSQL refuses (out of range, too long, failing a
   // CHECK) is the client's mistake, not a server error.
   const code = (exception as { driverError?: { code?: string }; code?: string })?.driverError?.code ?? (exception as { code?: string })?.code;

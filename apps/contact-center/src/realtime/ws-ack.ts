@@ -11,11 +11,11 @@ import {
   UseFilters,
   UseInterceptors,
   UsePipes,
-  ValidationPipe,
 } from '@nestjs/common';
 import { finalize, map, Observable } from 'rxjs';
 import { toErrorBody } from '../http/http-exception.filter';
 import { MetricsService } from '../http/metrics/metrics.service';
+import { InputValidationPipe } from '../platform/input-validation.pipe';
 
 /** The acknowledgement of every client event (API.md section 8). */
 export type Ack<T = unknown> = { ok: true; data: T } | { ok: false; error: { statusCode: number; message: string | string[]; [extra: string]: unknown } };
@@ -57,7 +57,7 @@ export class AckInterceptor implements NestInterceptor {
  */
 export function SocketAcks(): ClassDecorator {
   return applyDecorators(
-    UsePipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true })),
+    UsePipes(new InputValidationPipe()),
     UseFilters(WsAllExceptionsFilter),
     UseInterceptors(AckInterceptor),
   );

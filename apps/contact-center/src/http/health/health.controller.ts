@@ -1,26 +1,58 @@
 import { Controller, Get, Inject, Res } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
-import { TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { ApiOkResponse, ApiOperation, ApiProperty, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { Response } from 'express';
+import { DatabaseHealth } from '@cc/database';
 import { RedisHealth } from '../../realtime/redis-health';
 
+class HealthView {
+  @ApiProperty({ enum: ['ok', 'degraded', 'error'] })
+  status: 'ok' | 'degraded' | 'error';
+  @ApiProperty({ enum: ['up', 'down'] })
+  db: 'up' | 'down';
+  @ApiProperty({ enum: ['up', 'down', 'disabled'] })
+  redis: 'up' | 'down' | 'disabled';
+}
+
+class LiveView {
+  @ApiProperty({ enum: ['ok'] })
+  status: 'ok';
+}
+
+/*
+ * Three probes: /health tells the whole truth (the database is required, Redis only degrades);
+ * /health/live answers while the process runs (a liveness probe must not restart an instance
+ * because its database is away); /health/ready answers 200 only while it can serve requests.
+ */
 @ApiTags('operations')
 @Controller('health')
 export class HealthController {
   constructor(
-    private readonly db: TypeOrmHealthIndicator,
+    private readonly db: DatabaseHealth,
     @Inject(RedisHealth) private readonly redis: RedisHealth,
   ) {}
 
-  /** `{ status, db, redis }`; 503 when the database does not answer. */
   @Get()
+  @ApiOperation({ summary: 'Health of the instance and its dependencies' })
+  @ApiOkResponse({ type: HealthView, description: '`ok`, or `degraded` when only Redis is down' })
+  @ApiServiceUnavailableResponse({ type: HealthView, description: 'The database cannot be reached' })
   async check(@Res() res: Response) {
-    const db = await this.db
-      .pingCheck('db', { timeout: 2000 })
-      .then(() => 'up' as const)
-      .catch(() => 'down' as const);
-    const redis = await this.redis.check();
-    const ok = db === 'up' && redis !== 'down';
-    res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'error', db, redis });
+    const [db, redis] = await Promise.all([this.db.check(), this.redis.check()]);
+    const status = db === 'down' ? 'error' : redis === 'down' ? 'degraded' : 'ok';
+    res.status(db === 'up' ? 200 : 503).json({ status, db, redis } satisfies HealthView);
+  }
+
+  @Get('live')
+  @ApiOperation({ summary: 'Liveness: the process is up (for a liveness probe)' })
+  @ApiOkResponse({ type: LiveView })
+  live(): LiveView {
+    return { status: 'ok' };
+  }
+
+  @Get('ready')
+  @ApiOperation({ summary: 'Readiness: the instance can serve requests (database reachable)' })
+  @ApiOkResponse({ type: HealthView })
+  @ApiServiceUnavailableResponse({ type: HealthView, description: 'Not ready: database unreachable' })
+  async ready(@Res() res: Response) {
+    return this.check(res);
   }
 }

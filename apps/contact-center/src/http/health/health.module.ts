@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
-import { TerminusModule } from '@nestjs/terminus';
+import { DatabaseModule } from '@cc/database';
 import { RedisModule } from '../../realtime/redis.module';
 import { HealthController } from './health.controller';
 
-@Module({ imports: [TerminusModule, RedisModule], controllers: [HealthController] })
+@Module({ imports: [DatabaseModule, RedisModule], controllers: [HealthController] })
 export class HealthModule {}
