@@ -2,6 +2,7 @@ import { INestApplication, RequestMethod } from '@nestjs/common';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
+import { APP_CONFIG, AppConfig } from '@cc/common';
 import { HttpExceptionFilter } from './http/http-exception.filter';
 import { InputValidationPipe } from './platform/input-validation.pipe';
 import { RedisClients } from './realtime/redis-clients';
@@ -13,6 +14,9 @@ export const API_PREFIX = 'api/v1';
 export async function configureApp(app: INestApplication): Promise<void> {
   const express = app as NestExpressApplication;
   app.useLogger(app.get(Logger));
+  const config = app.get<AppConfig>(APP_CONFIG);
+  // Which proxies' X-Forwarded-For names the client (req.ip, so per-address rate limits work behind a load balancer).
+  express.set('trust proxy', config.trustProxy);
   express.useBodyParser('json', { limit: '64kb' });
   app.setGlobalPrefix(API_PREFIX, { exclude: [{ path: 'metrics', method: RequestMethod.GET }] });
   app.useGlobalPipes(new InputValidationPipe());

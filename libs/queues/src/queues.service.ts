@@ -90,8 +90,10 @@ export class QueuesService {
       const queue = await manager.getRepository(Queue).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
       if (!queue) throw Errors.noSuchQueue();
       if (queue.name === DEFAULT_QUEUE) throw new ConflictError('DefaultQueue', 'The default queue cannot be deleted');
-      const waiting: { n: string }[] = await manager.query(`SELECT count(*) AS n FROM conversations WHERE queue_id = $1 AND status = 'queued'`, [id]);
-      if (Number(waiting[0].n) > 0) throw new ConflictError('QueueNotEmpty', 'Conversations are waiting in this queue');
+      // Any open conversation (queued, offered, active) would be stranded: a logoff or a transfer
+      // sends it back to its queue, which would no longer exist.
+      const open: { n: string }[] = await manager.query(`SELECT count(*) AS n FROM conversations WHERE queue_id = $1 AND status <> 'resolved'`, [id]);
+      if (Number(open[0].n) > 0) throw new ConflictError('QueueNotEmpty', 'Queue has open conversations');
       await manager.delete(Queue, { id });
     });
   }

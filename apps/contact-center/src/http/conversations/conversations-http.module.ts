@@ -4,6 +4,8 @@ import { AllocationModule } from '@cc/allocation';
 import { ConversationsModule } from '@cc/conversations';
 import { AllocationController } from './allocation.controller';
 import { ConversationsController } from './conversations.controller';
+import { HttpMessageRateLimitGuard } from './http-message-rate-limit.guard';
+import { SenderMessageRateLimit } from '../../platform/message-rate-limit';
 
-@Module({ imports: [ConversationsModule, AllocationModule, AgentsModule], controllers: [ConversationsController, AllocationController] })
+@Module({ imports: [ConversationsModule, AllocationModule, AgentsModule], controllers: [ConversationsController, AllocationController], providers: [SenderMessageRateLimit, HttpMessageRateLimitGuard] })
 export class ConversationsHttpModule {}

@@ -1,6 +1,7 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { ParseIdPipe } from '../parse-id';
+import { HttpMessageRateLimitGuard } from './http-message-rate-limit.guard';
 import { Response } from 'express';
 import { Auth, AuthUser, CurrentUser } from '@cc/auth';
 import {
@@ -45,6 +46,7 @@ export class ConversationsController {
 
   /** 201 when stored, 200 when the same clientMessageId was already stored (the stored message). */
   @Post(':id/messages')
+  @UseGuards(HttpMessageRateLimitGuard) // above @Auth: runs after it, with the user known
   @Auth()
   async send(@CurrentUser() user: AuthUser, @Param('id', ParseIdPipe) id: number, @Body() dto: SendMessageDto, @Res({ passthrough: true }) res: Response) {
     const { message, created } = await this.messages.send(user, id, dto);

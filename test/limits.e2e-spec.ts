@@ -1,0 +1,81 @@
+import { ContactCenter } from './factories/contact-center.factory';
+import { bearer, createTestApp, loginAdmin, TestApp } from './utils/create-test-app';
+
+// API.md section 10: queue deletion, the per-sender HTTP message limit, TRUST_PROXY.
+describe('Limits (e2e)', () => {
+  let t: TestApp;
+  let cc: ContactCenter;
+  const RATE = 5;
+
+  beforeAll(async () => {
+    t = await createTestApp({ env: { MESSAGE_RATE_LIMIT: String(RATE) } });
+    cc = new ContactCenter(t, await loginAdmin(t));
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('DELETE /queues/:id is 409 while a conversation of it is queued or active, 204 once all are resolved', async () => {
+    const queue = await cc.queue();
+    const agent = await cc.agent({ queueIds: [queue.id], maxConcurrent: 1 });
+    const { conversation: active } = await cc.start({ queueId: queue.id });
+    expect(active.status).toBe('active');
+    const { conversation: queued } = await cc.start({ queueId: queue.id });
+    expect(queued.status).toBe('queued');
+
+    const refused = await t.http.delete(`/api/v1/queues/${queue.id}`).set(bearer(cc.admin));
+    expect(refused.status).toBe(409);
+    expect(refused.body.message).toBe('Queue has open conversations');
+
+    await cc.post(`/conversations/${queued.id}/resolve`).expect(200);
+    expect((await t.http.delete(`/api/v1/queues/${queue.id}`).set(bearer(cc.admin))).status).toBe(409);
+    // A logoff puts the active one back in the line of its queue, which must therefore still exist.
+    await cc.post(`/agents/${agent.id}/logoff`).expect(200);
+    expect((await cc.conversation(active.id)).status).toBe('queued');
+    expect((await t.http.delete(`/api/v1/queues/${queue.id}`).set(bearer(cc.admin))).status).toBe(409);
+
+    await cc.post(`/conversations/${active.id}/resolve`).expect(200);
+    await t.http.delete(`/api/v1/queues/${queue.id}`).set(bearer(cc.admin)).expect(204);
+  });
+
+  it('MESSAGE_RATE_LIMIT applies to HTTP sends per sender: a burst past it gets 429, other senders are not affected', async () => {
+    const queue = await cc.queue();
+    await cc.agent({ queueIds: [queue.id], maxConcurrent: 5 });
+    const busy = await cc.start({ queueId: queue.id });
+    const calm = await cc.start({ queueId: queue.id });
+    const burst = await Promise.all(
+      Array.from({ length: RATE * 3 }, (_, i) =>
+        t.http.post(`/api/v1/conversations/${busy.conversation.id}/messages`).set(bearer(busy.customer.token)).send({ text: `m${i}` }),
+      ),
+    );
+    const statuses = burst.map((r) => r.status);
+    expect(statuses.filter((s) => s === 201).length).toBeGreaterThanOrEqual(RATE);
+    expect(statuses.filter((s) => s === 201).length).toBeLessThan(RATE * 3);
+    expect(statuses.every((s) => s === 201 || s === 429)).toBe(true);
+    expect(burst.find((r) => r.status === 429)!.body).toMatchObject({ statusCode: 429, error: 'Too Many Requests' });
+    await t.http.post(`/api/v1/conversations/${calm.conversation.id}/messages`).set(bearer(calm.customer.token)).send({ text: 'calm' }).expect(201);
+  });
+});
+
+describe('TRUST_PROXY (e2e)', () => {
+  const apps: TestApp[] = [];
+  afterAll(async () => {
+    for (const a of apps) await a.close();
+  });
+
+  async function sessions(trustProxy: string | undefined, forwardedFor: string[]) {
+    const t = await createTestApp({ env: { HTTP_RATE_LIMIT: '3', ...(trustProxy ? { TRUST_PROXY: trustProxy } : {}) } });
+    apps.push(t);
+    const statuses: number[] = [];
+    for (const xff of forwardedFor) statuses.push((await t.http.post('/api/v1/customers/session').set('X-Forwarded-For', xff).send({ name: 'c' })).status);
+    return statuses;
+  }
+
+  it('behind a trusted proxy each client address has its own rate-limit bucket; untrusted, X-Forwarded-For is ignored', async () => {
+    const clients = ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5'];
+    expect(await sessions('loopback', clients)).toEqual([201, 201, 201, 201, 201]);
+    expect(await sessions('1', ['10.0.0.9', '10.0.0.9', '10.0.0.9', '10.0.0.9'])).toEqual([201, 201, 201, 429]);
+    // Without TRUST_PROXY a client cannot dodge the limit by inventing X-Forwarded-For.
+    expect(await sessions(undefined, clients)).toEqual([201, 201, 201, 429, 429]);
+  });
+});
