@@ -23,14 +23,30 @@ export class TokenService {
 
   /** Verifies signature and expiry, then that the user still exists and has not logged out since. */
   async verify(token: string | undefined | null): Promise<AuthUser> {
+    return (await this.verifySession(token)).user;
+  }
+
+  /** Like verify, with what a long-lived connection must re-check later: expiry (seconds) and token version. */
+  async verifySession(token: string | undefined | null): Promise<{ user: AuthUser; exp: number; tv: number }> {
     if (!token) throw new UnauthorizedError();
-    let payload: TokenPayload;
+    let payload: TokenPayload & { exp?: number };
     try {
-      payload = await this.jwt.verifyAsync<TokenPayload>(token);
+      payload = await this.jwt.verifyAsync<TokenPayload & { exp?: number }>(token);
     } catch {
       throw new UnauthorizedError();
     }
-    return this.check(payload);
+    const user = await this.check(payload);
+    return { user, exp: payload.exp ?? Infinity, tv: payload.tv };
+  }
+
+  /** The current token version of each of `ids` of one role; a missing id is a deleted user. */
+  async currentVersions(role: Role, ids: number[]): Promise<Map<number, number>> {
+    if (!ids.length) return new Map();
+    const rows: { id: number; token_version: number }[] = await this.dataSource.query(
+      `SELECT id, token_version FROM ${TABLE_OF_ROLE[role]} WHERE id = ANY($1::int[])`,
+      [ids],
+    );
+    return new Map(rows.map((r) => [r.id, r.token_version]));
   }
 
   async check(payload: TokenPayload): Promise<AuthUser> {

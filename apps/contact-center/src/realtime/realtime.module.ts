@@ -10,11 +10,12 @@ import { PresenceGrace } from './presence-grace.service';
 import { QueuePositions } from './queue-positions';
 import { SocketHub } from './server-events';
 import { SocketConnections } from './socket-connections';
+import { SocketSessions } from './socket-sessions';
 import { TypingRelay } from './typing-relay';
 
 /** Socket.IO namespaces `/agent` and `/customer` and the relay of domain events to them (API.md section 8). */
 @Module({
   imports: [AuthModule, ConversationsModule, PresenceModule],
-  providers: [SocketHub, SocketConnections, TypingRelay, PresenceGrace, QueuePositions, DomainEventsListener, MessageRateLimitGuard, AgentGateway, CustomerGateway],
+  providers: [SocketHub, SocketConnections, TypingRelay, PresenceGrace, QueuePositions, DomainEventsListener, MessageRateLimitGuard, SocketSessions, AgentGateway, CustomerGateway],
 })
 export class RealtimeModule {}

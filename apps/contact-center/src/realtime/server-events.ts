@@ -44,6 +44,9 @@ export function namespaceOf(room: Room): SocketNamespace {
 /** What the handshake stores on every authenticated socket. */
 export interface SocketData {
   user: Principal;
+  /** The token's expiry (seconds since the epoch) and version, re-checked while the socket lives. */
+  tokenExp?: number;
+  tokenVersion?: number;
   [key: string]: unknown;
 }
 
@@ -107,6 +110,12 @@ export class SocketHub {
   /** True when this instance itself holds a socket of the agent (no cluster round trip). */
   agentOnlineHere(agentId: number): boolean {
     return (this.namespace('/agent')?.adapter.rooms.get(rooms.agent(agentId))?.size ?? 0) > 0;
+  }
+
+  /** The sockets connected to this instance (both namespaces). */
+  localSockets(): ClientSocket[] {
+    if (!this.server) return [];
+    return (['/agent', '/customer'] as const).flatMap((ns) => [...this.server!.of(ns).sockets.values()] as unknown as ClientSocket[]);
   }
 
   private namespace(ns: SocketNamespace): Namespace | null {

@@ -15,10 +15,10 @@ const logger = new Logger('SocketAuth');
 export function socketAuth(tokens: TokenService, roles: readonly Role[]) {
   return (socket: Socket, next: (err?: ExtendedError) => void): void => {
     const token: unknown = socket.handshake.auth?.token;
-    tokens.verify(typeof token === 'string' ? token : null).then(
-      (user) => {
+    tokens.verifySession(typeof token === 'string' ? token : null).then(
+      ({ user, exp, tv }) => {
         if (!roles.includes(user.role)) return next(new Error('unauthorized'));
-        socket.data = { user } satisfies SocketData;
+        socket.data = { user, tokenExp: exp, tokenVersion: tv } satisfies SocketData;
         void socket.join(rooms.of(user));
         next();
       },

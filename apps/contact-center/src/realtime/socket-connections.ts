@@ -6,9 +6,12 @@ import { ConversationsService } from '@cc/conversations';
 import { PresenceService } from '@cc/presence';
 import { MetricsService } from '../http/metrics/metrics.service';
 import { PresenceGrace } from './presence-grace.service';
+import { RedisClients } from './redis-clients';
 import { socketAuth } from './socket-auth';
 import { Ack } from './ws-ack';
 import { ClientSocket, SocketHub, SocketNamespace } from './server-events';
+
+const RESYNC_CONCURRENCY = 16;
 
 /** What both gateways do when a namespace starts and when a socket comes or goes. */
 @Injectable()
@@ -23,24 +26,46 @@ export class SocketConnections {
     private readonly presence: PresenceService,
     private readonly grace: PresenceGrace,
     private readonly metrics: MetricsService,
-  ) {}
+    private readonly redis: RedisClients,
+  ) {
+    // Events published while Redis was away never reached this instance's sockets: each gets a
+    // fresh `ready` so that its client re-syncs (messages.sync) what it missed.
+    redis.onReconnect(() => void this.resyncAll());
+  }
 
   init(nsp: Namespace, roles: readonly Role[]): void {
     this.hub.attach(nsp.server);
     nsp.use(socketAuth(this.tokens, roles));
   }
 
+  /** A fresh `ready` to every socket of this instance, a few at a time so the database is not flooded. */
+  async resyncAll(): Promise<void> {
+    const sockets = this.hub.localSockets();
+    let next = 0;
+    const worker = async () => {
+      while (next < sockets.length) {
+        const socket = sockets[next++];
+        if (socket.connected) await this.sendReady(socket);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(RESYNC_CONCURRENCY, sockets.length) }, worker));
+  }
+
   /** Counts the socket, starts or ends the agent's grace, and sends `ready` with the current state. */
   async connected(socket: ClientSocket, ns: SocketNamespace, events: readonly string[]): Promise<void> {
     this.metrics.socketsConnected.inc({ namespace: ns });
     answerUnknownEvents(socket, ns, events);
+    await this.sendReady(socket, true);
+  }
+
+  private async sendReady(socket: ClientSocket, connecting = false): Promise<void> {
     const user = socket.data.user;
     try {
       const [me, conversations, status] = await Promise.all([
         this.auth.me(user),
         this.conversations.openFor(user),
         user.role === 'agent' ? this.presence.status(user.id) : undefined,
-        user.role === 'agent' ? this.grace.connected(user.id) : undefined,
+        user.role === 'agent' && connecting ? this.grace.connected(user.id) : undefined,
       ]);
       this.hub.send(socket, 'ready', { user: status ? { ...me, status } : me, conversations });
     } catch (err) {

@@ -1,0 +1,111 @@
+import { decode, sign } from 'jsonwebtoken';
+import { ContactCenter, eventually } from './factories/contact-center.factory';
+import { bearer, createTestApp, loginAdmin, TestApp } from './utils/create-test-app';
+import { sleep } from './utils/free-port';
+import { RedisServer, redisServerAvailable } from './utils/redis-server';
+import { serverUrl } from './utils/test-db';
+import { closeAll, connect, WsClient } from './utils/ws-client';
+
+const TEST_SECRET = 'test-secret-0123456789abcdef'; // createTestApp's JWT_SECRET
+
+/** The same token with a short life: what a client holding a nearly expired token has. */
+function expiringIn(token: string, seconds: number): string {
+  const { sub, role, tv } = decode(token) as { sub: number; role: string; tv: number };
+  return sign({ sub, role, tv }, TEST_SECRET, { expiresIn: seconds });
+}
+
+// API.md section 10 "Tokens on open sockets".
+describe('Tokens on open sockets (e2e)', () => {
+  let t: TestApp;
+  let cc: ContactCenter;
+  const open: WsClient[] = [];
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    cc = new ContactCenter(t, await loginAdmin(t));
+  });
+  afterAll(async () => {
+    closeAll(open);
+    await t?.close();
+  });
+
+  it('disconnects a socket within 5 s after its token expires, and it cannot send after', async () => {
+    const { conversation, customer } = await cc.start();
+    const { client } = await connect(t.url, '/customer', expiringIn(customer.token, 2));
+    open.push(client);
+    const sent = await client.ok('message.send', { conversationId: conversation.id, text: 'before expiry' });
+    expect(sent.text).toBe('before expiry');
+    const startedAt = Date.now();
+    await client.disconnected(2000 + 5000 + 2000);
+    expect(Date.now() - startedAt).toBeLessThan(2000 + 5000 + 1000);
+    expect(client.socket.connected).toBe(false);
+  });
+
+  it('disconnects a socket whose user logged out with another token', async () => {
+    const agent = await cc.agent();
+    const { client } = await connect(t.url, '/agent', agent.token);
+    open.push(client);
+    // Revoked by a logout with another token of the same agent: the socket's token is now stale.
+    const other = (await t.http.post('/api/v1/auth/login').send({ email: agent.email, password: 'secret-pass' }).expect(200)).body.accessToken;
+    await t.http.post('/api/v1/auth/logout').set(bearer(other)).expect((r) => expect(r.status).toBeLessThan(300));
+    await client.disconnected(7000);
+  });
+});
+
+// Two instances on one database and a private Redis that the test kills and restarts.
+(serverUrl() && redisServerAvailable() ? describe : describe.skip)('Redis outage with two instances (e2e)', () => {
+  let redis: RedisServer;
+  let a: TestApp;
+  let b: TestApp;
+  let cc: ContactCenter;
+  const open: WsClient[] = [];
+
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+    a = await createTestApp({ env: { REDIS_URL: redis.url } });
+    b = await createTestApp({ env: { REDIS_URL: redis.url }, databaseUrl: a.databaseUrl!, keepDatabase: true });
+    cc = new ContactCenter(a, await loginAdmin(a));
+  });
+  afterAll(async () => {
+    closeAll(open);
+    await b?.close();
+    await a?.close();
+    await redis?.stop();
+  });
+
+  it('keeps serving while Redis is down (health degraded), cuts a revoked socket on the other instance, and sends a fresh ready when Redis is back', async () => {
+    const queue = await cc.queue();
+    const agent = await cc.agent({ queueIds: [queue.id] });
+    const { conversation, customer } = await cc.start({ queueId: queue.id });
+    const { client: customerOnA } = await connect(a.url, '/customer', customer.token);
+    const { client: agentOnB } = await connect(b.url, '/agent', agent.token);
+    const revocable = await cc.agent();
+    const { client: revokedOnB } = await connect(b.url, '/agent', revocable.token);
+    open.push(customerOnA, agentOnB, revokedOnB);
+
+    await redis.kill();
+    await eventually(async () => (await a.http.get('/api/v1/health')).body.redis === 'down', 5000);
+    const health = await a.http.get('/api/v1/health');
+    expect(health.status).toBe(200);
+    expect(health.body).toEqual({ status: 'degraded', db: 'up', redis: 'down' });
+    expect((await a.http.get('/api/v1/health/ready')).status).toBe(200);
+
+    // The instance keeps serving its own sockets; the message is stored.
+    const during = await customerOnA.ok('message.send', { conversationId: conversation.id, text: 'during the outage' });
+    // Logged out on A while Redis is down: the socket on B is still cut (token-version re-check).
+    await a.http.post('/api/v1/auth/logout').set(bearer(revocable.token)).expect((r) => expect(r.status).toBeLessThan(300));
+    await revokedOnB.disconnected(7000);
+
+    const readyBefore = { customer: customerOnA.all('ready').length, agent: agentOnB.all('ready').length };
+    await redis.restart();
+    await eventually(async () => customerOnA.all('ready').length > readyBefore.customer && agentOnB.all('ready').length > readyBefore.agent, 10_000);
+    // The fresh ready lets the agent re-sync what it missed.
+    const missed = await agentOnB.ok('messages.sync', { conversationId: conversation.id, afterId: 0 });
+    expect((missed.messages ?? missed).map((m: { id: number }) => m.id)).toContain(during.id);
+    // And events flow between the instances again.
+    await sleep(200);
+    const after = await customerOnA.ok('message.send', { conversationId: conversation.id, text: 'after the outage' });
+    await agentOnB.waitFor('message.new', (e) => e.message.id === after.id, 10_000);
+    expect((await a.http.get('/api/v1/health')).body).toEqual({ status: 'ok', db: 'up', redis: 'up' });
+  });
+});
