@@ -5,7 +5,7 @@ import { Logger } from 'nestjs-pino';
 import { APP_CONFIG, AppConfig } from '@cc/common';
 import { HttpExceptionFilter } from './http/http-exception.filter';
 import { InputValidationPipe } from './platform/input-validation.pipe';
-import { RedisClients } from './realtime/redis-clients';
+import { RedisClients } from './platform/redis-clients';
 import { RedisIoAdapter } from './realtime/redis-io.adapter';
 
 export const API_PREFIX = 'api/v1';

@@ -2,7 +2,7 @@ import { Controller, Get, Inject, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProperty, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { Response } from 'express';
 import { DatabaseHealth } from '@cc/database';
-import { RedisHealth } from '../../realtime/redis-health';
+import { RedisHealth } from '../../platform/redis-health';
 
 class HealthView {
   @ApiProperty({ enum: ['ok', 'degraded', 'error'] })

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { DatabaseModule } from '@cc/database';
-import { RedisModule } from '../../realtime/redis.module';
+import { RedisModule } from '../../platform/redis.module';
 import { HealthController } from './health.controller';
 
 @Module({ imports: [DatabaseModule, RedisModule], controllers: [HealthController] })
