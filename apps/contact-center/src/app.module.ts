@@ -11,6 +11,7 @@ import { QueuesHttpModule } from './http/queues/queues-http.module';
 import { HealthModule } from './http/health/health.module';
 import { MetricsModule } from './http/metrics/metrics.module';
 import { PresenceHttpModule } from './http/presence/presence-http.module';
+import { PlatformModule } from './platform/platform.module';
 import { RealtimeModule } from './realtime/realtime.module';
 import { PlatformMetricsModule } from './platform/metrics.module';
 import { RedisModule } from './platform/redis.module';
@@ -22,6 +23,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         CommonModule.forRoot(config),
+        PlatformModule,
         LoggerModule.forRoot({
           pinoHttp: {
             level: config.logLevel,

@@ -21,7 +21,6 @@ export async function configureApp(app: INestApplication): Promise<void> {
   app.setGlobalPrefix(API_PREFIX, { exclude: [{ path: 'metrics', method: RequestMethod.GET }] });
   app.useGlobalPipes(new InputValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter());
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   app.enableCors();
 
   const adapter = new RedisIoAdapter(app);

@@ -1,9 +1,11 @@
 import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { ConfigError, loadConfig } from '@cc/common';
 import { AppModule } from './app.module';
 import { configureApp } from './configure-app';
+import { SHUTDOWN_DEADLINE_MS, shutdownGracefully } from './shutdown';
 
 async function bootstrap(): Promise<void> {
   let config;
@@ -19,6 +21,25 @@ async function bootstrap(): Promise<void> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { bufferLogs: true, bodyParser: false });
   await configureApp(app);
   await app.listen(config.port);
+  const logger = new Logger('Process');
+  // A stray rejection (e.g. a Redis publish during an outage) is logged; the process keeps serving.
+  process.on('unhandledRejection', (reason) => logger.error(`Unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`));
+  let stopping = false;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      logger.log(`${signal}: shutting down`);
+      setTimeout(() => process.exit(1), SHUTDOWN_DEADLINE_MS).unref();
+      shutdownGracefully(app).then(
+        () => process.exit(0),
+        (err) => {
+          logger.error(`Shutdown failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+          process.exit(1);
+        },
+      );
+    });
+  }
 }
 
 void bootstrap();

@@ -8,6 +8,19 @@ export type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
  * rather than per call, and an idle one runs each call at once. One batch runs at a time.
  */
 export class BatchQueue<In, Out> {
+  /** Every queue of the process, so a graceful shutdown can wait for all of them (they are singletons). */
+  private static readonly live = new Set<BatchQueue<unknown, unknown>>();
+
+  /** Resolves when no queue of the process holds a call, or after `timeoutMs`; answers whether all drained. */
+  static async allIdle(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while ([...BatchQueue.live].some((q) => q.size > 0)) {
+      if (Date.now() > deadline) return false;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return true;
+  }
+
   private pending: { input: In; resolve(value: Out): void; reject(error: unknown): void }[] = [];
   private running = false;
   private inBatch = 0;
@@ -21,7 +34,9 @@ export class BatchQueue<In, Out> {
      * refused at once with a 503, so memory stays bounded however long the database takes.
      */
     private readonly maxPending = Infinity,
-  ) {}
+  ) {
+    BatchQueue.live.add(this as BatchQueue<unknown, unknown>);
+  }
 
   /** Calls waiting or in the running batch. */
   get size(): number {

@@ -77,6 +77,19 @@ export class PresenceRepository {
     return row;
   }
 
+  /**
+   * Under the row lock: the agent is still logged in, had a socket, and has had none for at
+   * least `graceSeconds` (a socket that came back cleared disconnected_since first).
+   */
+  async graceRanOut(manager: EntityManager, agentId: number, graceSeconds: number): Promise<boolean> {
+    const rows: unknown[] = await manager.query(
+      `SELECT 1 FROM agent_presence
+       WHERE agent_id = $1 AND logged AND socket_seen AND disconnected_since <= now() - $2::int * interval '1 second'`,
+      [agentId, graceSeconds],
+    );
+    return rows.length > 0;
+  }
+
   /** Locks the rows of existing agents among `agentIds`, in id order so concurrent callers cannot deadlock. */
   async lockMany(manager: EntityManager, agentIds: number[]): Promise<LockedPresence[]> {
     const ids = [...new Set(agentIds)];

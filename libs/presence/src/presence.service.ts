@@ -99,6 +99,23 @@ export class PresenceService {
     });
   }
 
+  /**
+   * The grace logoff (API.md section 5), decided under the row lock with a fresh view: only if
+   * the grace really ran out (disconnected_since is still old enough) and `stillAway()` (no
+   * socket of the agent, asked after the lock) holds. Answers null when the agent stays.
+   */
+  async graceLogoff(agentId: number, graceSeconds: number, stillAway: () => boolean | Promise<boolean>): Promise<AgentStatusView | null> {
+    const changes = await withTransaction(this.dataSource, async (manager) => {
+      await this.lockAllocation(manager);
+      const me = await this.repo.lock(manager, agentId);
+      if (!me.logged || !(await this.repo.graceRanOut(manager, agentId, graceSeconds)) || !(await stillAway())) return [];
+      await this.release(manager, [me]);
+      return this.record(manager, [{ agentId, from: me.state, reason: 'grace' }]);
+    });
+    this.publish(changes);
+    return changes.find((c) => c.agentId === agentId)?.status ?? null;
+  }
+
   /** Pauses the agent, with an optional pause reason; reason 0 means available (unpause), as in the seed API. */
   async pause(agentId: number, reasonId?: number): Promise<AgentStatusView> {
     if (reasonId === 0) return this.unpause(agentId);

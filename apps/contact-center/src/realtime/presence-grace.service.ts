@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { APP_CONFIG, AppConfig, DomainError } from '@cc/common';
+import { APP_CONFIG, AppConfig } from '@cc/common';
 import { PresenceService, SocketPresence } from '@cc/presence';
 import { SocketHub } from './server-events';
 
@@ -89,13 +89,9 @@ export class PresenceGrace implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private async logoff(agentId: number): Promise<void> {
-    try {
-      await this.presence.logoff(agentId, 'grace');
-      this.logger.log(`Agent ${agentId} logged off: no socket for ${this.config.presenceGraceSeconds}s`);
-    } catch (err) {
-      // Logged off meanwhile (by hand or by another instance's sweep).
-      if (!(err instanceof DomainError && err.status === 409)) throw err;
-    }
+    // Decided again under the agent's row lock: a socket may have come back since the sweep looked.
+    const status = await this.presence.graceLogoff(agentId, this.config.presenceGraceSeconds, () => !this.hub.agentOnlineHere(agentId));
+    if (status) this.logger.log(`Agent ${agentId} logged off: no socket for ${this.config.presenceGraceSeconds}s`);
   }
 
   private markDisconnected(agentIds: number[]): Promise<void> {

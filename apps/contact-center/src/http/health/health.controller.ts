@@ -2,11 +2,12 @@ import { Controller, Get, Inject, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProperty, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { Response } from 'express';
 import { DatabaseHealth } from '@cc/database';
+import { ShutdownState } from '../../platform/shutdown-state';
 import { RedisHealth } from '../../platform/redis-health';
 
 class HealthView {
-  @ApiProperty({ enum: ['ok', 'degraded', 'error'] })
-  status: 'ok' | 'degraded' | 'error';
+  @ApiProperty({ enum: ['ok', 'degraded', 'error', 'stopping'] })
+  status: 'ok' | 'degraded' | 'error' | 'stopping';
   @ApiProperty({ enum: ['up', 'down'] })
   db: 'up' | 'down';
   @ApiProperty({ enum: ['up', 'down', 'disabled'] })
@@ -29,6 +30,7 @@ export class HealthController {
   constructor(
     private readonly db: DatabaseHealth,
     @Inject(RedisHealth) private readonly redis: RedisHealth,
+    private readonly shutdown: ShutdownState,
   ) {}
 
   @Get()
@@ -51,8 +53,10 @@ export class HealthController {
   @Get('ready')
   @ApiOperation({ summary: 'Readiness: the instance can serve requests (database reachable)' })
   @ApiOkResponse({ type: HealthView })
-  @ApiServiceUnavailableResponse({ type: HealthView, description: 'Not ready: database unreachable' })
+  @ApiServiceUnavailableResponse({ type: HealthView, description: 'Not ready: database unreachable, or shutting down' })
   async ready(@Res() res: Response) {
-    return this.check(res);
+    if (!this.shutdown.draining) return this.check(res);
+    const [db, redis] = await Promise.all([this.db.check(), this.redis.check()]);
+    res.status(503).json({ status: 'stopping', db, redis } satisfies HealthView);
   }
 }
