@@ -2,6 +2,33 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { createHmac } from 'crypto';
 import { APP_CONFIG, AppConfig } from '@cc/common';
 
+/** An answer body beyond this counts as an error (fallback to the strategy); the rest is never read. */
+export const MAX_ANSWER_BYTES = 64 * 1024;
+
+/** The body as text, or null as soon as it exceeds `limit` bytes (memory stays bounded whatever the receiver sends). */
+async function readCapped(res: Response, limit: number): Promise<string | null> {
+  if (!res.body) return '';
+  const declared = Number(res.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > limit) {
+    await res.body.cancel().catch(() => undefined);
+    return null;
+  }
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined);
+      return null;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 export type WebhookAnswer = { kind: 'agent'; agentId: number } | { kind: 'wait' } | { kind: 'fallback'; why: string };
 
 /** Asks a queue's allocation webhook which agent should take a conversation. */
@@ -21,8 +48,15 @@ export class AllocationWebhook {
     const timer = setTimeout(() => abort.abort(), timeoutMs);
     try {
       const res = await fetch(url, { method: 'POST', headers, body: payload, signal: abort.signal, redirect: 'error' });
-      const text = await res.text();
-      if (res.status !== 200) return this.fallback(`status ${res.status}`);
+      if (res.status !== 200) {
+        await res.body?.cancel().catch(() => undefined);
+        return this.fallback(`status ${res.status}`);
+      }
+      const text = await readCapped(res, MAX_ANSWER_BYTES);
+      if (text === null) {
+        abort.abort();
+        return this.fallback(`answer larger than ${MAX_ANSWER_BYTES} bytes`);
+      }
       let answer: unknown;
       try {
         answer = JSON.parse(text);

@@ -43,7 +43,7 @@ export class Drainer implements OnApplicationShutdown {
           const next = await this.repo.nextServiceable(this.dataSource.manager, tried, free);
           if (next === null) break;
           tried.push(next);
-          await this.allocation.allocateWaiting(next, trigger);
+          await this.allocation.allocateWaiting(next, trigger, { background: true });
         }
       } while (this.drainAgain);
     } catch (err) {

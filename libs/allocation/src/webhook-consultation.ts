@@ -1,5 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { APP_CONFIG, AppConfig } from '@cc/common';
 import { ConversationRow, toConversationView } from '@cc/conversations';
 import { AllocationOutcome } from './allocation-decision.entity';
 import { AllocationRepository } from './allocation.repository';
@@ -9,23 +10,98 @@ import { Decider } from './decider';
 import { DecisionQueue } from './decision-queue';
 import { judge } from './strategies';
 
+/** At most `limit` tasks at once; the others wait their turn in arrival order. */
+export class Semaphore {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  get active(): number {
+    return this.running;
+  }
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.running++;
+    try {
+      return await task();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    }
+  }
+}
+
+/** How many conversations the webhook left waiting are remembered (oldest forgotten first). */
+const MAX_REMEMBERED_WAITS = 100_000;
+
 /**
  * Allocation through a queue's webhook: the webhook is asked outside the lock (it may take up to
  * the queue's timeout), then the decision is taken under the lock on fresh candidates, where the
  * webhook's agent is taken only if it is still eligible; otherwise the queue's strategy decides.
+ *
+ * Calls are concurrent, at most WEBHOOK_CONCURRENCY in flight per instance. The drain never
+ * waits for them (consultInBackground), so a slow webhook delays only its own conversations. A
+ * conversation the webhook left waiting is asked again only when a slot frees (a drain that is
+ * not the periodic sweep), at most once per ALLOCATION_SWEEP_MS; a slot that frees sooner is
+ * remembered and served by the next sweep. This memory is per instance: a restarted instance
+ * asks each waiting conversation once more.
  */
 @Injectable()
 export class WebhookConsultation {
+  private readonly logger = new Logger('AllocationWebhook');
+  private readonly slots: Semaphore;
+  private readonly inFlight = new Set<number>();
+  private readonly waited = new Map<number, { at: number; slotFreed: boolean }>();
+
   constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly dataSource: DataSource,
     private readonly repo: AllocationRepository,
     private readonly candidates: CandidatesRepository,
     private readonly webhook: AllocationWebhook,
     private readonly decider: Decider,
     private readonly decisions: DecisionQueue,
-  ) {}
+  ) {
+    this.slots = new Semaphore(config.webhookConcurrency);
+  }
 
-  async allocate(conversation: ConversationRow, trigger: string): Promise<ConversationRow> {
+  /** Webhook calls in flight now (for tests and metrics). */
+  get active(): number {
+    return this.slots.active;
+  }
+
+  /** Consults and decides, answering the decided row (a conversation start waits for its own webhook). */
+  allocate(conversation: ConversationRow, trigger: string): Promise<ConversationRow> {
+    return this.slots.run(() => this.consult(conversation, trigger));
+  }
+
+  /** For the drain: starts a consultation if one is due and returns at once. */
+  consultInBackground(conversation: ConversationRow, trigger: string): void {
+    const id = conversation.id;
+    if (this.inFlight.has(id)) return;
+    const waited = this.waited.get(id);
+    if (waited) {
+      const sweep = trigger === 'sweep';
+      if (!sweep) waited.slotFreed = true;
+      if (sweep ? !waited.slotFreed : Date.now() - waited.at < this.config.allocationSweepMs) return;
+    }
+    this.inFlight.add(id);
+    void this.allocate(conversation, trigger)
+      .catch((err) => this.logger.error(`Webhook allocation of conversation ${id} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`))
+      .finally(() => this.inFlight.delete(id));
+  }
+
+  private remember(id: number, answer: WebhookAnswer, decided: ConversationRow): void {
+    this.waited.delete(id);
+    if (answer.kind !== 'wait' || decided.status !== 'queued') return;
+    this.waited.set(id, { at: Date.now(), slotFreed: false });
+    if (this.waited.size > MAX_REMEMBERED_WAITS) this.waited.delete(this.waited.keys().next().value!);
+  }
+
+  private async consult(conversation: ConversationRow, trigger: string): Promise<ConversationRow> {
     const { queue, members } = await this.candidates.queueWithMembers(this.dataSource.manager, conversation.queue_id);
     const now = new Date();
     const candidates = members.filter((m) => judge(m, conversation.channel, now).eligible).map((m) => m.agentId);
@@ -39,7 +115,7 @@ export class WebhookConsultation {
         })
       : ({ kind: 'fallback', why: 'no eligible candidate' } as WebhookAnswer);
 
-    return this.decisions.push(async (manager) => {
+    const decided = await this.decisions.push(async (manager) => {
       const { conversation: current, members: fresh } = await this.candidates.lockedContext(manager, conversation.id);
       if (current.status !== 'queued') return current;
       const choice = this.decider.choose(queue, current.channel, fresh);
@@ -51,5 +127,7 @@ export class WebhookConsultation {
       const outcome: AllocationOutcome = !choice.agent ? 'queued' : choice.outcome === 'overflow' ? 'overflow' : candidates.length ? 'webhook-fallback' : 'assigned';
       return this.decider.apply(manager, current, queue, { ...choice, outcome }, trigger);
     });
+    this.remember(conversation.id, answer, decided);
+    return decided;
   }
 }
