@@ -366,7 +366,7 @@ export class AllocationService implements OnModuleInit, OnApplicationShutdown {
       `WITH decision AS (
          INSERT INTO allocation_decisions (conversation_id, trigger, strategy, candidates, outcome, agent_id) VALUES ($1, $2, $3, $4, $5, $6)
        ), assigned AS (
-         UPDATE conversations SET status = 'active', agent_id = $6, assigned_at = now() WHERE id = $1 RETURNING *
+         UPDATE conversations SET status = 'active', agent_id = $6, assigned_at = now(), first_assigned_at = coalesce(first_assigned_at, now()) WHERE id = $1 RETURNING *
        ), presence AS (
          UPDATE agent_presence SET last_assigned_at = now() WHERE agent_id = $6
        ), queue AS (
@@ -377,6 +377,10 @@ export class AllocationService implements OnModuleInit, OnApplicationShutdown {
     );
     const assigned = rows[0];
     const previousAgentId = conversation.agent_id;
+    // Reaching capacity makes the agent busy: the state history records it in this transaction.
+    if (agent.active < agent.maxConcurrent && agent.active + 1 >= agent.maxConcurrent) {
+      await this.hooks.run('agent.load.changed', manager, { agentIds: [agent.agentId], reason: 'assigned' });
+    }
     afterCommit(manager, () => {
       this.events.publish('conversation.assigned', { conversation: toConversationView(assigned), agent: { id: agent.agentId, name: agent.name }, previousAgentId });
       if (wasQueued) this.events.publish('queue.positions.changed', { queueIds: [assigned.queue_id] });

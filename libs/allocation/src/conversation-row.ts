@@ -13,13 +13,16 @@ export interface ConversationRow {
   waiting_since: Date | null;
   assigned_at: Date | null;
   resolved_at: Date | null;
+  first_assigned_at?: Date | null;
+  first_response_at?: Date | null;
   resolved_by: string | null;
   notes: string | null;
   /** Its place in the waiting line, when the statement that read the row computed it. */
   position?: number;
 }
 
-export function toConversationView(row: ConversationRow, position?: number | null): ConversationView {
+/** `estimatedWaitSeconds` is shown beside the position, when the caller computed it (see @cc/statistics). */
+export function toConversationView(row: ConversationRow, position?: number | null, estimatedWaitSeconds?: number | null): ConversationView {
   const view: ConversationView = {
     id: row.id,
     customerId: row.customer_id,
@@ -33,7 +36,10 @@ export function toConversationView(row: ConversationRow, position?: number | nul
     resolvedBy: row.resolved_by,
     notes: row.notes,
   };
-  if (row.status === 'queued' && position) view.position = position;
+  if (row.status === 'queued' && position) {
+    view.position = position;
+    if (estimatedWaitSeconds !== undefined) view.estimatedWaitSeconds = estimatedWaitSeconds;
+  }
   return view;
 }
 

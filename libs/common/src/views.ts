@@ -41,6 +41,8 @@ export interface ConversationView {
   resolvedBy: string | null;
   notes: string | null;
   position?: number;
+  /** While queued: the estimated seconds until assignment, or null without a basis (API.md section 13). */
+  estimatedWaitSeconds?: number | null;
 }
 
 export type SenderType = 'customer' | 'agent' | 'system';

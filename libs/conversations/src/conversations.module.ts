@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AllocationModule } from '@cc/allocation';
 import { PresenceModule } from '@cc/presence';
 import { QueuesModule } from '@cc/queues';
+import { StatisticsModule } from '@cc/statistics';
 import { Conversation } from './conversation.entity';
 import { ConversationsService } from './conversations.service';
 import { Message } from './message.entity';
@@ -10,7 +11,7 @@ import { MessagesService } from './messages.service';
 import { MessageWriter } from './message-writer';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Conversation, Message]), AllocationModule, QueuesModule, PresenceModule],
+  imports: [TypeOrmModule.forFeature([Conversation, Message]), AllocationModule, QueuesModule, PresenceModule, StatisticsModule],
   providers: [ConversationsService, MessagesService, MessageWriter],
   exports: [ConversationsService, MessagesService],
 })

@@ -5,6 +5,7 @@ import { afterCommit, isUniqueViolation, returnedRows, toInt, toIso, withTransac
 import { AllocationService, ConversationRow, toConversationView } from '@cc/allocation';
 import { PresenceService } from '@cc/presence';
 import { QueuesService, routeQueueSql } from '@cc/queues';
+import { estimateWait, StatsService } from '@cc/statistics';
 import { assertCanSee } from './conversation-access';
 import { AssignConversationDto, ListConversationsQuery, ResolveConversationDto, StartConversationDto, TransferConversationDto } from './conversation.dto';
 
@@ -28,6 +29,7 @@ export class ConversationsService {
     private readonly queues: QueuesService,
     private readonly presence: PresenceService,
     private readonly events: DomainEvents,
+    private readonly stats: StatsService,
   ) {}
 
   /** Creates the customer's conversation and allocates it before answering (or queues it). */
@@ -104,6 +106,7 @@ export class ConversationsService {
         ),
       )[0];
       const wrapUp = user.role === 'agent' && current.agent_id === user.id ? await this.presence.startWrapUp(manager, user.id) : null;
+      if (current.agent_id !== null && current.status === 'active') await this.presence.recordDerivedStates(manager, [current.agent_id], 'resolved');
       afterCommit(manager, () => {
         this.events.publish('conversation.resolved', { conversation: toConversationView(resolved) });
         if (wrapUp) this.events.publish('agent.status.changed', { agentId: user.id, status: wrapUp, reason: 'wrap-up' });
@@ -137,6 +140,11 @@ export class ConversationsService {
         viaWebhook = !!queue.webhookUrl;
         moved = viaWebhook ? requeued : await this.allocation.allocateInTransaction(manager, requeued, 'transfer');
       }
+      await manager.query(
+        `INSERT INTO conversation_transfers (conversation_id, from_agent_id, to_agent_id, from_queue_id, to_queue_id) VALUES ($1, $2, $3, $4, $5)`,
+        [id, current.agent_id, moved.agent_id, current.queue_id, moved.queue_id],
+      );
+      if (current.agent_id !== null) await this.presence.recordDerivedStates(manager, [current.agent_id], 'transferred');
       afterCommit(manager, () => {
         this.events.publish('conversation.transferred', { conversation: toConversationView(moved), fromAgentId: current.agent_id, toAgentId: moved.agent_id });
         if (current.status === 'queued' || moved.status === 'queued') this.events.publish('queue.positions.changed', { queueIds: [current.queue_id, moved.queue_id] });
@@ -176,6 +184,11 @@ export class ConversationsService {
   private async views(rows: ConversationRow[]): Promise<ConversationView[]> {
     const unknown = rows.filter((r) => r.status === 'queued' && r.position === undefined).map((r) => r.id);
     const positions = await this.allocation.positions(unknown);
-    return rows.map((r) => toConversationView(r, r.position ?? positions.get(r.id)));
+    const queued = rows.filter((r) => r.status === 'queued');
+    const perPlace = await this.stats.secondsPerPlace(queued.map((r) => r.queue_id));
+    return rows.map((r) => {
+      const position = r.position ?? positions.get(r.id);
+      return toConversationView(r, position, r.status === 'queued' ? estimateWait(position, perPlace.get(r.queue_id) ?? null) : undefined);
+    });
   }
 }

@@ -30,7 +30,8 @@ const MAX_BATCH = 500;
 
 /*
  * One statement stores a whole batch, and authorises each row in it: only its customer, its
- * current agent or an admin may write, and never into a resolved conversation.
+ * current agent or an admin may write, and never into a resolved conversation. The same
+ * statement records a conversation's first agent reply.
  */
 const INSERT_BATCH_SQL = `
   WITH v AS (
@@ -45,6 +46,11 @@ const INSERT_BATCH_SQL = `
     ORDER BY v.ord
     ON CONFLICT (conversation_id, sender_type, sender_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING
     RETURNING *
+  ), first_response AS (
+    -- The first agent message after the first assignment, recorded for the statistics (API.md 13).
+    UPDATE conversations c SET first_response_at = f.created_at, first_response_agent_id = f.sender_id
+    FROM (SELECT DISTINCT ON (conversation_id) conversation_id, sender_id, created_at FROM ins WHERE sender_type = 'agent' ORDER BY conversation_id, id) f
+    WHERE c.id = f.conversation_id AND c.first_response_at IS NULL AND c.first_assigned_at IS NOT NULL
   )
   SELECT ins.*, c.customer_id, c.agent_id FROM ins JOIN conversations c ON c.id = ins.conversation_id ORDER BY ins.id`;
 

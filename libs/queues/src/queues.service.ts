@@ -29,6 +29,7 @@ export interface QueueView {
   priority: number;
   webhookUrl: string | null;
   webhookTimeoutMs: number;
+  slaSeconds: number;
   memberIds: number[];
   waiting: { count: number; oldestSince: string | null };
 }
@@ -156,6 +157,7 @@ export class QueuesService {
         priority: q.priority,
         webhookUrl: q.webhookUrl,
         webhookTimeoutMs: q.webhookTimeoutMs,
+        slaSeconds: q.slaSeconds,
         memberIds: members.find((m) => m.queue_id === q.id)?.ids ?? [],
         waiting: { count: w ? Number(w.n) : 0, oldestSince: toIso(w?.oldest) },
       };

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AuthModule } from '@cc/auth';
 import { ConversationsModule } from '@cc/conversations';
 import { PresenceModule } from '@cc/presence';
+import { StatisticsModule } from '@cc/statistics';
 import { AgentGateway } from './agent.gateway';
 import { CustomerGateway } from './customer.gateway';
 import { DomainEventsListener } from './domain-events.listener';
@@ -10,11 +11,12 @@ import { PresenceGrace } from './presence-grace.service';
 import { QueuePositions } from './queue-positions';
 import { SocketHub } from './server-events';
 import { SocketConnections } from './socket-connections';
+import { StatsPush } from './stats-push';
 import { TypingRelay } from './typing-relay';
 
 /** Socket.IO namespaces `/agent` and `/customer` and the relay of domain events to them (API.md section 8). */
 @Module({
-  imports: [AuthModule, ConversationsModule, PresenceModule],
-  providers: [SocketHub, SocketConnections, TypingRelay, PresenceGrace, QueuePositions, DomainEventsListener, MessageRateLimitGuard, AgentGateway, CustomerGateway],
+  imports: [AuthModule, ConversationsModule, PresenceModule, StatisticsModule],
+  providers: [SocketHub, SocketConnections, TypingRelay, PresenceGrace, QueuePositions, StatsPush, DomainEventsListener, MessageRateLimitGuard, AgentGateway, CustomerGateway],
 })
 export class RealtimeModule {}

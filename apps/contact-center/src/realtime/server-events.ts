@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Namespace, Server, Socket } from 'socket.io';
 import { AgentStatusView, ConversationView, MessageView, Principal, SenderType } from '@cc/common';
 import { UserView } from '@cc/auth';
+import { QueueStatsView } from '@cc/statistics';
 
 /** Every server → client event and its payload (API.md section 8). Nothing leaves a socket otherwise. */
 export interface ServerEventMap {
@@ -13,6 +14,8 @@ export interface ServerEventMap {
   'conversation.transferred': { conversation: ConversationView; fromAgentId: number | null; toAgentId: number | null };
   typing: { conversationId: number; senderType: SenderType; typing: boolean };
   'agent.status': AgentStatusView;
+  /** Admins: the live queue statistics (as GET /stats/queues), at most once per second and only when they changed. */
+  'stats.queues': QueueStatsView[];
 }
 
 export type ServerEvent = keyof ServerEventMap;
@@ -89,6 +92,16 @@ export class SocketHub {
       const inNs = list.filter((r) => namespaceOf(r) === ns);
       if (inNs.length) this.server.of(ns).to(inNs).emit(event, payload);
     }
+  }
+
+  /** Emits only to the sockets of `room` held by this instance (each instance serves its own, e.g. for per-instance polling). */
+  sendLocal<K extends ServerEvent>(room: Room, event: K, payload: ServerEventMap[K]): void {
+    this.namespace(namespaceOf(room))?.local.to(room).emit(event, payload);
+  }
+
+  /** True when this instance holds at least one socket in `room`. */
+  hasLocal(room: Room): boolean {
+    return (this.namespace(namespaceOf(room))?.adapter.rooms.get(room)?.size ?? 0) > 0;
   }
 
   /** Disconnects every socket in `room`, on every instance. */
