@@ -2,40 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { InvalidError } from '@cc/common';
 import { withTransaction } from '@cc/database';
+import type { AgentReportView, ConversationMeasures, ConversationReport } from '@cc/protocol';
+
+export type { AgentReportView, ConversationMeasures, ConversationReport } from '@cc/protocol';
 import { ConversationReportQuery, ReportRangeQuery } from './report.dto';
 import { ConversationBucketRow, ReportsRepository } from './reports.repository';
 
 export const MAX_RANGE_DAYS = 366;
-
-export interface ConversationMeasures {
-  started: number;
-  assigned: number;
-  resolved: number;
-  abandoned: number;
-  transferred: number;
-  avgWaitSeconds: number | null;
-  maxWaitSeconds: number | null;
-  avgHandleSeconds: number | null;
-  avgFirstResponseSeconds: number | null;
-  serviceLevel: number | null;
-}
-
-export interface ConversationReport {
-  buckets: (ConversationMeasures & { start: string })[];
-  total: ConversationMeasures;
-}
-
-export interface AgentReportView {
-  agentId: number;
-  name: string;
-  secondsByState: { offline: number; available: number; busy: number; paused: number; wrapUp: number };
-  assigned: number;
-  resolved: number;
-  transferredOut: number;
-  missedOffers: number;
-  avgHandleSeconds: number | null;
-  avgFirstResponseSeconds: number | null;
-}
 
 /** The columns of a bucket, in CSV order. */
 export const BUCKET_COLUMNS = [

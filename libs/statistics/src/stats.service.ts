@@ -1,29 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AgentState } from '@cc/common';
+import type { AgentStatsView, QueueStatsView } from '@cc/protocol';
+
+export type { AgentStatsView, QueueStatsView } from '@cc/protocol';
 import { MemberStateRow, QueueLiveRow, StatsRepository } from './stats.repository';
 import { estimateWait, secondsPerPlace } from './wait-estimate';
-
-export interface QueueStatsView {
-  queueId: number;
-  name: string;
-  waiting: number;
-  offered: number;
-  active: number;
-  oldestWaitingSince: string | null;
-  longestWaitSeconds: number;
-  estimatedWaitSeconds: number | null;
-  agents: { offline: number; available: number; busy: number; paused: number; wrapUp: number };
-}
-
-export interface AgentStatsView {
-  agentId: number;
-  name: string;
-  state: AgentState;
-  stateSince: string;
-  activeConversations: number;
-  activeByChannel: Record<string, number>;
-}
 
 type AgentCounts = QueueStatsView['agents'];
 
