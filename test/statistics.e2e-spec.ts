@@ -100,8 +100,8 @@ describe('Statistics and reports (e2e)', () => {
       return last?.find((q: any) => q.queueId === queue.id)?.waiting === (await queueStats(queue.id)).waiting;
     }, 5000);
     expect(arrivals.length).toBeGreaterThanOrEqual(2);
-    expect(arrivals.length).toBeLessThanOrEqual(6);
-    for (let i = 1; i < arrivals.length; i++) expect(arrivals[i] - arrivals[i - 1]).toBeGreaterThanOrEqual(900);
+    expect(arrivals.length).toBeLessThanOrEqual(8);
+    for (let i = 1; i < arrivals.length; i++) expect(arrivals[i] - arrivals[i - 1]).toBeGreaterThanOrEqual(750); // one per second at the server; some slack for delivery jitter
     const last = admin.all('stats.queues').at(-1).find((q: any) => q.queueId === queue.id);
     expect(last).toMatchObject({ name: queue.name, offered: 0, active: 0, agents: { offline: 0, available: 0, busy: 0, paused: 0, wrapUp: 0 } });
   });
@@ -309,7 +309,7 @@ describe('Statistics and reports (e2e)', () => {
     await sleep(2500);
     for (const [name, list] of Object.entries(times)) {
       expect({ name, n: list.length >= 2 }).toEqual({ name, n: true });
-      for (let i = 1; i < list.length; i++) expect(list[i] - list[i - 1]).toBeGreaterThanOrEqual(900);
+      for (let i = 1; i < list.length; i++) expect(list[i] - list[i - 1]).toBeGreaterThanOrEqual(750); // one per second at the server; some slack for delivery jitter
     }
     for (const admin of [adminA, adminB]) {
       expect(admin.all('stats.queues').at(-1).find((q: any) => q.queueId === queue.id)).toMatchObject({ waiting: n });
