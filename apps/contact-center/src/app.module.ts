@@ -14,7 +14,8 @@ import { PresenceHttpModule } from './http/presence/presence-http.module';
 import { RealtimeModule } from './realtime/realtime.module';
 import { ReportsHttpModule } from './http/reports/reports-http.module';
 import { StatsHttpModule } from './http/stats/stats-http.module';
-import { RedisModule } from './realtime/redis.module';
+import { PlatformMetricsModule } from './platform/metrics.module';
+import { RedisModule } from './platform/redis.module';
 
 @Module({})
 export class AppModule {
@@ -37,6 +38,7 @@ export class AppModule {
         }),
         DatabaseModule,
         RedisModule,
+        PlatformMetricsModule,
         MetricsModule,
         HealthModule,
         AuthHttpModule,
