@@ -13,6 +13,8 @@ import { MetricsModule } from './http/metrics/metrics.module';
 import { PresenceHttpModule } from './http/presence/presence-http.module';
 import { PlatformModule } from './platform/platform.module';
 import { RealtimeModule } from './realtime/realtime.module';
+import { ReportsHttpModule } from './http/reports/reports-http.module';
+import { StatsHttpModule } from './http/stats/stats-http.module';
 import { PlatformMetricsModule } from './platform/metrics.module';
 import { RedisModule } from './platform/redis.module';
 
@@ -47,6 +49,8 @@ export class AppModule {
         RealtimeModule,
         QueuesHttpModule,
         ConversationsHttpModule,
+        StatsHttpModule,
+        ReportsHttpModule,
       ],
     };
   }
