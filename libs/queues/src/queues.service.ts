@@ -3,21 +3,10 @@ import { DataSource, EntityManager } from 'typeorm';
 import { ConflictError, DomainEvents, Errors, paginated, Paginated, PaginationQuery } from '@cc/common';
 import { isForeignKeyViolation, isUniqueViolation, toIso } from '@cc/database';
 import { AddMemberDto, CreateQueueDto, UpdateQueueDto } from './queue.dto';
-import { QueueOverflow, QueueStrategy } from './queue.entity';
+import type { QueueView } from '@cc/protocol';
 import { DEFAULT_QUEUE, QueueRow, QueuesRepository } from './queues.repository';
 
-export interface QueueView {
-  id: number;
-  name: string;
-  strategy: QueueStrategy;
-  overflow: QueueOverflow;
-  channels: string[];
-  priority: number;
-  webhookUrl: string | null;
-  webhookTimeoutMs: number;
-  memberIds: number[];
-  waiting: { count: number; oldestSince: string | null };
-}
+export type { QueueView } from '@cc/protocol';
 
 @Injectable()
 export class QueuesService {
@@ -139,6 +128,7 @@ export class QueuesService {
         priority: q.priority,
         webhookUrl: q.webhook_url,
         webhookTimeoutMs: q.webhook_timeout_ms,
+        slaSeconds: q.sla_seconds,
         memberIds: members.get(q.id) ?? [],
         waiting: { count: w ? w.count : 0, oldestSince: toIso(w?.oldest) },
       };
