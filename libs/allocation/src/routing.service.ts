@@ -70,7 +70,7 @@ export class RoutingService {
       } else {
         const queue = await this.queues.find(dto.queueId!, manager);
         const requeued = await this.repo.moveToQueue(manager, id, queue.id);
-        viaWebhook = !!queue.webhookUrl;
+        viaWebhook = !!queue.webhook_url;
         moved = viaWebhook ? requeued : await this.decider.allocateInTransaction(manager, requeued, 'transfer');
       }
       await this.repo.recordTransfer(manager, current, moved);
