@@ -63,6 +63,13 @@ export class AuthRepository {
   }
 
   /** Logout of an admin or a customer (an agent's is AgentsRepository.bumpTokenVersion). */
+  /** The current token version of each of `ids` (one role); a missing id is a deleted user. */
+  async tokenVersions(manager: EntityManager, role: Role, ids: number[]): Promise<Map<number, number>> {
+    if (!ids.length) return new Map();
+    const rows: { id: number; token_version: number }[] = await manager.query(`SELECT id, token_version FROM ${TABLE_OF_ROLE[role]} WHERE id = ANY($1::int[])`, [ids]);
+    return new Map(rows.map((r) => [r.id, r.token_version]));
+  }
+
   async bumpTokenVersion(manager: EntityManager, role: 'admin' | 'customer', id: number): Promise<void> {
     await manager.query(`UPDATE ${TABLE_OF_ROLE[role]} SET token_version = token_version + 1 WHERE id = $1`, [id]);
   }

@@ -44,13 +44,8 @@ export class TokenService {
   }
 
   /** The current token version of each of `ids` of one role; a missing id is a deleted user. */
-  async currentVersions(role: Role, ids: number[]): Promise<Map<number, number>> {
-    if (!ids.length) return new Map();
-    const rows: { id: number; token_version: number }[] = await this.dataSource.query(
-      `SELECT id, token_version FROM ${TABLE_OF_ROLE[role]} WHERE id = ANY($1::int[])`,
-      [ids],
-    );
-    return new Map(rows.map((r) => [r.id, r.token_version]));
+  currentVersions(role: Role, ids: number[]): Promise<Map<number, number>> {
+    return this.repo.tokenVersions(this.dataSource.manager, role, ids);
   }
 
   async check(payload: TokenPayload): Promise<AuthUser> {

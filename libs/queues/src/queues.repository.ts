@@ -14,6 +14,7 @@ export interface QueueRow {
   priority: number;
   webhook_url: string | null;
   webhook_timeout_ms: number;
+  sla_seconds: number;
   last_assigned_agent_id: number | null;
   created_at: Date;
   updated_at: Date;
