@@ -1,5 +1,7 @@
-import { ContactCenter } from './factories/contact-center.factory';
+import { Client } from 'pg';
+import { ContactCenter, eventually } from './factories/contact-center.factory';
 import { bearer, createTestApp, loginAdmin, TestApp } from './utils/create-test-app';
+import { QueuePositions } from '../apps/contact-center/src/realtime/queue-positions';
 
 // API.md section 10: queue deletion, the per-sender HTTP message limit, TRUST_PROXY.
 describe('Limits (e2e)', () => {
@@ -54,6 +56,26 @@ describe('Limits (e2e)', () => {
     expect(statuses.every((s) => s === 201 || s === 429)).toBe(true);
     expect(burst.find((r) => r.status === 429)!.body).toMatchObject({ statusCode: 429, error: 'Too Many Requests' });
     await t.http.post(`/api/v1/conversations/${calm.conversation.id}/messages`).set(bearer(calm.customer.token)).send({ text: 'calm' }).expect(201);
+  });
+
+  // Bounded memory: positions remembered for conversations that stopped waiting elsewhere are pruned.
+  (process.env.DATABASE_URL ? it : it.skip)('forgets the position of a conversation that left the line without a local event', async () => {
+    const queue = await cc.queue();
+    const { conversation } = await cc.start({ queueId: queue.id });
+    expect(conversation.status).toBe('queued');
+    const positions = t.app.get(QueuePositions);
+    await eventually(async () => positions.remembered > 0, 3000);
+    const before = positions.remembered;
+    // As if another instance had resolved it: no event reaches this one.
+    const db = new Client({ connectionString: t.databaseUrl! });
+    await db.connect();
+    try {
+      await db.query(`UPDATE conversations SET status = 'resolved', resolved_at = now() WHERE id = $1`, [conversation.id]);
+    } finally {
+      await db.end();
+    }
+    await positions.prune();
+    expect(positions.remembered).toBeLessThan(before);
   });
 });
 

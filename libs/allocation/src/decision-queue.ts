@@ -1,4 +1,5 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '@cc/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { BatchQueue, Settled, withTransaction } from '@cc/database';
 import { AllocationRepository } from './allocation.repository';
@@ -15,12 +16,17 @@ const MAX_DECISIONS_PER_TRANSACTION = 50;
  */
 @Injectable()
 export class DecisionQueue {
-  private readonly queue = new BatchQueue<Decision, unknown>((batch) => this.decideBatch(batch), MAX_DECISIONS_PER_TRANSACTION);
+  private readonly queue: BatchQueue<Decision, unknown>;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly repo: AllocationRepository,
-  ) {}
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    // Bounded like the message writer: past MAX_PENDING_WRITES a decision is refused with a 503
+    // (the conversation is already stored, waiting; the sweep decides it later).
+    this.queue = new BatchQueue<Decision, unknown>((batch) => this.decideBatch(batch), MAX_DECISIONS_PER_TRANSACTION, config.maxPendingWrites);
+  }
 
   push<T>(work: Decision<T>): Promise<T> {
     return this.queue.push(work) as Promise<T>;

@@ -8,6 +8,9 @@ import { rooms, SocketHub } from './server-events';
 // Positions move in bursts (a whole line shifts at each assignment): recompute each queue at most
 // once per window, whatever the number of events.
 const WINDOW_MS = 100;
+/** Bounds on what this instance remembers: at most this many conversations, pruned this often. */
+export const MAX_REMEMBERED_POSITIONS = 100_000;
+const PRUNE_MS = 60_000;
 
 /**
  * Sends a waiting customer `conversation.queued` when its conversation starts waiting and each
@@ -33,9 +36,32 @@ export class QueuePositions implements OnModuleDestroy {
     private readonly stats: StatsService,
   ) {}
 
+  private readonly pruner = setInterval(() => this.serial(() => this.prune()), PRUNE_MS).unref();
+
   onModuleDestroy(): void {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
+    clearInterval(this.pruner);
+  }
+
+  /** Conversations remembered now (for tests and metrics). */
+  get remembered(): number {
+    return this.sent.size;
+  }
+
+  /**
+   * Forgets conversations that are no longer waiting although this instance heard nothing (they
+   * were assigned or resolved on another instance, or their queue's line was never recomputed
+   * here), so the memory follows the waiting line and not every conversation ever queued.
+   */
+  async prune(): Promise<void> {
+    if (!this.sent.size || this.closed) return;
+    const ids = [...this.sent.keys()];
+    const still = new Set<number>();
+    for (let i = 0; i < ids.length; i += 1000) {
+      for (const row of await this.conversations.queuedByIds(this.dataSource.manager, ids.slice(i, i + 1000))) still.add(row.id);
+    }
+    for (const id of ids) if (!still.has(id)) this.sent.delete(id);
   }
 
   queued(conversation: ConversationView): void {
@@ -72,7 +98,10 @@ export class QueuePositions implements OnModuleDestroy {
   /** True when this position is news for the customer (and notes it as sent). */
   private remember(conversation: ConversationView): boolean {
     if (this.sent.get(conversation.id)?.position === conversation.position) return false;
+    this.sent.delete(conversation.id);
     this.sent.set(conversation.id, { queueId: conversation.queueId, position: conversation.position! });
+    // Past the bound the longest-remembered is forgotten: at worst its customer hears a position twice.
+    if (this.sent.size > MAX_REMEMBERED_POSITIONS) this.sent.delete(this.sent.keys().next().value!);
     return true;
   }
 
