@@ -1,4 +1,4 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Module, RequestMethod } from '@nestjs/common';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { LoggerModule } from 'nestjs-pino';
@@ -13,6 +13,7 @@ import { MetricsModule } from './http/metrics/metrics.module';
 import { PresenceHttpModule } from './http/presence/presence-http.module';
 import { RealtimeModule } from './realtime/realtime.module';
 import { RedisModule } from './realtime/redis.module';
+import { LifecycleLog } from './lifecycle-log';
 
 @Module({})
 export class AppModule {
@@ -22,6 +23,8 @@ export class AppModule {
       imports: [
         CommonModule.forRoot(config),
         LoggerModule.forRoot({
+          // Named-wildcard syntax of path-to-regexp 8 (the library's default `*` draws a deprecation warning).
+          forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
           pinoHttp: {
             level: config.logLevel,
             autoLogging: { ignore: (req) => req.url === '/metrics' || req.url === '/api/v1/health' },
@@ -44,6 +47,7 @@ export class AppModule {
         QueuesHttpModule,
         ConversationsHttpModule,
       ],
+      providers: [LifecycleLog],
     };
   }
 }
