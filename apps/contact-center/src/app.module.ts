@@ -9,10 +9,10 @@ import { AuthHttpModule } from './http/auth/auth-http.module';
 import { ConversationsHttpModule } from './http/conversations/conversations-http.module';
 import { QueuesHttpModule } from './http/queues/queues-http.module';
 import { HealthModule } from './http/health/health.module';
-import { MetricsModule } from './http/metrics/metrics.module';
 import { PresenceHttpModule } from './http/presence/presence-http.module';
 import { RealtimeModule } from './realtime/realtime.module';
-import { RedisModule } from './realtime/redis.module';
+import { PlatformMetricsModule } from './platform/metrics.module';
+import { RedisModule } from './platform/redis.module';
 import { LifecycleLog } from './lifecycle-log';
 
 @Module({})
@@ -38,7 +38,7 @@ export class AppModule {
         }),
         DatabaseModule,
         RedisModule,
-        MetricsModule,
+        PlatformMetricsModule,
         HealthModule,
         AuthHttpModule,
         PresenceHttpModule, // before AgentsHttpModule: /agents/statuses before /agents/:id

@@ -4,9 +4,9 @@ import { SwaggerModule } from '@nestjs/swagger';
 import type { Express, Request, Response } from 'express';
 import { Logger } from 'nestjs-pino';
 import { buildOpenApiDocument } from './api-docs/openapi';
-import { MetricsService } from './http/metrics/metrics.service';
+import { MetricsService } from './platform/metrics.service';
 import { HttpExceptionFilter } from './http/http-exception.filter';
-import { RedisClients } from './realtime/redis-clients';
+import { RedisClients } from './platform/redis-clients';
 import { RedisIoAdapter } from './realtime/redis-io.adapter';
 
 export const API_PREFIX = 'api/v1';

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleDestroy } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@cc/common';
-import { MetricsService } from './http/metrics/metrics.service';
+import { MetricsService } from './platform/metrics.service';
 
 /** The HTTP routes and socket namespaces a start-up names, as they are served. */
 export function startupSummary(port: number): string {

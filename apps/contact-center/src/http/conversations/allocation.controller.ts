@@ -4,7 +4,7 @@ import { ApiErrors } from '@cc/common';
 import { AllocationPreview } from '../../api-docs/schemas.dto';
 import { Auth } from '@cc/auth';
 import { AgentsService } from '@cc/agents';
-import { AllocationService } from '@cc/allocation';
+import { Decider } from '@cc/allocation';
 import { AllocationPreviewDto } from '@cc/conversations';
 
 @ApiTags('allocation')
@@ -12,7 +12,7 @@ import { AllocationPreviewDto } from '@cc/conversations';
 @Auth('admin')
 export class AllocationController {
   constructor(
-    private readonly allocation: AllocationService,
+    private readonly decider: Decider,
     private readonly agents: AgentsService,
   ) {}
 
@@ -27,7 +27,7 @@ export class AllocationController {
   @ApiResponse({ status: 200, type: AllocationPreview })
   @ApiErrors({ 404: 'No agent available, or No such queue' })
   async preview(@Body() dto: AllocationPreviewDto) {
-    const agentId = await this.allocation.preview(dto.channel ?? 'web', dto.queueId, { ignoreAvailability: dto.ignoreAvailability });
+    const agentId = await this.decider.preview(dto.channel ?? 'web', dto.queueId, { ignoreAvailability: dto.ignoreAvailability });
     return { agent: await this.agents.get(agentId) };
   }
 }

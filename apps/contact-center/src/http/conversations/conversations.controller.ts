@@ -16,7 +16,7 @@ import {
   StartConversationDto,
   TransferConversationDto,
 } from '@cc/conversations';
-import { AllocationService } from '@cc/allocation';
+import { AllocationDecisionsService, RoutingService } from '@cc/allocation';
 
 @ApiTags('conversations')
 @Controller('conversations')
@@ -24,7 +24,8 @@ export class ConversationsController {
   constructor(
     private readonly conversations: ConversationsService,
     private readonly messages: MessagesService,
-    private readonly allocation: AllocationService,
+    private readonly routing: RoutingService,
+    private readonly decisions: AllocationDecisionsService,
   ) {}
 
   @Post()
@@ -39,7 +40,7 @@ export class ConversationsController {
   @ApiResponse({ status: 201, type: Conversation })
   @ApiErrors({ 404: 'No such queue', 409: 'Customer already has an open conversation (`conversationId` names it)' })
   start(@CurrentUser() user: AuthUser, @Body() dto: StartConversationDto) {
-    return this.conversations.start(user, dto);
+    return this.routing.start(user, dto);
   }
 
   @Get()
@@ -115,7 +116,7 @@ export class ConversationsController {
     409: 'Conversation already resolved, or already with this agent',
   })
   transfer(@CurrentUser() user: AuthUser, @Param('id', ParseIdPipe) id: number, @Body() dto: TransferConversationDto) {
-    return this.conversations.transfer(user, id, dto);
+    return this.routing.transfer(user, id, dto);
   }
 
   @Post(':id/assign')
@@ -126,7 +127,7 @@ export class ConversationsController {
   @ApiResponse({ status: 200, type: Conversation })
   @ApiErrors({ 404: 'No such conversation, or No such agent', 409: 'Conversation already resolved' })
   assign(@Param('id', ParseIdPipe) id: number, @Body() dto: AssignConversationDto) {
-    return this.conversations.assign(id, dto);
+    return this.routing.assign(id, dto);
   }
 
   @Get(':id/allocations')
@@ -135,6 +136,6 @@ export class ConversationsController {
   @ApiResponse({ status: 200, type: [AllocationDecision] })
   @ApiErrors({ 404: 'No such conversation' })
   allocations(@CurrentUser() user: AuthUser, @Param('id', ParseIdPipe) id: number) {
-    return this.allocation.decisions(user, id);
+    return this.decisions.decisions(user, id);
   }
 }

@@ -3,7 +3,7 @@ import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Health } from '../../api-docs/schemas.dto';
 import { TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { Response } from 'express';
-import { RedisHealth } from '../../realtime/redis-health';
+import { RedisHealth } from '../../platform/redis-health';
 
 @ApiTags('operations')
 @Controller('health')
