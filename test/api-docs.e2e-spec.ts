@@ -1,6 +1,12 @@
 import { Logger } from '@nestjs/common';
+import Ajv from 'ajv';
 import { operationsOf } from '../apps/contact-center/src/api-docs/openapi';
-import { createTestApp, TestApp } from './utils/create-test-app';
+import { AgentGateway } from '../apps/contact-center/src/realtime/agent.gateway';
+import { CustomerGateway } from '../apps/contact-center/src/realtime/customer.gateway';
+import { SERVER_EVENT_DOCS } from '../apps/contact-center/src/realtime/socket-api';
+import { ContactCenter } from './factories/contact-center.factory';
+import { bearer, createTestApp, loginAdmin, TestApp } from './utils/create-test-app';
+import { connect, WsClient } from './utils/ws-client';
 import { dereferenceOpenApi, validateOpenApi } from './utils/openapi-validator';
 import { loadPluginMetadata } from './utils/plugin-metadata';
 
@@ -10,22 +16,26 @@ import { loadPluginMetadata } from './utils/plugin-metadata';
  * class from apps/contact-center/src/api-docs/schemas.dto.ts (or @ApiPage(Model) for a list),
  * and @ApiErrors({ 404: '...', 409: '...' }) for the errors it answers (see docs/api.md).
  */
+let t: TestApp;
+const warnings: string[] = [];
+
+beforeAll(async () => {
+  await loadPluginMetadata();
+  const record = (message: unknown) => void warnings.push(String(message));
+  jest.spyOn(Logger, 'warn').mockImplementation(record);
+  jest.spyOn(Logger.prototype, 'warn').mockImplementation(record);
+  t = await createTestApp();
+}, 120_000);
+afterAll(async () => {
+  jest.restoreAllMocks();
+  await t?.close();
+});
+
 describe('OpenAPI document (e2e)', () => {
-  let t: TestApp;
   let doc: any;
-  const warnings: string[] = [];
 
   beforeAll(async () => {
-    await loadPluginMetadata();
-    const record = (message: unknown) => void warnings.push(String(message));
-    jest.spyOn(Logger, 'warn').mockImplementation(record);
-    jest.spyOn(Logger.prototype, 'warn').mockImplementation(record);
-    t = await createTestApp();
     doc = (await t.http.get('/docs-json').expect(200)).body;
-  }, 120_000);
-  afterAll(async () => {
-    jest.restoreAllMocks();
-    await t?.close();
   });
 
   it('is a valid OpenAPI 3 document', async () => {
@@ -115,6 +125,147 @@ describe('OpenAPI document (e2e)', () => {
     expectShape(list.body, (api.paths as any)['/api/v1/pause-reasons'].get.responses['200'].content['application/json'].schema);
   });
 });
+
+/*
+ * The AsyncAPI document of the sockets (GET /docs/asyncapi.json). It is built from
+ * realtime/socket-api.ts; when this fails for an event you added, describe it there.
+ */
+describe('AsyncAPI document (e2e)', () => {
+  let doc: any;
+  const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+
+  beforeAll(async () => {
+    doc = (await t.http.get('/docs/asyncapi.json').expect(200)).body;
+  });
+
+  it('is a valid AsyncAPI 3.0 document', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { schemas } = require('@asyncapi/specs');
+    // The AsyncAPI schema carries its own copy of the draft-07 meta-schema: a validator without one.
+    const validate = new Ajv({ strict: false, allErrors: true, validateFormats: false, meta: false, validateSchema: false }).compile(schemas['3.0.0']);
+    const valid = validate(doc);
+    expect(valid ? [] : validate.errors!.map((e) => `${e.instancePath} ${e.message}`)).toEqual([]);
+    expect(doc.asyncapi).toBe('3.0.0');
+    // Every reference resolves.
+    const missing: string[] = [];
+    JSON.stringify(doc, (key, value) => {
+      if (key === '$ref' && pointer(doc, value) === undefined) missing.push(value);
+      return value;
+    });
+    expect(missing).toEqual([]);
+  });
+
+  it('describes exactly the events each namespace handles', () => {
+    for (const [channel, gateway] of [['agent', AgentGateway], ['customer', CustomerGateway]] as const) {
+      const handled = subscribedEvents(gateway).sort();
+      const documented = Object.keys(doc.channels[channel].messages).filter((k) => k.startsWith('toServer.') && !k.endsWith('.ack')).map((k) => k.slice('toServer.'.length)).sort();
+      expect({ channel, documented }).toEqual({ channel, documented: handled });
+      for (const event of handled) expect(doc.operations[`${channel}.receive.${event}`]?.reply).toBeDefined();
+    }
+  });
+
+  it('matches what the server really sends and acknowledges', async () => {
+    const cc = new ContactCenter(t, await loginAdmin(t));
+    const open: WsClient[] = [];
+    const sock = async (ns: '/agent' | '/customer', token: string) => {
+      const { client, ready } = await connect(t.url, ns, token);
+      open.push(client);
+      return { client, ready };
+    };
+    const acks: { ns: '/agent' | '/customer'; event: string; ack: any }[] = [];
+    const request = async (ns: '/agent' | '/customer', client: WsClient, event: string, payload: unknown) => {
+      const ack = await client.request(event, payload);
+      acks.push({ ns, event, ack });
+      return ack;
+    };
+    try {
+      const queue = await cc.queue();
+      const a = await cc.agent({ queueIds: [queue.id] }, { login: false });
+      const b = await cc.agent({ queueIds: [queue.id] });
+      const admin = await sock('/agent', cc.admin);
+      const agentA = await sock('/agent', a.token);
+      const agentB = await sock('/agent', b.token);
+      await t.http.post(`/api/v1/agents/${b.id}/pause`).set(bearer(cc.admin)).send({}).expect(200);
+      const customer = await cc.customer();
+      const cust = await sock('/customer', customer.token);
+
+      const started = await request('/customer', cust.client, 'conversation.start', { queueId: queue.id, text: 'Hello' });
+      if (!started.ok) throw new Error(`conversation.start failed: ${JSON.stringify(started.error)}`);
+      const id = started.data.id;
+      await cust.client.waitFor('conversation.queued');
+      await t.http.post(`/api/v1/agents/${a.id}/login`).set(bearer(a.token)).send({}).expect(200);
+      await cust.client.waitFor('conversation.assigned');
+      await agentA.client.waitFor('conversation.assigned');
+      await request('/customer', cust.client, 'message.send', { conversationId: id, text: 'Are you there?', clientMessageId: 'docs-1' });
+      await request('/agent', agentA.client, 'message.send', { conversationId: id, text: 'Yes, how can I help?' });
+      await request('/agent', agentA.client, 'typing', { conversationId: id, typing: true });
+      await request('/customer', cust.client, 'typing', { conversationId: id, typing: true });
+      await cust.client.waitFor('typing');
+      await agentA.client.waitFor('typing');
+      await request('/customer', cust.client, 'messages.sync', { conversationId: id, afterId: 0 });
+      await request('/customer', cust.client, 'message.send', { conversationId: id, text: '' });
+      await t.http.post(`/api/v1/conversations/${id}/transfer`).set(bearer(cc.admin)).send({ agentId: b.id }).expect(200);
+      await agentB.client.waitFor('conversation.transferred');
+      await request('/customer', cust.client, 'conversation.resolve', { conversationId: id, notes: 'done' });
+      await cust.client.waitFor('conversation.resolved');
+      await admin.client.waitFor('conversation.resolved');
+      await agentA.client.waitFor('message.new');
+      await admin.client.waitFor('agent.status');
+
+      const received = [
+        ...[admin, agentA, agentB].flatMap(({ client, ready }) => [{ ns: '/agent', event: 'ready', payload: ready }, ...client.received.map((r) => ({ ns: '/agent', ...r }))]),
+        { ns: '/customer', event: 'ready', payload: cust.ready },
+        ...cust.client.received.map((r) => ({ ns: '/customer', ...r })),
+      ];
+      const problems: string[] = [];
+      const seen = new Set<string>();
+      for (const { ns, event, payload } of received) {
+        const channel = ns.slice(1);
+        const message = doc.channels[channel].messages[`toClient.${event}`];
+        if (!message) {
+          problems.push(`${ns} received "${event}", which the document does not list for it`);
+          continue;
+        }
+        seen.add(event);
+        problems.push(...check(`${ns} ${event}`, pointer(doc, message.$ref).payload, payload));
+      }
+      for (const { ns, event, ack } of acks) {
+        const message = pointer(doc, doc.channels[ns.slice(1)].messages[`toServer.${event}.ack`].$ref);
+        problems.push(...check(`${ns} ${event} ack`, message.payload, ack));
+      }
+      expect(problems).toEqual([]);
+      expect(acks.some((a) => !a.ack.ok)).toBe(true); // the error ack was checked too
+      expect([...seen].sort()).toEqual(Object.keys(SERVER_EVENT_DOCS).sort());
+    } finally {
+      for (const c of open) c.close();
+    }
+  });
+
+  function check(what: string, schema: any, value: unknown): string[] {
+    const validate = ajv.compile({ ...schema, components: doc.components });
+    return validate(value) ? [] : validate.errors!.map((e) => `${what}: ${e.instancePath || '/'} ${e.message} (${JSON.stringify(value).slice(0, 200)})`);
+  }
+});
+
+function pointer(root: any, ref: string): any {
+  return ref
+    .replace(/^#\//, '')
+    .split('/')
+    .reduce((node, key) => node?.[key.replace(/~1/g, '/').replace(/~0/g, '~')], root);
+}
+
+/** The events a gateway class handles (@SubscribeMessage), along its class chain. */
+function subscribedEvents(gateway: new (...args: any[]) => unknown): string[] {
+  const events = new Set<string>();
+  for (let proto = gateway.prototype; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+    for (const key of Object.getOwnPropertyNames(proto)) {
+      const handler = Object.getOwnPropertyDescriptor(proto, key)?.value;
+      const event = typeof handler === 'function' ? Reflect.getMetadata('message', handler) : undefined;
+      if (typeof event === 'string') events.add(event);
+    }
+  }
+  return [...events];
+}
 
 /** Every required property is there and no undocumented one (a shallow-by-design structural check). */
 function expectShape(value: any, schema: any, at = '$'): void {

@@ -3,7 +3,9 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
 import type { Express, Request, Response } from 'express';
 import { Logger } from 'nestjs-pino';
+import { buildAsyncApiDocument } from './api-docs/asyncapi';
 import { buildOpenApiDocument } from './api-docs/openapi';
+import { CLIENT_EVENT_DOCS, SERVER_EVENT_DOCS } from './realtime/socket-api';
 import { MetricsService } from './platform/metrics.service';
 import { HttpExceptionFilter } from './http/http-exception.filter';
 import { RedisClients } from './platform/redis-clients';
@@ -20,7 +22,8 @@ export async function configureApp(app: INestApplication): Promise<void> {
   // Prometheus scrapes /metrics (no prefix). A plain route rather than a controller excluded from
   // the prefix, so that the start-up log names the route as it is (documented in openapi.ts).
   const metrics = app.get(MetricsService);
-  (express.getHttpAdapter().getInstance() as Express).get('/metrics', async (_req: Request, res: Response) => {
+  const http = express.getHttpAdapter().getInstance() as Express;
+  http.get('/metrics', async (_req: Request, res: Response) => {
     res.setHeader('Content-Type', metrics.registry.contentType);
     res.end(await metrics.registry.metrics());
   });
@@ -34,5 +37,9 @@ export async function configureApp(app: INestApplication): Promise<void> {
   await adapter.connect(app.get(RedisClients));
   app.useWebSocketAdapter(adapter);
 
-  SwaggerModule.setup('docs', app, buildOpenApiDocument(app));
+  const openapi = buildOpenApiDocument(app, Object.values(CLIENT_EVENT_DOCS).map((e) => e.payload));
+  const asyncapi = buildAsyncApiDocument(openapi, { server: SERVER_EVENT_DOCS, client: CLIENT_EVENT_DOCS });
+  // Before the OpenAPI UI, which serves everything else under /docs.
+  http.get('/docs/asyncapi.json', (_req: Request, res: Response) => void res.json(asyncapi));
+  SwaggerModule.setup('docs', app, openapi);
 }

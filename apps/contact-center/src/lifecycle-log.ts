@@ -6,7 +6,7 @@ import { MetricsService } from './platform/metrics.service';
 export function startupSummary(port: number): string {
   return (
     `Listening on port ${port}: HTTP API /api/v1 (health /api/v1/health), metrics /metrics, ` +
-    `OpenAPI /docs (/docs-json), Socket.IO namespaces /agent and /customer (path /socket.io)`
+    `OpenAPI /docs (/docs-json), AsyncAPI /docs/asyncapi.json, Socket.IO namespaces /agent and /customer (path /socket.io)`
   );
 }
 

@@ -1,6 +1,7 @@
-import { INestApplication } from '@nestjs/common';
+import { INestApplication, Type } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { ERROR_DESCRIPTIONS, ErrorResponse, PageMeta } from '@cc/common';
+import { AgentRef } from './schemas.dto';
 
 type Operation = {
   summary?: string;
@@ -25,7 +26,7 @@ const errorContent = { 'application/json': { schema: { $ref: '#/components/schem
  * test/api-docs.e2e-spec.ts validates the result and names any operation lacking a summary or
  * a 2xx schema.
  */
-export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
+export function buildOpenApiDocument(app: INestApplication, extraModels: Type<unknown>[] = []): OpenAPIObject {
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
@@ -38,7 +39,8 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       .setVersion('1')
       .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token from POST /auth/login or POST /customers/session' })
       .build(),
-    { extraModels: [ErrorResponse, PageMeta] },
+    // Socket payloads (extraModels) get their schemas here too: the AsyncAPI document reuses them.
+    { extraModels: [ErrorResponse, PageMeta, AgentRef, ...extraModels] },
   );
   document.paths['/metrics'] = {
     get: {
