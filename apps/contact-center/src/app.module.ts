@@ -11,6 +11,8 @@ import { QueuesHttpModule } from './http/queues/queues-http.module';
 import { HealthModule } from './http/health/health.module';
 import { PresenceHttpModule } from './http/presence/presence-http.module';
 import { RealtimeModule } from './realtime/realtime.module';
+import { ReportsHttpModule } from './http/reports/reports-http.module';
+import { StatsHttpModule } from './http/stats/stats-http.module';
 import { PlatformMetricsModule } from './platform/metrics.module';
 import { RedisModule } from './platform/redis.module';
 import { LifecycleLog } from './lifecycle-log';
@@ -46,6 +48,8 @@ export class AppModule {
         RealtimeModule,
         QueuesHttpModule,
         ConversationsHttpModule,
+        StatsHttpModule,
+        ReportsHttpModule,
       ],
       providers: [LifecycleLog],
     };
