@@ -1,10 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
-import type { AgentView } from '@cc/agents';
 import type { AllocationDecisionView, AllocationOutcome, CandidateVerdict as CandidateVerdictView } from '@cc/allocation';
-import type { CustomerView, UserView } from '@cc/auth';
-import type { AgentState, AgentStatusView, ConversationStatus, ConversationView, MessageView, Role, SenderType } from '@cc/common';
-import type { PauseReasonView } from '@cc/presence';
-import type { QueueOverflow, QueueStrategy, QueueView } from '@cc/queues';
+import type * as Wire from '@cc/protocol';
+import type { AgentState, ConversationStatus, QueueOverflow, QueueStrategy, Role, SenderType } from '@cc/protocol';
 
 /*
  * The shapes the API answers with, as OpenAPI schemas (HTTP answers) and AsyncAPI payloads
@@ -14,12 +11,12 @@ import type { QueueOverflow, QueueStrategy, QueueView } from '@cc/queues';
  * The class name is the schema name clients see.
  */
 
-export class PauseReason implements PauseReasonView {
+export class PauseReason implements Wire.PauseReasonView {
   id: number;
   name: string;
 }
 
-export class AgentStatus implements AgentStatusView {
+export class AgentStatus implements Wire.AgentStatusView {
   id: number;
   /** The agent number (digits), or null. */
   number: string | null;
@@ -44,7 +41,7 @@ export class AgentConversationRef {
   createdAt: string;
 }
 
-export class AgentStats {
+export class AgentConversationStats {
   activeConversations: number;
   totalConversations: number;
   totalResolved: number;
@@ -52,7 +49,7 @@ export class AgentStats {
   latestConversation: AgentConversationRef | null;
 }
 
-export class AgentPresence implements Pick<AgentStatusView, 'logged' | 'extension' | 'context' | 'paused' | 'pauseReason' | 'wrapUpUntil' | 'state'> {
+export class AgentPresence implements Pick<Wire.AgentStatusView, 'logged' | 'extension' | 'context' | 'paused' | 'pauseReason' | 'wrapUpUntil' | 'state'> {
   logged: boolean;
   extension: string | null;
   context: string | null;
@@ -62,7 +59,7 @@ export class AgentPresence implements Pick<AgentStatusView, 'logged' | 'extensio
   state: AgentState;
 }
 
-export class Agent implements AgentView {
+export class Agent implements Wire.AgentView {
   id: number;
   email: string;
   name: string;
@@ -78,7 +75,7 @@ export class Agent implements AgentView {
   queueIds: number[];
   createdAt: string;
   updatedAt: string;
-  stats: AgentStats;
+  stats: AgentConversationStats;
   status: AgentPresence;
 }
 
@@ -91,7 +88,7 @@ export class Affected {
   affected: number;
 }
 
-export class User implements UserView {
+export class User implements Wire.UserView {
   /** For an agent its agent id, for a customer its customer id. */
   id: number;
   role: Role;
@@ -101,7 +98,7 @@ export class User implements UserView {
   externalId?: string | null;
 }
 
-export class LoginResponse {
+export class LoginResponse implements Wire.LoginResult {
   accessToken: string;
   tokenType: 'Bearer';
   /** Seconds until the token expires. */
@@ -109,14 +106,14 @@ export class LoginResponse {
   user: User;
 }
 
-export class Customer implements CustomerView {
+export class Customer implements Wire.CustomerView {
   id: number;
   name: string | null;
   email: string | null;
   externalId: string | null;
 }
 
-export class CustomerSession {
+export class CustomerSession implements Wire.CustomerSessionResult {
   accessToken: string;
   tokenType: 'Bearer';
   expiresIn: number;
@@ -129,7 +126,7 @@ export class QueueWaiting {
   oldestSince: string | null;
 }
 
-export class Queue implements QueueView {
+export class Queue implements Wire.QueueView {
   id: number;
   name: string;
   strategy: QueueStrategy;
@@ -140,11 +137,13 @@ export class Queue implements QueueView {
   priority: number;
   webhookUrl: string | null;
   webhookTimeoutMs: number;
+  /** Service-level target: conversations assigned within this many seconds count as answered in time. */
+  slaSeconds: number;
   memberIds: number[];
   waiting: QueueWaiting;
 }
 
-export class Conversation implements ConversationView {
+export class Conversation implements Wire.ConversationView {
   id: number;
   customerId: number;
   agentId: number | null;
@@ -159,9 +158,11 @@ export class Conversation implements ConversationView {
   notes: string | null;
   /** 1-based place in the waiting line, while queued. */
   position?: number;
+  /** While queued: the estimated seconds until assignment, or null without a basis. */
+  estimatedWaitSeconds?: number | null;
 }
 
-export class Message implements MessageView {
+export class Message implements Wire.MessageView {
   /** Increases in the order messages are stored. */
   id: number;
   conversationId: number;
@@ -177,7 +178,7 @@ export class HistoryMeta {
   hasMore: boolean;
 }
 
-export class MessageHistory {
+export class MessageHistory implements Wire.MessagePage {
   /** Oldest first. */
   data: Message[];
   meta: HistoryMeta;
@@ -220,4 +221,80 @@ export class Health {
 
   @ApiProperty({ enum: ['up', 'down', 'disabled'], example: 'disabled' })
   redis: string;
+}
+
+export class AgentStateCounts implements Wire.AgentStateCounts {
+  offline: number;
+  available: number;
+  busy: number;
+  paused: number;
+  /** Agents in wrap-up. */
+  wrapUp: number;
+}
+
+export class QueueStats implements Wire.QueueStatsView {
+  queueId: number;
+  name: string;
+  waiting: number;
+  offered: number;
+  active: number;
+  oldestWaitingSince: string | null;
+  longestWaitSeconds: number;
+  /** For a conversation joining the line now; null without a basis for an estimate. */
+  estimatedWaitSeconds: number | null;
+  /** The queue's members counted by state. */
+  agents: AgentStateCounts;
+}
+
+export class AgentStats implements Wire.AgentStatsView {
+  agentId: number;
+  name: string;
+  state: AgentState;
+  /** Since when the agent is in `state`. */
+  stateSince: string;
+  activeConversations: number;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'integer' }, description: 'Offered + active conversations per channel', example: { web: 1, wa: 2 } })
+  activeByChannel: Record<string, number>;
+}
+
+export class ConversationMeasures implements Wire.ConversationMeasures {
+  /** Conversations created in the bucket. */
+  started: number;
+  /** First assignments (a transfer counts in `transferred`). */
+  assigned: number;
+  /** Every resolution, abandoned ones too. */
+  resolved: number;
+  /** Resolved before ever being assigned. */
+  abandoned: number;
+  transferred: number;
+  avgWaitSeconds: number | null;
+  maxWaitSeconds: number | null;
+  avgHandleSeconds: number | null;
+  avgFirstResponseSeconds: number | null;
+  /** Share (0..1) answered or abandoned that were assigned within the queue's slaSeconds. */
+  serviceLevel: number | null;
+}
+
+export class ReportBucket extends ConversationMeasures {
+  /** Start of the bucket (ISO 8601). */
+  start: string;
+}
+
+export class ConversationReport implements Wire.ConversationReport {
+  buckets: ReportBucket[];
+  /** Counts are the sums over the buckets; averages over the conversations that have the measure. */
+  total: ConversationMeasures;
+}
+
+export class AgentReport implements Wire.AgentReportView {
+  agentId: number;
+  name: string;
+  /** Clipped to the range; adds up to its length for an agent that existed throughout. */
+  secondsByState: AgentStateCounts;
+  assigned: number;
+  resolved: number;
+  transferredOut: number;
+  missedOffers: number;
+  avgHandleSeconds: number | null;
+  avgFirstResponseSeconds: number | null;
 }

@@ -98,6 +98,12 @@ export const SERVER_EVENT_DOCS: { [K in ServerEvent]: ServerEventDoc } = {
     namespaces: ['/agent'],
     payload: ref('AgentStatus'),
   },
+  'stats.queues': {
+    summary: 'Live queue statistics (as GET /api/v1/stats/queues), at most once per second and only when they changed',
+    to: 'admins',
+    namespaces: ['/agent'],
+    payload: { type: 'array', items: ref('QueueStats') },
+  },
 };
 
 export const CLIENT_EVENT_DOCS: { [K in ClientEvent]: ClientEventDoc } = {
