@@ -7,3 +7,4 @@ export * from './password-hasher';
 export * from './common.module';
 export * from './pagination.dto';
 export * from './api-docs';
+export * from './access-policy';
