@@ -1,4 +1,4 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Module, RequestMethod } from '@nestjs/common';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { LoggerModule } from 'nestjs-pino';
@@ -9,7 +9,6 @@ import { AuthHttpModule } from './http/auth/auth-http.module';
 import { ConversationsHttpModule } from './http/conversations/conversations-http.module';
 import { QueuesHttpModule } from './http/queues/queues-http.module';
 import { HealthModule } from './http/health/health.module';
-import { MetricsModule } from './http/metrics/metrics.module';
 import { PresenceHttpModule } from './http/presence/presence-http.module';
 import { PlatformModule } from './platform/platform.module';
 import { RealtimeModule } from './realtime/realtime.module';
@@ -17,6 +16,7 @@ import { ReportsHttpModule } from './http/reports/reports-http.module';
 import { StatsHttpModule } from './http/stats/stats-http.module';
 import { PlatformMetricsModule } from './platform/metrics.module';
 import { RedisModule } from './platform/redis.module';
+import { LifecycleLog } from './lifecycle-log';
 
 @Module({})
 export class AppModule {
@@ -27,6 +27,8 @@ export class AppModule {
         CommonModule.forRoot(config),
         PlatformModule,
         LoggerModule.forRoot({
+          // Named-wildcard syntax of path-to-regexp 8 (the library's default `*` draws a deprecation warning).
+          forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
           pinoHttp: {
             level: config.logLevel,
             autoLogging: { ignore: (req) => req.url === '/metrics' || !!req.url?.startsWith('/api/v1/health') },
@@ -41,7 +43,6 @@ export class AppModule {
         DatabaseModule,
         RedisModule,
         PlatformMetricsModule,
-        MetricsModule,
         HealthModule,
         AuthHttpModule,
         PresenceHttpModule, // before AgentsHttpModule: /agents/statuses before /agents/:id
@@ -52,6 +53,7 @@ export class AppModule {
         StatsHttpModule,
         ReportsHttpModule,
       ],
+      providers: [LifecycleLog],
     };
   }
 }

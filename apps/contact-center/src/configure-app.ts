@@ -1,8 +1,13 @@
-import { INestApplication, RequestMethod } from '@nestjs/common';
+import { INestApplication } from '@nestjs/common';
 import { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
+import type { Express, Request, Response } from 'express';
 import { Logger } from 'nestjs-pino';
 import { APP_CONFIG, AppConfig } from '@cc/common';
+import { buildAsyncApiDocument } from './api-docs/asyncapi';
+import { buildOpenApiDocument } from './api-docs/openapi';
+import { CLIENT_EVENT_DOCS, SERVER_EVENT_DOCS } from './realtime/socket-api';
+import { MetricsService } from './platform/metrics.service';
 import { HttpExceptionFilter } from './http/http-exception.filter';
 import { InputValidationPipe } from './platform/input-validation.pipe';
 import { RedisClients } from './platform/redis-clients';
@@ -18,23 +23,27 @@ export async function configureApp(app: INestApplication): Promise<void> {
   // Which proxies' X-Forwarded-For names the client (req.ip, so per-address rate limits work behind a load balancer).
   express.set('trust proxy', config.trustProxy);
   express.useBodyParser('json', { limit: '64kb' });
-  app.setGlobalPrefix(API_PREFIX, { exclude: [{ path: 'metrics', method: RequestMethod.GET }] });
+  app.setGlobalPrefix(API_PREFIX);
+  // Prometheus scrapes /metrics (no prefix). A plain route rather than a controller excluded from
+  // the prefix, so that the start-up log names the route as it is (documented in openapi.ts).
+  const metrics = app.get(MetricsService);
+  const http = express.getHttpAdapter().getInstance() as Express;
+  http.get('/metrics', async (_req: Request, res: Response) => {
+    res.setHeader('Content-Type', metrics.registry.contentType);
+    res.end(await metrics.registry.metrics());
+  });
   app.useGlobalPipes(new InputValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter());
+  // SIGTERM/SIGINT are handled by main.ts (shutdown.ts: drain, then app.close(), then process.exit).
   app.enableCors();
 
   const adapter = new RedisIoAdapter(app);
   await adapter.connect(app.get(RedisClients));
   app.useWebSocketAdapter(adapter);
 
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Contact center API')
-      .setDescription('HTTP API of the contact-center backend; real-time events are documented in the README.')
-      .setVersion('1')
-      .addBearerAuth()
-      .build(),
-  );
-  SwaggerModule.setup('docs', app, document);
+  const openapi = buildOpenApiDocument(app, Object.values(CLIENT_EVENT_DOCS).map((e) => e.payload));
+  const asyncapi = buildAsyncApiDocument(openapi, { server: SERVER_EVENT_DOCS, client: CLIENT_EVENT_DOCS });
+  // Before the OpenAPI UI, which serves everything else under /docs.
+  http.get('/docs/asyncapi.json', (_req: Request, res: Response) => void res.json(asyncapi));
+  SwaggerModule.setup('docs', app, openapi);
 }

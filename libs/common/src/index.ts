@@ -7,3 +7,5 @@ export * from './password-hasher';
 export * from './common.module';
 export * from './pagination.dto';
 export * from './input-rules';
+export * from './api-docs';
+export * from './access-policy';

@@ -29,6 +29,7 @@ export interface QueueFields {
   priority?: number;
   webhookUrl?: string | null;
   webhookTimeoutMs?: number;
+  slaSeconds?: number;
 }
 
 const COLUMN_OF: Record<keyof QueueFields, string> = {
@@ -39,6 +40,7 @@ const COLUMN_OF: Record<keyof QueueFields, string> = {
   priority: 'priority',
   webhookUrl: 'webhook_url',
   webhookTimeoutMs: 'webhook_timeout_ms',
+  slaSeconds: 'sla_seconds',
 };
 
 /**

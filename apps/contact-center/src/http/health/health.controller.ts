@@ -2,17 +2,11 @@ import { Controller, Get, Inject, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProperty, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { Response } from 'express';
 import { DatabaseHealth } from '@cc/database';
+import { Health } from '../../api-docs/schemas.dto';
 import { ShutdownState } from '../../platform/shutdown-state';
 import { RedisHealth } from '../../platform/redis-health';
 
-class HealthView {
-  @ApiProperty({ enum: ['ok', 'degraded', 'error', 'stopping'] })
-  status: 'ok' | 'degraded' | 'error' | 'stopping';
-  @ApiProperty({ enum: ['up', 'down'] })
-  db: 'up' | 'down';
-  @ApiProperty({ enum: ['up', 'down', 'disabled'] })
-  redis: 'up' | 'down' | 'disabled';
-}
+type HealthView = Health & { status: 'ok' | 'degraded' | 'error' | 'stopping'; db: 'up' | 'down'; redis: 'up' | 'down' | 'disabled' };
 
 class LiveView {
   @ApiProperty({ enum: ['ok'] })
@@ -35,8 +29,8 @@ export class HealthController {
 
   @Get()
   @ApiOperation({ summary: 'Health of the instance and its dependencies' })
-  @ApiOkResponse({ type: HealthView, description: '`ok`, or `degraded` when only Redis is down' })
-  @ApiServiceUnavailableResponse({ type: HealthView, description: 'The database cannot be reached' })
+  @ApiOkResponse({ type: Health, description: '`ok`, or `degraded` when only Redis is down' })
+  @ApiServiceUnavailableResponse({ type: Health, description: 'The database cannot be reached' })
   async check(@Res() res: Response) {
     const [db, redis] = await Promise.all([this.db.check(), this.redis.check()]);
     const status = db === 'down' ? 'error' : redis === 'down' ? 'degraded' : 'ok';
@@ -52,8 +46,8 @@ export class HealthController {
 
   @Get('ready')
   @ApiOperation({ summary: 'Readiness: the instance can serve requests (database reachable)' })
-  @ApiOkResponse({ type: HealthView })
-  @ApiServiceUnavailableResponse({ type: HealthView, description: 'Not ready: database unreachable, or shutting down' })
+  @ApiOkResponse({ type: Health })
+  @ApiServiceUnavailableResponse({ type: Health, description: 'Not ready: database unreachable, or shutting down' })
   async ready(@Res() res: Response) {
     if (!this.shutdown.draining) return this.check(res);
     const [db, redis] = await Promise.all([this.db.check(), this.redis.check()]);
