@@ -4,6 +4,7 @@ import { bearer, createTestApp, loginAdmin, TestApp } from './utils/create-test-
 import { sleep } from './utils/free-port';
 import { RedisServer, redisServerAvailable } from './utils/redis-server';
 import { serverUrl } from './utils/test-db';
+import { RedisClients } from '../apps/contact-center/src/platform/redis-clients';
 import { closeAll, connect, WsClient } from './utils/ws-client';
 
 const TEST_SECRET = 'test-secret-0123456789abcdef'; // createTestApp's JWT_SECRET
@@ -92,6 +93,8 @@ describe('Tokens on open sockets (e2e)', () => {
 
     // The instance keeps serving its own sockets; the message is stored.
     const during = await customerOnA.ok('message.send', { conversationId: conversation.id, text: 'during the outage' });
+    // Its cross-instance publish failed at once instead of waiting in an unbounded offline queue.
+    await eventually(async () => a.app.get(RedisClients).dropped > 0, 2000);
     // Logged out on A while Redis is down: the socket on B is still cut (token-version re-check).
     await a.http.post('/api/v1/auth/logout').set(bearer(revocable.token)).expect((r) => expect(r.status).toBeLessThan(300));
     await revokedOnB.disconnected(7000);
