@@ -9,6 +9,7 @@ export interface AgentView {
   number: string | null;
   skills: string[];
   maxConcurrent: number;
+  channelCapacity: Record<string, number>;
   wrapUpSeconds: number;
   manualStatus: string | null;
   routingType: RoutingType;
@@ -22,7 +23,7 @@ export interface AgentView {
     totalResolved: number;
     latestConversation: { id: number; status: ConversationStatus; createdAt: string } | null;
   };
-  status: Pick<AgentStatusView, 'logged' | 'extension' | 'context' | 'paused' | 'pauseReason' | 'wrapUpUntil' | 'state'>;
+  status: Pick<AgentStatusView, 'logged' | 'extension' | 'context' | 'paused' | 'pauseReason' | 'wrapUpUntil' | 'state' | 'activeByChannel'>;
 }
 
 export interface CreateAgentInput {
@@ -32,6 +33,7 @@ export interface CreateAgentInput {
   number?: string | null;
   skills?: string[];
   maxConcurrent?: number;
+  channelCapacity?: Record<string, number>;
   wrapUpSeconds?: number;
   manualStatus?: string | null;
   routingType?: RoutingType;

@@ -13,6 +13,7 @@ interface AgentRow {
   number: string | null;
   skills: string[];
   max_concurrent: number;
+  channel_capacity: Record<string, number>;
   wrap_up_seconds: number;
   manual_status: string | null;
   routing_type: RoutingType;
@@ -36,7 +37,7 @@ const STATS_JOIN = `
   LEFT JOIN LATERAL (
     SELECT c.id, c.status, c.created_at FROM conversations c WHERE c.agent_id = a.id ORDER BY c.id DESC LIMIT 1) l ON true`;
 
-const AGENT_COLUMNS = `a.id, a.email, a.name, a.number, a.skills, a.max_concurrent, a.wrap_up_seconds, a.manual_status,
+const AGENT_COLUMNS = `a.id, a.email, a.name, a.number, a.skills, a.max_concurrent, a.channel_capacity, a.wrap_up_seconds, a.manual_status,
   a.routing_type, a.phone_number, a.created_at, a.updated_at, s.active, s.total, s.resolved,
   l.id AS latest_id, l.status AS latest_status, l.created_at AS latest_created_at`;
 
@@ -46,6 +47,7 @@ const COLUMN_OF: Record<Exclude<keyof UpdateAgentInput, 'password' | 'queueIds'>
   number: 'number',
   skills: 'skills',
   maxConcurrent: 'max_concurrent',
+  channelCapacity: 'channel_capacity',
   wrapUpSeconds: 'wrap_up_seconds',
   manualStatus: 'manual_status',
   routingType: 'routing_type',
@@ -92,7 +94,8 @@ export class AgentsService {
     if (input.skill) where.push(`(cardinality(a.skills) = 0 OR ${param(input.skill.toLowerCase())} = ANY(a.skills))`);
     if (input.state) {
       from += ` LEFT JOIN agent_presence p ON p.agent_id = a.id
-        LEFT JOIN LATERAL (SELECT count(*)::int AS n FROM conversations c WHERE c.agent_id = a.id AND c.status = 'active') act ON true`;
+        LEFT JOIN LATERAL (SELECT count(*)::int AS n FROM conversations c WHERE c.agent_id = a.id AND c.status IN ('offered', 'active')) act ON true`;
+      // Offers hold slots: an agent whose offers and conversations fill its capacity is busy.
       where.push(`${stateSql('p', 'a', 'act.n')} = ${param(input.state)}`);
     }
     const filter = `FROM ${from} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`;
@@ -124,13 +127,18 @@ export class AgentsService {
   async update(id: number, input: UpdateAgentInput): Promise<AgentView> {
     const hash = input.password === undefined ? undefined : await this.hasher.hash(input.password);
     const effects = await this.transaction(async (manager) => {
-      const [old]: { max_concurrent: number }[] = await manager.query(`SELECT max_concurrent FROM agents WHERE id = $1 FOR UPDATE`, [id]);
+      const [old]: { max_concurrent: number; channel_capacity: Record<string, number> }[] = await manager.query(
+        `SELECT max_concurrent, channel_capacity FROM agents WHERE id = $1 FOR UPDATE`,
+        [id],
+      );
       if (!old) throw Errors.noSuchAgent();
       const sets = ['updated_at = now()'];
       const params: unknown[] = [id];
       for (const [key, column] of Object.entries(COLUMN_OF) as [keyof typeof COLUMN_OF, string][]) {
         const value = key === 'email' && input.email !== undefined ? normalizeEmail(input.email) : input[key];
-        if (value !== undefined) sets.push(`${column} = $${params.push(key === 'skills' ? normalizeSkills(value as string[]) : value)}`);
+        if (value === undefined) continue;
+        const stored = key === 'skills' ? normalizeSkills(value as string[]) : key === 'channelCapacity' ? JSON.stringify(value) : value;
+        sets.push(`${column} = $${params.push(stored)}`);
       }
       // A new password revokes every token issued with the old one.
       if (hash !== undefined) sets.push(`password_hash = $${params.push(hash)}`, 'token_version = token_version + 1');
@@ -138,7 +146,12 @@ export class AgentsService {
       await manager.query(`UPDATE agents SET ${sets.join(', ')} WHERE id = $1`, params);
       const queuesChanged = input.queueIds === undefined ? false : await this.replaceQueues(manager, id, input.queueIds);
       const capacityChanged = input.maxConcurrent !== undefined && input.maxConcurrent !== old.max_concurrent;
-      return { queuesChanged, capacityChanged, capacityRaised: capacityChanged && input.maxConcurrent! > old.max_concurrent };
+      const channelsChanged = input.channelCapacity !== undefined && !sameCapacity(input.channelCapacity, old.channel_capacity);
+      return {
+        queuesChanged,
+        capacityChanged: capacityChanged || channelsChanged,
+        capacityRaised: (capacityChanged && input.maxConcurrent! > old.max_concurrent) || channelsChanged,
+      };
     });
     if (hash !== undefined) this.events.publish('auth.logged-out', { role: 'agent', userId: id });
     if (effects.queuesChanged || effects.capacityChanged) await this.publishStatus(id, 'agent-updated');
@@ -175,8 +188,8 @@ export class AgentsService {
   private async insert(manager: EntityManager, input: CreateAgentInput, hash: string, ignoreExistingEmail: boolean): Promise<number | null> {
     await this.assertNotAdminEmail(manager, input.email);
     const rows: { id: number }[] = await manager.query(
-      `INSERT INTO agents (email, name, password_hash, number, skills, max_concurrent, wrap_up_seconds, manual_status, routing_type, phone_number, token_version)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0)
+      `INSERT INTO agents (email, name, password_hash, number, skills, max_concurrent, wrap_up_seconds, manual_status, routing_type, phone_number, channel_capacity, token_version)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0)
        ${ignoreExistingEmail ? 'ON CONFLICT (email) DO NOTHING' : ''} RETURNING id`,
       [
         normalizeEmail(input.email),
@@ -189,6 +202,7 @@ export class AgentsService {
         input.manualStatus ?? null,
         input.routingType ?? 'app',
         input.phoneNumber ?? null,
+        JSON.stringify(input.channelCapacity ?? {}),
       ],
     );
     if (!rows.length) return null;
@@ -251,6 +265,11 @@ function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
+function sameCapacity(a: Record<string, number>, b: Record<string, number>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => b[k] === a[k]);
+}
+
 function normalizeSkills(skills: string[]): string[] {
   return [...new Set(skills.map((s) => s.trim().toLowerCase()))];
 }
@@ -263,6 +282,7 @@ function toView(r: AgentRow, s: AgentStatusView): AgentView {
     number: r.number,
     skills: r.skills,
     maxConcurrent: r.max_concurrent,
+    channelCapacity: r.channel_capacity,
     wrapUpSeconds: r.wrap_up_seconds,
     manualStatus: r.manual_status,
     routingType: r.routing_type,
@@ -284,6 +304,7 @@ function toView(r: AgentRow, s: AgentStatusView): AgentView {
       pauseReason: s.pauseReason,
       wrapUpUntil: s.wrapUpUntil,
       state: s.state,
+      activeByChannel: s.activeByChannel,
     },
   };
 }

@@ -15,6 +15,9 @@ export interface ConversationRow {
   resolved_at: Date | null;
   resolved_by: string | null;
   notes: string | null;
+  offer_expires_at?: Date | null;
+  /** Agents that declined or missed an offer of it: offered it again only when nobody else is eligible. */
+  offer_passed_agent_ids?: number[];
   /** Its place in the waiting line, when the statement that read the row computed it. */
   position?: number;
 }
@@ -34,6 +37,7 @@ export function toConversationView(row: ConversationRow, position?: number | nul
     notes: row.notes,
   };
   if (row.status === 'queued' && position) view.position = position;
+  if (row.status === 'offered' && row.offer_expires_at) view.offerExpiresAt = toIso(row.offer_expires_at)!;
   return view;
 }
 

@@ -9,6 +9,8 @@ import { EntityManager } from 'typeorm';
 export interface TransactionHookMap {
   /** The agent can no longer hold conversations (logged off, or about to be deleted). */
   'agent.released': { agentId: number; reason: 'logoff' | 'deleted' };
+  /** The agent paused: it can keep its conversations but not its pending offers. */
+  'agent.paused': { agentId: number };
 }
 
 type Hook<K extends keyof TransactionHookMap> = (manager: EntityManager, payload: TransactionHookMap[K]) => Promise<void>;

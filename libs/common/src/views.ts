@@ -22,11 +22,18 @@ export interface AgentStatusView {
   wrapUpUntil: string | null;
   state: AgentState;
   activeConversations: number;
+  /** Active conversations per channel (section 12); the values add up to `activeConversations`. */
+  activeByChannel: Record<string, number>;
+  /** Offers waiting for the agent's answer (section 11): they hold slots like active conversations. */
+  offeredConversations: number;
   maxConcurrent: number;
   queueIds: number[];
 }
 
-export type ConversationStatus = 'queued' | 'active' | 'resolved';
+export type ConversationStatus = 'queued' | 'offered' | 'active' | 'resolved';
+
+/** Why an offer ended without being accepted (`conversation.offer.revoked`). */
+export type OfferEndReason = 'declined' | 'expired' | 'logoff' | 'paused' | 'deleted';
 
 export interface ConversationView {
   id: number;
@@ -41,6 +48,8 @@ export interface ConversationView {
   resolvedBy: string | null;
   notes: string | null;
   position?: number;
+  /** While `offered`: when the offer expires. */
+  offerExpiresAt?: string;
 }
 
 export type SenderType = 'customer' | 'agent' | 'system';

@@ -29,6 +29,8 @@ export interface QueueView {
   priority: number;
   webhookUrl: string | null;
   webhookTimeoutMs: number;
+  offerTimeoutSeconds: number;
+  pauseOnMissedOffer: boolean;
   memberIds: number[];
   waiting: { count: number; oldestSince: string | null };
 }
@@ -79,7 +81,7 @@ export class QueuesService {
       throw err;
     }
     // A new strategy or overflow rule may let waiting conversations through.
-    if (dto.overflow !== undefined || dto.strategy !== undefined) {
+    if (dto.overflow !== undefined || dto.strategy !== undefined || dto.offerTimeoutSeconds !== undefined) {
       for (const agentId of await this.memberIds(id)) this.events.publish('agent.capacity.changed', { agentId, reason: 'queue-changed' });
     }
     return this.get(id);
@@ -156,6 +158,8 @@ export class QueuesService {
         priority: q.priority,
         webhookUrl: q.webhookUrl,
         webhookTimeoutMs: q.webhookTimeoutMs,
+        offerTimeoutSeconds: q.offerTimeoutSeconds,
+        pauseOnMissedOffer: q.pauseOnMissedOffer,
         memberIds: members.find((m) => m.queue_id === q.id)?.ids ?? [],
         waiting: { count: w ? Number(w.n) : 0, oldestSince: toIso(w?.oldest) },
       };
