@@ -6,7 +6,7 @@ import { QueuesService } from '@cc/queues';
 import { AllocationOutcome, CandidateVerdict } from './allocation-decision.entity';
 import { AllocationWebhook, WebhookAnswer } from './allocation-webhook';
 import { ConversationRow, toConversationView } from './conversation-row';
-import { Candidate, chooseOverflow, judge, JudgeOptions, orderByStrategy, Overflow, Strategy, Verdict } from './strategies';
+import { Candidate, chooseOverflow, judge, JudgeOptions, orderByStrategy, Overflow, preferFresh, Strategy, Verdict } from './strategies';
 
 interface Member extends Candidate {
   name: string;
@@ -20,6 +20,7 @@ interface QueueRow {
   priority: number;
   webhook_url: string | null;
   webhook_timeout_ms: number;
+  offer_timeout_seconds: number;
   last_assigned_agent_id: number | null;
 }
 
@@ -38,10 +39,16 @@ export interface AllocationDecisionView {
   agentId: number | null;
 }
 
+/** Slots an agent holds: its offered and active conversations (an offer reserves a slot). */
+const HOLDS_SLOT = `status IN ('offered', 'active')`;
+
 const CANDIDATE_COLUMNS = `
-  a.id, a.name, a.skills, a.max_concurrent, coalesce(p.logged, false) AS logged, coalesce(p.paused, false) AS paused,
+  a.id, a.name, a.skills, a.max_concurrent, a.channel_capacity, coalesce(p.logged, false) AS logged, coalesce(p.paused, false) AS paused,
   p.wrap_up_until, p.last_assigned_at,
-  (SELECT count(*)::int FROM conversations c WHERE c.agent_id = a.id AND c.status = 'active') AS active`;
+  (SELECT count(*)::int FROM conversations c WHERE c.agent_id = a.id AND c.${HOLDS_SLOT}) AS active,
+  CASE WHEN a.channel_capacity = '{}'::jsonb THEN '{}'::jsonb ELSE (
+    SELECT coalesce(jsonb_object_agg(h.channel, h.n), '{}'::jsonb) FROM (
+      SELECT c.channel, count(*)::int AS n FROM conversations c WHERE c.agent_id = a.id AND c.${HOLDS_SLOT} GROUP BY c.channel) h) END AS by_channel`;
 
 const QUEUE_WITH_MEMBERS_SQL = `
   SELECT to_jsonb(q) AS queue, ${CANDIDATE_COLUMNS} FROM queues q
@@ -64,7 +71,7 @@ const AGENTS_SQL = `
 const FREE_AGENTS_SQL = `
   SELECT a.id FROM agents a JOIN agent_presence p ON p.agent_id = a.id
   WHERE p.logged AND NOT p.paused AND (p.wrap_up_until IS NULL OR p.wrap_up_until <= now())
-    AND (SELECT count(*) FROM conversations x WHERE x.agent_id = a.id AND x.status = 'active') < a.max_concurrent`;
+    AND (SELECT count(*) FROM conversations x WHERE x.agent_id = a.id AND x.${HOLDS_SLOT}) < a.max_concurrent`;
 
 /** The oldest waiting conversation (higher queue priority first) that one of the free agents may take. */
 const NEXT_SERVICEABLE_SQL = `
@@ -73,7 +80,9 @@ const NEXT_SERVICEABLE_SQL = `
     AND EXISTS (
       SELECT 1 FROM queue_members m JOIN agents a ON a.id = m.agent_id
       WHERE m.queue_id = c.queue_id AND m.agent_id = ANY($2::int[])
-        AND (cardinality(a.skills) = 0 OR c.channel = ANY(a.skills)))
+        AND (cardinality(a.skills) = 0 OR c.channel = ANY(a.skills))
+        AND (NOT (a.channel_capacity ? c.channel) OR (a.channel_capacity ->> c.channel)::int >
+             (SELECT count(*) FROM conversations x WHERE x.agent_id = a.id AND x.channel = c.channel AND x.${HOLDS_SLOT})))
   ORDER BY q.priority DESC, c.waiting_since NULLS LAST, c.id
   LIMIT 1`;
 
@@ -84,6 +93,9 @@ const POSITIONS_SQL = `
   FROM conversations c WHERE c.id = ANY($1::int[]) AND c.status = 'queued' AND c.waiting_since IS NOT NULL`;
 
 type Decision = (manager: EntityManager) => Promise<unknown>;
+
+/** Outcomes that become offers in a queue with `offerTimeoutSeconds` > 0. */
+const OFFERABLE = new Set<AllocationOutcome>(['assigned', 'webhook', 'webhook-fallback']);
 
 const MAX_DECISIONS_PER_TRANSACTION = 50;
 
@@ -131,7 +143,7 @@ export class AllocationService implements OnModuleInit, OnApplicationShutdown {
     const conversation = typeof target === 'number' ? await this.lockConversation(manager, target) : target;
     if (conversation.status !== 'queued') return conversation;
     const { queue, members } = await this.queueWithMembers(manager, conversation.queue_id);
-    const choice = this.choose(queue, conversation.channel, members);
+    const choice = this.choose(queue, conversation.channel, members, {}, conversation.offer_passed_agent_ids);
     return this.apply(manager, conversation, queue, choice, trigger);
   }
 
@@ -151,7 +163,7 @@ export class AllocationService implements OnModuleInit, OnApplicationShutdown {
     return this.decisionTransaction(async (manager) => {
       const { conversation: current, queue, members } = await this.lockedContext(manager, conversation.id);
       if (current.status !== 'queued') return current;
-      return this.apply(manager, current, queue, this.choose(queue, current.channel, members), trigger);
+      return this.apply(manager, current, queue, this.choose(queue, current.channel, members, {}, current.offer_passed_agent_ids), trigger);
     });
   }
 
@@ -301,7 +313,7 @@ export class AllocationService implements OnModuleInit, OnApplicationShutdown {
     return this.decisionTransaction(async (manager) => {
       const { conversation: current, members: fresh } = await this.lockedContext(manager, conversation.id);
       if (current.status !== 'queued') return current;
-      const choice = this.choose(queue, current.channel, fresh);
+      const choice = this.choose(queue, current.channel, fresh, {}, current.offer_passed_agent_ids);
       if (answer.kind === 'agent') {
         const verdict = choice.verdicts.find((v) => v.candidate.agentId === answer.agentId);
         if (verdict?.eligible) return this.apply(manager, current, queue, { ...choice, agent: verdict.candidate as Member, outcome: 'webhook' }, trigger);
@@ -312,11 +324,12 @@ export class AllocationService implements OnModuleInit, OnApplicationShutdown {
     });
   }
 
-  private choose(queue: QueueRow, channel: string, members: Member[], options: JudgeOptions = {}): Choice {
+  /** `passed`: members that declined or missed this conversation, tried only when nobody else is eligible. */
+  private choose(queue: QueueRow, channel: string, members: Member[], options: JudgeOptions = {}, passed: readonly number[] = []): Choice {
     const now = new Date();
     const verdicts = members.map((m) => judge(m, channel, now, options));
     const eligible = verdicts.filter((v) => v.eligible).map((v) => v.candidate);
-    const best = orderByStrategy(queue.strategy, eligible, queue.last_assigned_agent_id)[0] as Member | undefined;
+    const best = preferFresh(orderByStrategy(queue.strategy, eligible, queue.last_assigned_agent_id), passed ?? [])[0] as Member | undefined;
     if (best) return { agent: best, outcome: 'assigned', verdicts };
     const overflow = chooseOverflow(queue.overflow, members, channel) as Member | null;
     return overflow ? { agent: overflow, outcome: 'overflow', verdicts } : { agent: null, outcome: 'queued', verdicts };
@@ -361,22 +374,37 @@ export class AllocationService implements OnModuleInit, OnApplicationShutdown {
       return waiting;
     }
     const agent = choice.agent;
-    // The decision, the assignment and the agent's and queue's bookkeeping in one round trip.
+    // In an offer queue the strategy's (or webhook's) pick is offered; overflow, transfer and manual assignment assign at once.
+    const offerSeconds = OFFERABLE.has(choice.outcome) ? queue.offer_timeout_seconds : 0;
+    if (offerSeconds > 0) decision[4] = 'offered';
+    const change =
+      offerSeconds > 0
+        ? `UPDATE conversations SET status = 'offered', agent_id = $6, offer_expires_at = now() + $8::int * interval '1 second' WHERE id = $1 RETURNING *`
+        : `UPDATE conversations SET status = 'active', agent_id = $6, assigned_at = now(), offer_expires_at = NULL WHERE id = $1 RETURNING *`;
+    // The decision, the assignment (or offer) and the agent's and queue's bookkeeping in one round trip.
     const rows: ConversationRow[] = await manager.query(
       `WITH decision AS (
          INSERT INTO allocation_decisions (conversation_id, trigger, strategy, candidates, outcome, agent_id) VALUES ($1, $2, $3, $4, $5, $6)
        ), assigned AS (
-         UPDATE conversations SET status = 'active', agent_id = $6, assigned_at = now() WHERE id = $1 RETURNING *
+         ${change}
        ), presence AS (
          UPDATE agent_presence SET last_assigned_at = now() WHERE agent_id = $6
        ), queue AS (
          UPDATE queues SET last_assigned_agent_id = $6 WHERE id = $7
        )
        SELECT * FROM assigned`,
-      [...decision, queue.id],
+      [...decision, queue.id, ...(offerSeconds > 0 ? [offerSeconds] : [])],
     );
     const assigned = rows[0];
     const previousAgentId = conversation.agent_id;
+    if (offerSeconds > 0) {
+      afterCommit(manager, () => {
+        const view = toConversationView(assigned);
+        this.events.publish('conversation.offered', { conversation: view, agent: { id: agent.agentId, name: agent.name }, expiresAt: view.offerExpiresAt! });
+        if (wasQueued) this.events.publish('queue.positions.changed', { queueIds: [assigned.queue_id] });
+      });
+      return assigned;
+    }
     afterCommit(manager, () => {
       this.events.publish('conversation.assigned', { conversation: toConversationView(assigned), agent: { id: agent.agentId, name: agent.name }, previousAgentId });
       if (wasQueued) this.events.publish('queue.positions.changed', { queueIds: [assigned.queue_id] });
@@ -427,6 +455,8 @@ interface MemberRecord {
   name: string;
   skills: string[];
   max_concurrent: number;
+  channel_capacity: Record<string, number>;
+  by_channel: Record<string, number>;
   logged: boolean;
   paused: boolean;
   wrap_up_until: Date | null;
@@ -440,6 +470,8 @@ function toMember(r: MemberRecord): Member {
     name: r.name,
     skills: r.skills,
     maxConcurrent: r.max_concurrent,
+    channelCapacity: r.channel_capacity,
+    byChannel: r.by_channel,
     active: r.active,
     logged: r.logged,
     paused: r.paused,

@@ -33,7 +33,7 @@ export interface AgentStatusView {
 export type ConversationStatus = 'queued' | 'offered' | 'active' | 'resolved';
 
 /** Why an offer ended without being accepted (`conversation.offer.revoked`). */
-export type OfferEndReason = 'declined' | 'expired' | 'logoff' | 'paused' | 'deleted';
+export type OfferEndReason = 'declined' | 'expired' | 'logoff' | 'paused';
 
 export interface ConversationView {
   id: number;

@@ -83,11 +83,11 @@ export class ConversationsService {
     return this.view(row);
   }
 
-  /** Its queued and active conversations: what a (re)connecting client needs to be whole again. */
+  /** Its queued, offered and active conversations: what a (re)connecting client needs to be whole again. */
   async openFor(user: Principal): Promise<ConversationView[]> {
     if (user.role === 'admin') return [];
     const column = user.role === 'agent' ? 'agent_id' : 'customer_id';
-    const rows = await this.dataSource.query(`SELECT * FROM conversations WHERE ${column} = $1 AND status IN ('queued', 'active') ORDER BY id`, [user.id]);
+    const rows = await this.dataSource.query(`SELECT * FROM conversations WHERE ${column} = $1 AND status IN ('queued', 'offered', 'active') ORDER BY id`, [user.id]);
     return this.views(rows);
   }
 
@@ -159,7 +159,7 @@ export class ConversationsService {
   }
 
   private async alreadyOpen(customerId: number): Promise<ConflictError> {
-    const open: { id: number }[] = await this.dataSource.query(`SELECT id FROM conversations WHERE customer_id = $1 AND status IN ('queued', 'active')`, [customerId]);
+    const open: { id: number }[] = await this.dataSource.query(`SELECT id FROM conversations WHERE customer_id = $1 AND status IN ('queued', 'offered', 'active')`, [customerId]);
     return new ConflictError('ConversationOpen', 'Customer already has an open conversation', { conversationId: open[0]?.id ?? null });
   }
 

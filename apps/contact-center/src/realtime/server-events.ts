@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Namespace, Server, Socket } from 'socket.io';
-import { AgentStatusView, ConversationView, MessageView, Principal, SenderType } from '@cc/common';
+import { AgentStatusView, ConversationView, MessageView, OfferEndReason, Principal, SenderType } from '@cc/common';
 import { UserView } from '@cc/auth';
 
 /** Every server → client event and its payload (API.md section 8). Nothing leaves a socket otherwise. */
@@ -11,6 +11,10 @@ export interface ServerEventMap {
   'conversation.assigned': { conversation: ConversationView; agent: { id: number; name: string } };
   'conversation.resolved': { conversation: ConversationView };
   'conversation.transferred': { conversation: ConversationView; fromAgentId: number | null; toAgentId: number | null };
+  /** To the offered agent and admins (API.md section 11): accept with `offer.accept` before `expiresAt`. */
+  'conversation.offered': { conversation: ConversationView; expiresAt: string };
+  /** To the agent whose offer ended unaccepted, and admins. */
+  'conversation.offer.revoked': { conversationId: number; reason: OfferEndReason };
   typing: { conversationId: number; senderType: SenderType; typing: boolean };
   'agent.status': AgentStatusView;
 }

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiConflictResponse, ApiForbiddenResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ParseIdPipe } from '../parse-id';
 import { Response } from 'express';
 import { Auth, AuthUser, CurrentUser } from '@cc/auth';
@@ -14,7 +14,7 @@ import {
   StartConversationDto,
   TransferConversationDto,
 } from '@cc/conversations';
-import { AllocationService } from '@cc/allocation';
+import { AllocationService, OffersService } from '@cc/allocation';
 
 @ApiTags('conversations')
 @Controller('conversations')
@@ -23,6 +23,7 @@ export class ConversationsController {
     private readonly conversations: ConversationsService,
     private readonly messages: MessagesService,
     private readonly allocation: AllocationService,
+    private readonly offers: OffersService,
   ) {}
 
   @Post()
@@ -70,6 +71,30 @@ export class ConversationsController {
   @Auth('agent', 'admin')
   transfer(@CurrentUser() user: AuthUser, @Param('id', ParseIdPipe) id: number, @Body() dto: TransferConversationDto) {
     return this.conversations.transfer(user, id, dto);
+  }
+
+  @Post(':id/accept')
+  @HttpCode(200)
+  @Auth('agent', 'admin')
+  @ApiOperation({ summary: 'Accept the offer of this conversation (the offered agent): it becomes active' })
+  @ApiOkResponse({ description: 'The conversation, now active', schema: { type: 'object' } })
+  @ApiForbiddenResponse({ description: 'Customers cannot accept offers' })
+  @ApiNotFoundResponse({ description: 'No such conversation' })
+  @ApiConflictResponse({ description: '"No offer": the conversation is not offered to the caller (expired, declined, taken, or never offered)' })
+  accept(@CurrentUser() user: AuthUser, @Param('id', ParseIdPipe) id: number) {
+    return this.offers.accept(user, id);
+  }
+
+  @Post(':id/decline')
+  @HttpCode(200)
+  @Auth('agent', 'admin')
+  @ApiOperation({ summary: 'Decline the offer of this conversation (the offered agent): it goes to the next eligible agent' })
+  @ApiOkResponse({ description: 'The conversation, waiting again at the front of its line', schema: { type: 'object' } })
+  @ApiForbiddenResponse({ description: 'Customers cannot decline offers' })
+  @ApiNotFoundResponse({ description: 'No such conversation' })
+  @ApiConflictResponse({ description: '"No offer": the conversation is not offered to the caller' })
+  decline(@CurrentUser() user: AuthUser, @Param('id', ParseIdPipe) id: number) {
+    return this.offers.decline(user, id);
   }
 
   @Post(':id/assign')

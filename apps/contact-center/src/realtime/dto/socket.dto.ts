@@ -29,3 +29,8 @@ export class TypingPayload {
   @IsBoolean()
   typing: boolean;
 }
+
+export class OfferPayload {
+  @IsInt() @IsPositive()
+  conversationId: number;
+}
