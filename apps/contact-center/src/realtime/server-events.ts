@@ -1,25 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { Namespace, Server, Socket } from 'socket.io';
-import { AgentStatusView, ConversationView, MessageView, OfferEndReason, Principal, SenderType } from '@cc/common';
-import { UserView } from '@cc/auth';
+import { Principal } from '@cc/common';
+import type { ServerEvent, ServerEventMap } from '@cc/protocol';
 
-/** Every server → client event and its payload (API.md section 8). Nothing leaves a socket otherwise. */
-export interface ServerEventMap {
-  ready: { user: UserView & { status?: AgentStatusView }; conversations: ConversationView[] };
-  'message.new': { message: MessageView };
-  'conversation.queued': { conversation: ConversationView };
-  'conversation.assigned': { conversation: ConversationView; agent: { id: number; name: string } };
-  'conversation.resolved': { conversation: ConversationView };
-  'conversation.transferred': { conversation: ConversationView; fromAgentId: number | null; toAgentId: number | null };
-  /** To the offered agent and admins (API.md section 11): accept with `offer.accept` before `expiresAt`. */
-  'conversation.offered': { conversation: ConversationView; expiresAt: string };
-  /** To the agent whose offer ended unaccepted, and admins. */
-  'conversation.offer.revoked': { conversationId: number; reason: OfferEndReason };
-  typing: { conversationId: number; senderType: SenderType; typing: boolean };
-  'agent.status': AgentStatusView;
-}
-
-export type ServerEvent = keyof ServerEventMap;
+/** The event map is defined once, in `@cc/protocol`, for the server and every client. */
+export type { ServerEvent, ServerEventMap } from '@cc/protocol';
 
 export type SocketNamespace = '/agent' | '/customer';
 
