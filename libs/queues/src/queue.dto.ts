@@ -39,7 +39,7 @@ export class CreateQueueDto {
   pauseOnMissedOffer?: boolean;
 }
 
-export class UpdateQueueDto extends PartialType(CreateQueueDto) {}
+export class UpdateQueueDto extends PartialType(CreateQueueDto, { skipNullProperties: false }) {}
 
 export class AddMemberDto {
   @IsInt() @IsPositive() @Max(MAX_ID)
