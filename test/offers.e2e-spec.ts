@@ -247,10 +247,10 @@ describe('Offers and channel capacity (e2e)', () => {
       );
       for (const r of results) {
         expect([200, 409]).toContain(r.status);
-        const log = await eventually(async () => {
+        const log = (await eventually(async () => {
           const list = await outcomes(cc, r.id);
           return list.length >= 2 ? list : null;
-        }, 8000);
+        }, 8000))!;
         if (r.status === 200) {
           expect(log).toEqual(['offered', 'accepted']);
           expect(await cc.conversation(r.id)).toMatchObject({ status: 'active', agentId: r.owner });

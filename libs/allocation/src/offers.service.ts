@@ -4,10 +4,11 @@ import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig, ConflictError, ConversationView, DomainEventMap, DomainEvents, Errors, OfferEndReason, Principal, TransactionHooks } from '@cc/common';
 import { advisoryXactLock, afterCommit, LockKey, withTransaction } from '@cc/database';
 import { PresenceService, StatusChange } from '@cc/presence';
+import { ConversationsRepository, toConversationView } from '@cc/conversations';
 import { OfferEndOutcome } from './allocation-decision.entity';
-import { AllocationService } from './allocation.service';
-import { toConversationView } from './conversation-row';
-import { EndedOffer, OfferFilter, OffersRepository } from './offers.repository';
+import { AllocationRepository, EndedOffer, OfferFilter } from './allocation.repository';
+import { CandidatesRepository } from './candidates.repository';
+import { Drainer } from './drainer';
 
 /** The pause reason a missed offer pauses the agent with (created when it does not exist). */
 export const MISSED_OFFER_REASON = 'Missed offer';
@@ -34,8 +35,10 @@ export class OffersService implements OnModuleInit, OnApplicationBootstrap, OnMo
 
   constructor(
     private readonly dataSource: DataSource,
-    private readonly repo: OffersRepository,
-    private readonly allocation: AllocationService,
+    private readonly repo: AllocationRepository,
+    private readonly conversations: ConversationsRepository,
+    private readonly candidates: CandidatesRepository,
+    private readonly drainer: Drainer,
     private readonly presence: PresenceService,
     private readonly hooks: TransactionHooks,
     private readonly events: DomainEvents,
@@ -64,9 +67,9 @@ export class OffersService implements OnModuleInit, OnApplicationBootstrap, OnMo
   /** The offered agent takes the conversation: `active` now, then `conversation.assigned` as usual. */
   async accept(user: Principal, conversationId: number): Promise<ConversationView> {
     const row = await withTransaction(this.dataSource, async (manager) => {
-      const accepted = user.role === 'agent' ? await this.repo.accept(manager, conversationId, user.id) : null;
+      const accepted = user.role === 'agent' ? await this.repo.recordAccept(manager, conversationId, user.id) : null;
       if (!accepted) throw await this.whyNoOffer(manager, conversationId);
-      const name = await this.repo.agentName(manager, user.id);
+      const name = (await this.candidates.agents(manager, [user.id]))[0]?.name ?? '';
       afterCommit(manager, () => {
         const conversation = toConversationView(accepted);
         this.events.publish('conversation.offer.accepted', { conversation, agentId: user.id });
@@ -145,28 +148,28 @@ export class OffersService implements OnModuleInit, OnApplicationBootstrap, OnMo
 
   /** Ends offers in the caller's transaction; after the commit their agents hear it and the line drains. */
   private async end(manager: EntityManager, filter: OfferFilter, outcome: OfferEndOutcome, trigger: string, reason?: OfferEndReason): Promise<EndedOffer[]> {
-    const ended = await this.repo.end(manager, filter, outcome, trigger);
+    const ended = await this.repo.recordOffersEnded(manager, filter, outcome, trigger);
     if (!ended.length) return ended;
     const why: OfferEndReason = reason ?? (outcome === 'declined' ? 'declined' : 'expired');
     afterCommit(manager, async () => {
-      const positions = await this.allocation.positions(ended.map((r) => r.id));
+      const positions = await this.conversations.positions(this.dataSource.manager, ended.map((r) => r.id));
       for (const row of ended) {
         this.cancel(row.id);
         this.events.publish('conversation.offer.revoked', { conversation: toConversationView(row, positions.get(row.id)), agentId: row.offered_agent_id, reason: why });
       }
       this.events.publish('queue.positions.changed', { queueIds: [...new Set(ended.map((r) => r.queue_id))] });
-      await this.allocation.drain(`offer-${why}`);
+      await this.drainer.drain(`offer-${why}`);
     });
     return ended;
   }
 
   private async whyNoOffer(manager: EntityManager, conversationId: number): Promise<Error> {
-    return (await this.repo.find(manager, conversationId)) ? noOffer() : Errors.noSuchConversation();
+    return (await this.conversations.find(manager, conversationId)) ? noOffer() : Errors.noSuchConversation();
   }
 
   private async view(row: EndedOffer): Promise<ConversationView> {
     const { offered_agent_id: _agent, pause_on_missed_offer: _pause, ...conversation } = row;
-    const positions = await this.allocation.positions([row.id]);
+    const positions = await this.conversations.positions(this.dataSource.manager, [row.id]);
     return toConversationView(conversation, positions.get(row.id));
   }
 
