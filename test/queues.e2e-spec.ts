@@ -29,6 +29,7 @@ describe('Queues (e2e)', () => {
       webhookTimeoutMs: 3000,
       offerTimeoutSeconds: 0,
       pauseOnMissedOffer: true,
+      slaSeconds: 60,
       memberIds: [],
       waiting: { count: 0, oldestSince: null },
     });

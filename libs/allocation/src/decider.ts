@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { DomainEvents, Errors } from '@cc/common';
+import { DomainEvents, Errors, TransactionHooks } from '@cc/common';
 import { advisoryXactLock, afterCommit, LockKey } from '@cc/database';
 import { ConversationRow, ConversationsService, toConversationView } from '@cc/conversations';
 import { QueuesService } from '@cc/queues';
@@ -38,6 +38,7 @@ export class Decider {
     private readonly decisions: DecisionQueue,
     private readonly conversations: ConversationsService,
     private readonly queues: QueuesService,
+    private readonly hooks: TransactionHooks,
   ) {}
 
   /**
@@ -123,6 +124,10 @@ export class Decider {
     const offerSeconds = OFFERABLE.has(choice.outcome) ? queue.offer_timeout_seconds : 0;
     if (offerSeconds > 0) {
       const offered = await this.repo.recordOffer(manager, { ...decision, outcome: 'offered', agentId: agent.agentId }, queue.id, offerSeconds);
+      // An offer holds a slot: reaching capacity with it makes the agent busy, as an assignment does.
+      if (agent.active < agent.maxConcurrent && agent.active + 1 >= agent.maxConcurrent) {
+        await this.hooks.run('agent.load.changed', manager, { agentIds: [agent.agentId], reason: 'offered' });
+      }
       afterCommit(manager, () => {
         const view = toConversationView(offered);
         this.events.publish('conversation.offered', { conversation: view, agent: { id: agent.agentId, name: agent.name }, expiresAt: view.offerExpiresAt! });
@@ -132,6 +137,10 @@ export class Decider {
     }
     const assigned = await this.repo.recordAssignment(manager, { ...decision, agentId: agent.agentId }, queue.id);
     const previousAgentId = conversation.agent_id;
+    // Reaching capacity makes the agent busy: the state history records it in this transaction.
+    if (agent.active < agent.maxConcurrent && agent.active + 1 >= agent.maxConcurrent) {
+      await this.hooks.run('agent.load.changed', manager, { agentIds: [agent.agentId], reason: 'assigned' });
+    }
     afterCommit(manager, () => {
       this.events.publish('conversation.assigned', { conversation: toConversationView(assigned), agent: { id: agent.agentId, name: agent.name }, previousAgentId });
       if (wasQueued) this.events.publish('queue.positions.changed', { queueIds: [assigned.queue_id] });

@@ -150,6 +150,8 @@ export class OffersService implements OnModuleInit, OnApplicationBootstrap, OnMo
   private async end(manager: EntityManager, filter: OfferFilter, outcome: OfferEndOutcome, trigger: string, reason?: OfferEndReason): Promise<EndedOffer[]> {
     const ended = await this.repo.recordOffersEnded(manager, filter, outcome, trigger);
     if (!ended.length) return ended;
+    // A freed slot may make the agent available again (a revocation's logoff or pause records its own state).
+    if (outcome !== 'offer-revoked') await this.presence.recordDerivedStates(manager, ended.map((r) => r.offered_agent_id), trigger);
     const why: OfferEndReason = reason ?? (outcome === 'declined' ? 'declined' : 'expired');
     afterCommit(manager, async () => {
       const positions = await this.conversations.positions(this.dataSource.manager, ended.map((r) => r.id));

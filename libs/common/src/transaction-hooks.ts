@@ -11,6 +11,8 @@ export interface TransactionHookMap {
   'agent.released': { agentId: number; reason: 'logoff' | 'deleted' };
   /** The agent paused: it can keep its conversations but not its pending offers. */
   'agent.paused': { agentId: number };
+  /** The agents' load changed (assignment, resolve, transfer): their state may have moved between available and busy. */
+  'agent.load.changed': { agentIds: number[]; reason: string };
 }
 
 type Hook<K extends keyof TransactionHookMap> = (manager: EntityManager, payload: TransactionHookMap[K]) => Promise<void>;

@@ -42,3 +42,13 @@ export function stateSql(p: string, a: string, active: string): string {
     WHEN ${active} >= ${a}.max_concurrent THEN 'busy'
     ELSE 'available' END)`;
 }
+
+/** The number of active conversations of an agent (`agent` an SQL expression for its id). */
+export function activeCountSql(agent: string): string {
+  return `(SELECT count(*)::int FROM conversations c WHERE c.agent_id = ${agent} AND c.status = 'active')`;
+}
+
+/** The slots an agent holds, offered + active conversations: the load that makes it busy (deriveState's active + offered). */
+export function heldCountSql(agent: string): string {
+  return `(SELECT count(*)::int FROM conversations c WHERE c.agent_id = ${agent} AND c.status IN ('offered', 'active'))`;
+}

@@ -37,6 +37,9 @@ export class CreateQueueDto {
   /** A missed (expired) offer pauses the agent with the reason `Missed offer`. */
   @ValidateIf((_, v) => v !== undefined) @IsBoolean()
   pauseOnMissedOffer?: boolean;
+  /** Service-level target: a conversation assigned within this many seconds of entering the line counts as answered in time. */
+  @IsOptional() @IsInt() @Min(1) @Max(86400)
+  slaSeconds?: number;
 }
 
 export class UpdateQueueDto extends PartialType(CreateQueueDto, { skipNullProperties: false }) {}

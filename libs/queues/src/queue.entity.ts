@@ -18,6 +18,7 @@ export class Queue {
   /** > 0: automatic allocation offers, and the agent has this long to accept (API.md section 11). */
   @Column({ name: 'offer_timeout_seconds', default: 0 }) offerTimeoutSeconds: number;
   @Column({ name: 'pause_on_missed_offer', default: true }) pauseOnMissedOffer: boolean;
+  @Column({ name: 'sla_seconds', default: 60 }) slaSeconds: number;
   @Column({ name: 'last_assigned_agent_id', type: 'int', nullable: true }) lastAssignedAgentId: number | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt: Date;

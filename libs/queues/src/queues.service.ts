@@ -148,6 +148,7 @@ export class QueuesService {
         webhookTimeoutMs: q.webhookTimeoutMs,
         offerTimeoutSeconds: q.offerTimeoutSeconds,
         pauseOnMissedOffer: q.pauseOnMissedOffer,
+        slaSeconds: q.slaSeconds,
         memberIds: members.find((m) => m.queue_id === q.id)?.ids ?? [],
         waiting: { count: w ? Number(w.n) : 0, oldestSince: toIso(w?.oldest) },
       };
