@@ -93,6 +93,8 @@ describe('Offers and channel capacity (e2e)', () => {
       expect(next).toMatchObject({ status: 'queued', position: 1 });
       expect((await cc.t.http.get(`/api/v1/agents?state=busy&limit=100`).set(bearer(cc.admin)).expect(200)).body.data.map((x: { id: number }) => x.id)).toContain(a.id);
       await cc.post('/allocation/preview', { queueId: q.id }).expect(404);
+      const stats = (await cc.t.http.get('/api/v1/stats/queues').set(bearer(cc.admin)).expect(200)).body.find((s: { queueId: number }) => s.queueId === q.id);
+      expect(stats).toMatchObject({ waiting: 1, offered: 1, active: 0 });
 
       // Only the offered agent may answer.
       const other = await cc.agent({ queueIds: [] });
@@ -182,6 +184,10 @@ describe('Offers and channel capacity (e2e)', () => {
       expect(await outcomes(cc, first.id)).toEqual(['offered', 'offer-expired']);
       const reasons = (await t.http.get('/api/v1/pause-reasons?limit=100').set(bearer(cc.admin))).body.data.filter((r: { name: string }) => r.name === 'Missed offer');
       expect(reasons).toHaveLength(1);
+      const from = new Date(Date.now() - 3_600_000).toISOString();
+      const to = new Date(Date.now() + 60_000).toISOString();
+      const report = (await t.http.get(`/api/v1/reports/agents?from=${from}&to=${to}`).set(bearer(cc.admin)).expect(200)).body;
+      expect(report.find((r: { agentId: number }) => r.agentId === a.id)).toMatchObject({ missedOffers: 1, assigned: 0 });
       // Back from the pause: the agent is offered the conversation again (nobody else is eligible).
       await cc.post(`/agents/${a.id}/unpause`).expect(200);
       await offeredTo(first.id, a.id);
