@@ -34,3 +34,8 @@ export class TypingPayload implements Wire.TypingPayload {
   @IsBoolean()
   typing: boolean;
 }
+
+export class OfferPayload implements Wire.OfferPayload {
+  @IsInt() @IsPositive()
+  conversationId: number;
+}
