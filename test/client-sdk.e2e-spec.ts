@@ -119,6 +119,20 @@ describe('Client SDK (e2e)', () => {
     expect(err.statusCode).toBe(409);
   });
 
+  it("GET /conversations/:id/customer names the customer to the conversation's agent and admins only", async () => {
+    const { agent, conversation, customerId } = await chat();
+    const own = new RestClient({ baseUrl: t.url, token: (agent.socket.auth as { token: string }).token });
+    expect(await own.conversationCustomer(conversation.id)).toEqual(expect.objectContaining({ id: customerId, name: 'Ann' }));
+    const admin = new RestClient({ baseUrl: t.url, token: cc.admin });
+    expect(await admin.conversationCustomer(conversation.id)).toEqual({ id: customerId, name: 'Ann', email: null, externalId: null });
+    const mine = await admin.conversation(conversation.id);
+    const agentToken = await cc.agent({}, { login: false });
+    const other = new RestClient({ baseUrl: t.url, token: agentToken.token });
+    expect((await other.conversationCustomer(conversation.id).catch((e) => e)).statusCode).toBe(403);
+    expect((await admin.conversationCustomer(2_000_000_000).catch((e) => e)).statusCode).toBe(404);
+    expect(mine.customerId).toBe(customerId);
+  });
+
   it('says unauthorized for a revoked token and stops reconnecting', async () => {
     const queue = await cc.queue();
     const handle = await cc.agent({ queueIds: [queue.id] });

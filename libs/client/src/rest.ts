@@ -3,6 +3,7 @@ import type {
   AgentView,
   ConversationView,
   CustomerSessionResult,
+  CustomerView,
   ErrorBody,
   LoginResult,
   MessagePage,
@@ -123,6 +124,11 @@ export class RestClient {
 
   conversation(id: number): Promise<ConversationView> {
     return this.request('GET', `/conversations/${id}`);
+  }
+
+  /** The conversation's customer (an extension: participants and admins). */
+  conversationCustomer(id: number): Promise<CustomerView> {
+    return this.request('GET', `/conversations/${id}/customer`);
   }
 
   startConversation(body: { channel?: string; queueId?: number; text?: string } = {}): Promise<ConversationView> {

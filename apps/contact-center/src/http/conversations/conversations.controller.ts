@@ -1,8 +1,8 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiForbiddenResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import { ParseIdPipe } from '../parse-id';
 import { Response } from 'express';
-import { Auth, AuthUser, CurrentUser } from '@cc/auth';
+import { Auth, AuthService, AuthUser, CurrentUser } from '@cc/auth';
 import {
   AssignConversationDto,
   ConversationsService,
@@ -16,6 +16,14 @@ import {
 } from '@cc/conversations';
 import { AllocationDecisionsService, RoutingService } from '@cc/allocation';
 
+/** `GET /conversations/:id/customer` (an extension of API.md section 7). */
+class ConversationCustomerResponse {
+  @ApiProperty() id: number;
+  @ApiProperty({ type: String, nullable: true }) name: string | null;
+  @ApiProperty({ type: String, nullable: true }) email: string | null;
+  @ApiProperty({ type: String, nullable: true }) externalId: string | null;
+}
+
 @ApiTags('conversations')
 @Controller('conversations')
 export class ConversationsController {
@@ -24,6 +32,7 @@ export class ConversationsController {
     private readonly messages: MessagesService,
     private readonly routing: RoutingService,
     private readonly decisions: AllocationDecisionsService,
+    private readonly auth: AuthService,
   ) {}
 
   @Post()
@@ -42,6 +51,18 @@ export class ConversationsController {
   @Auth()
   get(@CurrentUser() user: AuthUser, @Param('id', ParseIdPipe) id: number) {
     return this.conversations.get(user, id);
+  }
+
+  @Get(':id/customer')
+  @Auth()
+  @ApiOperation({ summary: "The conversation's customer (id, name, email, externalId): for its participants and admins" })
+  @ApiOkResponse({ type: ConversationCustomerResponse })
+  @ApiUnauthorizedResponse({ description: 'No or bad token' })
+  @ApiForbiddenResponse({ description: 'Not a participant of this conversation' })
+  @ApiNotFoundResponse({ description: 'No such conversation' })
+  async customer(@CurrentUser() user: AuthUser, @Param('id', ParseIdPipe) id: number) {
+    const conversation = await this.conversations.get(user, id);
+    return this.auth.customer(conversation.customerId);
   }
 
   /** 201 when stored, 200 when the same clientMessageId was already stored (the stored message). */
