@@ -3,6 +3,7 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { HttpExceptionFilter } from './http/http-exception.filter';
+import { serveWebUi } from './platform/web-ui';
 import { RedisClients } from './realtime/redis-clients';
 import { RedisIoAdapter } from './realtime/redis-io.adapter';
 
@@ -18,6 +19,7 @@ export async function configureApp(app: INestApplication): Promise<void> {
   app.useGlobalFilters(new HttpExceptionFilter());
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   app.enableCors();
+  serveWebUi(express);
 
   const adapter = new RedisIoAdapter(app);
   await adapter.connect(app.get(RedisClients));
