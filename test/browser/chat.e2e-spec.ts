@@ -71,6 +71,14 @@ describeInBrowser('Console and widget in a browser (e2e)', () => {
     await see.text(admin.getByRole('table', { name: 'Agents' }), 'Alice Agent');
     await screenshot(admin, 'console-admin-waiting');
 
+    // The admin adds an agent (what a newcomer does first on a fresh install); it is listed.
+    await admin.getByRole('textbox', { name: 'Name', exact: true }).fill('Bob Agent');
+    await admin.getByRole('textbox', { name: 'Agent email' }).fill('bob@example.com');
+    await admin.getByRole('textbox', { name: 'Agent password' }).fill('bob-secret');
+    await admin.getByRole('button', { name: 'Add agent' }).click();
+    await see.text(admin.getByRole('table', { name: 'Agents' }), 'Bob Agent');
+    await see.text(admin.getByRole('table', { name: 'Agents' }).getByRole('row').filter({ hasText: 'Bob Agent' }), 'offline');
+
     // The agent resumes and gets the conversation; the customer sees who answers.
     await agent.getByRole('button', { name: 'Resume' }).click();
     const conversations = agent.getByRole('list', { name: 'Conversations' });

@@ -8,6 +8,7 @@ import {
   ConversationView,
   MessageView,
   PauseReasonView,
+  QueueStatsView,
   RestClient,
   UserView,
 } from '@cc/client';
@@ -35,18 +36,11 @@ interface Entry {
   customerTyping: boolean;
 }
 
-/** A row of the supervisor's queue table: `GET /stats/queues` (section 13) when it exists, else derived. */
-interface QueueRow {
-  queueId: number;
-  name: string;
-  waiting: number;
-  offered?: number;
-  active?: number;
-  oldestWaitingSince: string | null;
-  longestWaitSeconds?: number | null;
-  estimatedWaitSeconds?: number | null;
-  agents: { offline: number; available: number; busy: number; paused: number; wrapUp: number };
-}
+/**
+ * A row of the supervisor's queue table: `GET /stats/queues` and `stats.queues` (section 13), or,
+ * on a server without statistics, derived from `GET /queues` and the agents' statuses.
+ */
+type QueueRow = Pick<QueueStatsView, 'queueId' | 'name' | 'waiting' | 'oldestWaitingSince' | 'agents'> & Partial<QueueStatsView>;
 
 interface AgentRow {
   id: number;
@@ -177,7 +171,8 @@ function start(session: Session): void {
   });
   c.on('typing', ({ conversationId, senderType, typing }) => senderType === 'customer' && updateEntry(conversationId, () => ({ customerTyping: typing })));
 
-  // Events of later sections, when the server has them (offers: section 11; statistics: section 13).
+  c.on('stats.queues', (rows) => store.set({ queues: rows, queueSource: 'stats' }));
+  // Offers (section 11), when the server has them.
   const untyped = c as unknown as { on(event: string, handler: (payload: any) => void): () => void };
   untyped.on('conversation.offered', ({ conversation, expiresAt }: { conversation: ConversationView; expiresAt: string }) => {
     if (!isAdmin()) upsert({ ...conversation, status: 'offered', offerExpiresAt: expiresAt });
@@ -186,7 +181,6 @@ function start(session: Session): void {
     const e = store.state.entries.get(conversationId);
     if (e?.conversation.status === 'offered') remove(conversationId);
   });
-  untyped.on('stats.queues', (rows: QueueRow[]) => store.set({ queues: rows, queueSource: 'stats' }));
 
   if (session.user.role === 'agent') rest.pauseReasons().then((reasons) => store.set({ reasons }), () => undefined);
   timers.push(setInterval(() => store.set({ now: Date.now() }), 1000));
@@ -207,7 +201,7 @@ async function refreshSupervisor(): Promise<void> {
 
 async function refreshQueues(): Promise<void> {
   try {
-    const rows = await rest.request<QueueRow[]>('GET', '/stats/queues');
+    const rows = await rest.statsQueues();
     store.set({ queues: rows, queueSource: 'stats' });
   } catch {
     // No statistics on this server: derive the rows from the queues and the agents' statuses.
@@ -437,17 +431,48 @@ function ConversationPane({ entry, myId }: { entry: Entry; myId: number }) {
   </section>`;
 }
 
+/** So that a fresh install can run a chat at once: the admin adds an agent here (POST /agents). */
+function AddAgent() {
+  const [name, setName] = useState('');
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [done, setDone] = useState<string | null>(null);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    try {
+      await rest.request('POST', '/agents', { name: name.trim(), email: email.trim(), password });
+      setDone(`Added ${name.trim()}: sign in as ${email.trim()} in another tab to take chats.`);
+      setName('');
+      setEmail('');
+      setPassword('');
+      await refreshSupervisor();
+    } catch (err) {
+      setDone(null);
+      fail(err);
+    }
+  };
+  return html`<form class="add-agent" onSubmit=${submit} aria-label="Add an agent">
+    <label>Name<input required maxlength="200" value=${name} onInput=${(e: Event) => setName((e.target as HTMLInputElement).value)} /></label>
+    <label>Agent email<input type="email" required value=${email} onInput=${(e: Event) => setEmail((e.target as HTMLInputElement).value)} /></label>
+    <label>Agent password<input type="password" required autocomplete="new-password" value=${password} onInput=${(e: Event) => setPassword((e.target as HTMLInputElement).value)} /></label>
+    <button type="submit">Add agent</button>
+    ${done && html`<p class="muted" role="status">${done}</p>`}
+  </form>`;
+}
+
 function Supervisor({ s }: { s: State }) {
+  const stats = s.queueSource === 'stats';
   const wait = (q: QueueRow) =>
     q.oldestWaitingSince ? duration((s.now - Date.parse(q.oldestWaitingSince)) / 1000) : typeof q.longestWaitSeconds === 'number' && q.waiting > 0 ? duration(q.longestWaitSeconds) : '—';
   return html`<section class="supervisor" aria-label="Supervisor">
     <h2>Queues ${s.queueSource === 'derived' ? html`<span class="muted">(from queues and agent statuses)</span>` : ''}</h2>
     <table aria-label="Queues">
-      <thead><tr><th>Queue</th><th class="num">Waiting</th><th class="num">Longest wait</th><th class="num">Available</th><th class="num">Busy</th><th class="num">Paused</th><th class="num">Wrap-up</th><th class="num">Offline</th></tr></thead>
+      <thead><tr><th>Queue</th><th class="num">Waiting</th><th class="num">Longest wait</th>${stats && html`<th class="num">Est. wait</th><th class="num">Offered</th><th class="num">Active</th>`}<th class="num">Available</th><th class="num">Busy</th><th class="num">Paused</th><th class="num">Wrap-up</th><th class="num">Offline</th></tr></thead>
       <tbody>
         ${(s.queues ?? []).map(
           (q) => html`<tr key=${q.queueId}>
             <th scope="row">${q.name}</th><td class="num">${q.waiting}</td><td class="num">${wait(q)}</td>
+            ${stats && html`<td class="num">${typeof q.estimatedWaitSeconds === 'number' ? duration(q.estimatedWaitSeconds) : '—'}</td><td class="num">${q.offered ?? 0}</td><td class="num">${q.active ?? 0}</td>`}
             <td class="num">${q.agents.available}</td><td class="num">${q.agents.busy}</td><td class="num">${q.agents.paused}</td><td class="num">${q.agents.wrapUp}</td><td class="num">${q.agents.offline}</td>
           </tr>`,
         )}
@@ -462,6 +487,8 @@ function Supervisor({ s }: { s: State }) {
         )}
       </tbody>
     </table>
+    <h2>Add an agent</h2>
+    <${AddAgent} />
   </section>`;
 }
 

@@ -180,7 +180,7 @@ function Chat({ s }: { s: State }) {
     }
   };
   const waiting = conversation.status === 'queued' && !s.ended;
-  const estimate = (conversation as ConversationView & { estimatedWaitSeconds?: number | null }).estimatedWaitSeconds;
+  const estimate = conversation.estimatedWaitSeconds;
   return html`
     ${waiting &&
     html`<div class="waiting" role="status">

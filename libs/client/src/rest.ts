@@ -10,6 +10,8 @@ import type {
   MessageView,
   Paginated,
   PauseReasonView,
+  QueueStatsView,
+  AgentStatsView,
   QueueView,
   UserView,
 } from '@cc/protocol';
@@ -153,6 +155,15 @@ export class RestClient {
 
   assign(conversationId: number, agentId: number): Promise<ConversationView> {
     return this.request('POST', `/conversations/${conversationId}/assign`, { agentId });
+  }
+
+  // Statistics (section 13, admin)
+  statsQueues(): Promise<QueueStatsView[]> {
+    return this.request('GET', '/stats/queues');
+  }
+
+  statsAgents(): Promise<AgentStatsView[]> {
+    return this.request('GET', '/stats/agents');
   }
 
   /** Offers (section 11): the offered agent accepts or declines. */
