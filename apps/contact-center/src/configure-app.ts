@@ -11,6 +11,7 @@ import { MetricsService } from './platform/metrics.service';
 import { HttpExceptionFilter } from './http/http-exception.filter';
 import { InputValidationPipe } from './platform/input-validation.pipe';
 import { RedisClients } from './platform/redis-clients';
+import { serveWebUi } from './platform/web-ui';
 import { RedisIoAdapter } from './realtime/redis-io.adapter';
 
 export const API_PREFIX = 'api/v1';
@@ -36,6 +37,7 @@ export async function configureApp(app: INestApplication): Promise<void> {
   app.useGlobalFilters(new HttpExceptionFilter());
   // SIGTERM/SIGINT are handled by main.ts (shutdown.ts: drain, then app.close(), then process.exit).
   app.enableCors();
+  serveWebUi(express);
 
   const adapter = new RedisIoAdapter(app);
   await adapter.connect(app.get(RedisClients));

@@ -1,11 +1,16 @@
 import { Module } from '@nestjs/common';
 import { AgentsModule } from '@cc/agents';
 import { AllocationModule } from '@cc/allocation';
+import { AuthModule } from '@cc/auth';
 import { ConversationsModule } from '@cc/conversations';
 import { AllocationController } from './allocation.controller';
 import { ConversationsController } from './conversations.controller';
 import { HttpMessageRateLimitGuard } from './http-message-rate-limit.guard';
 import { SenderMessageRateLimit } from '../../platform/message-rate-limit';
 
-@Module({ imports: [ConversationsModule, AllocationModule, AgentsModule], controllers: [ConversationsController, AllocationController], providers: [SenderMessageRateLimit, HttpMessageRateLimitGuard] })
+@Module({
+  imports: [ConversationsModule, AllocationModule, AgentsModule, AuthModule],
+  controllers: [ConversationsController, AllocationController],
+  providers: [SenderMessageRateLimit, HttpMessageRateLimitGuard],
+})
 export class ConversationsHttpModule {}
