@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { LockKey } from '@cc/database';
 import { assignConversationSql, ConversationRow, joinWaitingLineSql, positionOfSql, waitingOrderSql } from '@cc/conversations';
-import { markAssignedSql } from '@cc/presence';
+import { activeCountSql, availableSql, markAssignedSql } from '@cc/presence';
 import { markQueueAssignedSql } from '@cc/queues';
 import { AllocationOutcome, CandidateVerdict } from './allocation-decision.entity';
 
@@ -31,8 +31,7 @@ const INSERT_DECISION = `INSERT INTO allocation_decisions (conversation_id, trig
 /** Members that could take a conversation now: logged in, not paused, out of wrap-up, below capacity. */
 const FREE_AGENTS_SQL = `
   SELECT a.id FROM agents a JOIN agent_presence p ON p.agent_id = a.id
-  WHERE p.logged AND NOT p.paused AND (p.wrap_up_until IS NULL OR p.wrap_up_until <= now())
-    AND (SELECT count(*) FROM conversations x WHERE x.agent_id = a.id AND x.status = 'active') < a.max_concurrent`;
+  WHERE ${availableSql('p', 'a', activeCountSql('a.id'))}`;
 
 /** The oldest waiting conversation (higher queue priority first) that one of the free agents may take. */
 const NEXT_SERVICEABLE_SQL = `

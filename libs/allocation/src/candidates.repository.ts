@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { Errors } from '@cc/common';
 import { ConversationRow } from '@cc/conversations';
+import { activeCountSql } from '@cc/presence';
 import { QueueRow } from '@cc/queues';
 import { Candidate } from './strategies';
 
@@ -27,7 +28,7 @@ interface MemberRecord {
 const CANDIDATE_COLUMNS = `
   a.id, a.name, a.skills, a.max_concurrent, coalesce(p.logged, false) AS logged, coalesce(p.paused, false) AS paused,
   p.wrap_up_until, p.last_assigned_at,
-  (SELECT count(*)::int FROM conversations c WHERE c.agent_id = a.id AND c.status = 'active') AS active`;
+  ${activeCountSql('a.id')} AS active`;
 
 const QUEUE_WITH_MEMBERS_SQL = `
   SELECT to_jsonb(q) AS queue, ${CANDIDATE_COLUMNS} FROM queues q

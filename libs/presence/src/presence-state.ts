@@ -27,11 +27,19 @@ export function deriveState(facts: PresenceFacts, now: Date): AgentState {
   return 'available';
 }
 
-/**
- * The same rule in SQL, for filtering lists by state in the database. `p` is the alias of
- * agent_presence (may be NULL from an outer join), `a` of agents, `active` an expression for the
- * number of active conversations. Keep it in step with deriveState.
+/** Can the agent take one more conversation now? The `available` state of deriveState. */
+export function isAvailable(facts: PresenceFacts, now: Date): boolean {
+  return deriveState(facts, now) === 'available';
+}
+
+/*
+ * The same rules in SQL, beside their TypeScript twins above; presence-state.sql.spec.ts runs
+ * both on the same cases on a real (embedded) database, so they cannot drift. `p` is the alias of
+ * agent_presence (may be NULL from an outer join), `a` of agents, `active` an SQL expression for
+ * the number of active conversations (activeCountSql).
  */
+
+/** deriveState in SQL, for filtering and reporting by state in the database. */
 export function stateSql(p: string, a: string, active: string): string {
   return `(CASE
     WHEN ${p}.logged IS NOT TRUE THEN 'offline'
@@ -41,7 +49,15 @@ export function stateSql(p: string, a: string, active: string): string {
     ELSE 'available' END)`;
 }
 
-/** The number of conversations an agent holds (`agent` an SQL expression for its id): the load that makes it busy. */
+/** isAvailable in SQL, as a predicate (NULL, so false in a WHERE, when `p` is missing: offline). */
+export function availableSql(p: string, a: string, active: string): string {
+  return `(${p}.logged AND NOT ${p}.paused AND (${p}.wrap_up_until IS NULL OR ${p}.wrap_up_until <= now()) AND ${active} < ${a}.max_concurrent)`;
+}
+
+/**
+ * The number of conversations an agent holds (`agent` an SQL expression for its id): the load
+ * that makes it busy. Written once; every query that needs an agent's load uses it.
+ */
 export function activeCountSql(agent: string): string {
   return `(SELECT count(*)::int FROM conversations c WHERE c.agent_id = ${agent} AND c.status = 'active')`;
 }
