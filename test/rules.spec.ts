@@ -1,19 +1,20 @@
 import { DataSource } from 'typeorm';
 import { compareWaiting, ConversationsRepository, positionOfSql, WaitingFacts } from '@cc/conversations';
-import { activeCountSql, availableSql, deriveState, isAvailable, PresenceFacts, stateSql } from '@cc/presence';
+import { activeCountSql, availableSql, deriveState, heldCountSql, isAvailable, PresenceFacts, stateSql } from '@cc/presence';
 import { embeddedDataSource } from './utils/embedded-db';
 
 /*
  * Each rule that exists in SQL and in TypeScript, run both ways on the same cases, the SQL on the
  * real schema of an embedded database (PGlite), so the twins cannot drift:
  * - an agent's state and availability: deriveState / isAvailable vs stateSql / availableSql,
- *   with the load from activeCountSql (libs/presence/src/presence-state.ts);
+ *   with the load from heldCountSql (offered + active) and activeCountSql (libs/presence/src/presence-state.ts);
  * - the waiting line's order: compareWaiting vs the waiting line, positions and positionOfSql
  *   (libs/conversations/src/waiting-line.ts, conversations.repository.ts).
  */
 interface Case {
   presence: { logged: boolean; paused: boolean; wrapUpInSeconds: number | null } | null;
   active: number;
+  offered: number;
   maxConcurrent: number;
 }
 
@@ -28,13 +29,15 @@ for (const presence of [
   { logged: true, paused: false, wrapUpInSeconds: 600 },
   { logged: true, paused: false, wrapUpInSeconds: -600 },
 ]) {
-  for (const [active, maxConcurrent] of [
-    [0, 1],
-    [1, 2],
-    [2, 2],
-    [3, 2],
+  for (const [active, offered, maxConcurrent] of [
+    [0, 0, 1],
+    [1, 0, 2],
+    [0, 1, 2],
+    [1, 1, 2],
+    [2, 0, 2],
+    [3, 0, 2],
   ]) {
-    cases.push({ presence, active, maxConcurrent });
+    cases.push({ presence, active, offered, maxConcurrent });
   }
 }
 
@@ -48,36 +51,42 @@ beforeAll(async () => {
 afterAll(() => db?.close());
 
 describe('presence rules: TypeScript and SQL agree', () => {
-  let rows: { id: number; state: string; available: boolean | null; active: number; now: Date; wrap_up_until: Date | null }[];
+  let rows: { id: number; state: string; available: boolean | null; active: number; held: number; now: Date; wrap_up_until: Date | null }[];
 
   beforeAll(async () => {
-    const [{ id: customerId }] = await q(`INSERT INTO customers (name) VALUES ('c') RETURNING id`);
+    // A few statements for all cases: agents, their presence rows, their conversations.
+    const agents: { id: number }[] = await q(
+      `INSERT INTO agents (email, name, password_hash, max_concurrent)
+       SELECT 'rule' || n || '@x', 'a', 'x', m FROM unnest($1::int[]) WITH ORDINALITY AS u(m, n) ORDER BY n RETURNING id`,
+      [cases.map((c) => c.maxConcurrent)],
+    );
+    const withPresence = cases.map((c, i) => ({ c, id: agents[i].id })).filter(({ c }) => c.presence);
+    await q(
+      `INSERT INTO agent_presence (agent_id, logged, paused, wrap_up_until)
+       SELECT id, l, p, CASE WHEN w IS NULL THEN NULL ELSE now() + w * interval '1 second' END
+       FROM unnest($1::int[], $2::boolean[], $3::boolean[], $4::int[]) AS u(id, l, p, w)`,
+      [withPresence.map((x) => x.id), withPresence.map((x) => x.c.presence!.logged), withPresence.map((x) => x.c.presence!.paused), withPresence.map((x) => x.c.presence!.wrapUpInSeconds)],
+    );
+    // Each agent: its active and offered conversations, and a resolved and a queued one that do not count.
+    const conversations = cases.flatMap((c, i) => [...Array(c.active).fill('active'), ...Array(c.offered).fill('offered'), 'resolved', 'queued'].map((status) => ({ agentId: agents[i].id, status })));
+    const customers: { id: number }[] = await q(`INSERT INTO customers (name) SELECT 'c' FROM generate_series(1, $1::int) RETURNING id`, [conversations.length]);
     const [{ id: queueId }] = await q(`SELECT id FROM queues WHERE name = 'default'`);
-    for (const [i, c] of cases.entries()) {
-      const [{ id }] = await q(`INSERT INTO agents (email, name, password_hash, max_concurrent) VALUES ($1, 'a', 'x', $2) RETURNING id`, [`a${i}@x`, c.maxConcurrent]);
-      if (c.presence) {
-        await q(
-          `INSERT INTO agent_presence (agent_id, logged, paused, wrap_up_until)
-           VALUES ($1, $2, $3, CASE WHEN $4::int IS NULL THEN NULL ELSE now() + $4::int * interval '1 second' END)`,
-          [id, c.presence.logged, c.presence.paused, c.presence.wrapUpInSeconds],
-        );
-      }
-      // One customer may hold one open conversation: each conversation gets its own customer.
-      for (let n = 0; n < c.active + 1; n++) {
-        const [{ id: cust }] = n === 0 && i === 0 ? [{ id: customerId }] : await q(`INSERT INTO customers (name) VALUES ('c') RETURNING id`);
-        const status = n < c.active ? 'active' : 'resolved';
-        await q(`INSERT INTO conversations (customer_id, agent_id, queue_id, channel, status) VALUES ($1, $2, $3, 'web', $4)`, [cust, id, queueId, status]);
-      }
-    }
+    await q(
+      `INSERT INTO conversations (customer_id, agent_id, queue_id, channel, status, offer_expires_at)
+       SELECT cust, CASE WHEN s = 'queued' THEN NULL ELSE ag END, $4, 'web', s, CASE WHEN s = 'offered' THEN now() + interval '1 minute' END
+       FROM unnest($1::int[], $2::int[], $3::text[]) AS u(cust, ag, s)`,
+      [customers.map((c) => c.id), conversations.map((c) => c.agentId), conversations.map((c) => c.status), queueId],
+    );
     rows = await q(
-      `SELECT a.id, ${stateSql('p', 'a', activeCountSql('a.id'))} AS state, ${availableSql('p', 'a', activeCountSql('a.id'))} AS available,
-              ${activeCountSql('a.id')} AS active, p.wrap_up_until, now() AS now
-       FROM agents a LEFT JOIN agent_presence p ON p.agent_id = a.id ORDER BY a.id`,
+      `SELECT a.id, ${stateSql('p', 'a', heldCountSql('a.id'))} AS state, ${availableSql('p', 'a', heldCountSql('a.id'))} AS available,
+              ${activeCountSql('a.id')} AS active, ${heldCountSql('a.id')} AS held, p.wrap_up_until, now() AS now
+       FROM agents a LEFT JOIN agent_presence p ON p.agent_id = a.id WHERE a.email LIKE 'rule%' ORDER BY a.id`,
     );
   }, 60_000);
 
-  it('counts only active conversations as load', () => {
+  it('counts active conversations, and offered + active as the slots held', () => {
     expect(rows.map((r) => r.active)).toEqual(cases.map((c) => c.active));
+    expect(rows.map((r) => r.held)).toEqual(cases.map((c) => c.active + c.offered));
   });
 
   it('derives the same state in SQL as deriveState', () => {
@@ -86,7 +95,8 @@ describe('presence rules: TypeScript and SQL agree', () => {
         logged: c.presence?.logged ?? false,
         paused: c.presence?.paused ?? false,
         wrapUpUntil: rows[i].wrap_up_until,
-        activeConversations: rows[i].active,
+        activeConversations: c.active,
+        offeredConversations: c.offered,
         maxConcurrent: c.maxConcurrent,
       };
       expect({ case: i, state: rows[i].state }).toEqual({ case: i, state: deriveState(facts, rows[i].now) });

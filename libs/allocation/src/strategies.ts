@@ -12,14 +12,19 @@ export interface Candidate {
   agentId: number;
   skills: string[];
   maxConcurrent: number;
+  /** Slots the agent holds: its offered + active conversations. */
   active: number;
+  /** Per-channel caps (API.md section 12); a channel without a key is capped by `maxConcurrent` only. */
+  channelCapacity?: Record<string, number>;
+  /** Slots held per channel (offered + active). */
+  byChannel?: Record<string, number>;
   logged: boolean;
   paused: boolean;
   wrapUpUntil: Date | null;
   lastAssignedAt: Date | null;
 }
 
-export type IneligibleReason = 'skill' | 'offline' | 'paused' | 'wrap-up' | 'full';
+export type IneligibleReason = 'skill' | 'offline' | 'paused' | 'wrap-up' | 'full' | 'channel-full';
 
 export interface Verdict {
   candidate: Candidate;
@@ -36,22 +41,28 @@ export function servesChannel(c: Candidate, channel: string): boolean {
   return c.skills.length === 0 || c.skills.includes(channel);
 }
 
+/** True when the agent's slots on `channel` are all held (only when it has a cap for that channel). */
+export function channelFull(c: Candidate, channel: string): boolean {
+  const cap = c.channelCapacity?.[channel];
+  return cap !== undefined && (c.byChannel?.[channel] ?? 0) >= cap;
+}
+
 /** The presence state an agent's availability comes from, renamed as an allocation verdict. */
 const REASON_OF_STATE: Record<AgentState, Verdict['reason']> = { offline: 'offline', paused: 'paused', 'wrap-up': 'wrap-up', busy: 'full', available: 'eligible' };
 
 /**
- * Why an agent can or cannot take a conversation on `channel` now: the channel first, then the
- * one availability rule of presence (deriveState; its SQL twin availableSql picks the drain's
- * free agents). With ignoreAvailability only capacity counts.
+ * Why an agent can or cannot take a conversation on `channel` now (first failing rule wins): the
+ * channel, then the one availability rule of presence (deriveState, with `active` as the slots
+ * held; its SQL twin availableSql picks the drain's free agents), then the channel's own cap.
+ * With ignoreAvailability only capacity counts.
  */
 export function judge(c: Candidate, channel: string, now: Date, options: JudgeOptions = {}): Verdict {
-  const reason: Verdict['reason'] = !servesChannel(c, channel)
-    ? 'skill'
-    : options.ignoreAvailability
-      ? c.active >= c.maxConcurrent
-        ? 'full'
-        : 'eligible'
-      : REASON_OF_STATE[deriveState({ logged: c.logged, paused: c.paused, wrapUpUntil: c.wrapUpUntil, activeConversations: c.active, maxConcurrent: c.maxConcurrent }, now)];
+  const available: Verdict['reason'] = options.ignoreAvailability
+    ? c.active >= c.maxConcurrent
+      ? 'full'
+      : 'eligible'
+    : REASON_OF_STATE[deriveState({ logged: c.logged, paused: c.paused, wrapUpUntil: c.wrapUpUntil, activeConversations: c.active, maxConcurrent: c.maxConcurrent }, now)];
+  const reason: Verdict['reason'] = !servesChannel(c, channel) ? 'skill' : available === 'eligible' && channelFull(c, channel) ? 'channel-full' : available;
   return { candidate: c, eligible: reason === 'eligible', reason };
 }
 
@@ -82,6 +93,16 @@ export function orderByStrategy(strategy: Strategy, eligible: Candidate[], lastA
       return next <= 0 ? list : [...list.slice(next), ...list.slice(0, next)];
     }
   }
+}
+
+/**
+ * The strategy's order, with the agents that declined or missed this conversation moved to the
+ * end (in their strategy order): they are offered it again only when nobody else is eligible.
+ */
+export function preferFresh(ordered: Candidate[], passed: readonly number[]): Candidate[] {
+  if (!passed.length) return ordered;
+  const set = new Set(passed);
+  return [...ordered.filter((c) => !set.has(c.agentId)), ...ordered.filter((c) => set.has(c.agentId))];
 }
 
 /**
