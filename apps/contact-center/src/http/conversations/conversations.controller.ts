@@ -16,7 +16,7 @@ import {
   StartConversationDto,
   TransferConversationDto,
 } from '@cc/conversations';
-import { AllocationDecisionsService, RoutingService } from '@cc/allocation';
+import { AllocationDecisionsService, OffersService, RoutingService } from '@cc/allocation';
 
 @ApiTags('conversations')
 @Controller('conversations')
@@ -26,6 +26,7 @@ export class ConversationsController {
     private readonly messages: MessagesService,
     private readonly routing: RoutingService,
     private readonly decisions: AllocationDecisionsService,
+    private readonly offers: OffersService,
   ) {}
 
   @Post()
@@ -117,6 +118,32 @@ export class ConversationsController {
   })
   transfer(@CurrentUser() user: AuthUser, @Param('id', ParseIdPipe) id: number, @Body() dto: TransferConversationDto) {
     return this.routing.transfer(user, id, dto);
+  }
+
+  @Post(':id/accept')
+  @HttpCode(200)
+  @Auth('agent', 'admin')
+  @ApiOperation({
+    summary: 'Accept the offer of this conversation (the offered agent)',
+    description: 'The conversation becomes `active`; `conversation.assigned` follows as for any assignment (API.md section 11).',
+  })
+  @ApiResponse({ status: 200, type: Conversation })
+  @ApiErrors({ 403: 'Customers cannot accept offers', 404: 'No such conversation', 409: 'No offer: the conversation is not offered to the caller (expired, declined, taken, or never offered)' })
+  accept(@CurrentUser() user: AuthUser, @Param('id', ParseIdPipe) id: number) {
+    return this.offers.accept(user, id);
+  }
+
+  @Post(':id/decline')
+  @HttpCode(200)
+  @Auth('agent', 'admin')
+  @ApiOperation({
+    summary: 'Decline the offer of this conversation (the offered agent)',
+    description: 'The conversation waits again at the front of its line and is offered at once to the next eligible agent (API.md section 11).',
+  })
+  @ApiResponse({ status: 200, type: Conversation })
+  @ApiErrors({ 403: 'Customers cannot decline offers', 404: 'No such conversation', 409: 'No offer: the conversation is not offered to the caller' })
+  decline(@CurrentUser() user: AuthUser, @Param('id', ParseIdPipe) id: number) {
+    return this.offers.decline(user, id);
   }
 
   @Post(':id/assign')
