@@ -2,7 +2,7 @@ import { spawn } from 'child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'fs';
 import { join, relative } from 'path';
 import { AGENT_PASSWORD, createAgent } from './factories/agent.factory';
-import { createTestApp, loginAdmin, TEST_ADMIN, TestApp } from './utils/create-test-app';
+import { bearer, createTestApp, loginAdmin, TEST_ADMIN, TestApp } from './utils/create-test-app';
 
 /*
  * Every code block in README.md and docs/*.md whose info string says `runnable` runs here, against
@@ -15,6 +15,16 @@ import { createTestApp, loginAdmin, TEST_ADMIN, TestApp } from './utils/create-t
 const ROOT = join(__dirname, '..');
 const OUT = join(ROOT, 'test', '.generated', 'examples');
 const BLOCK_TIMEOUT_MS = 45_000;
+
+/** What a document's examples need beyond a fresh server and an agent (docs/api.md says so). */
+const SETUP: Record<string, (t: TestApp, admin: string) => Promise<void>> = {
+  // The agent console accepts offers: let the default queue offer, so that path runs too.
+  'docs/api.md': async (t, admin) => {
+    const queues = await t.http.get('/api/v1/queues?limit=100').set(bearer(admin)).expect(200);
+    const queue = queues.body.data.find((q: { name: string }) => q.name === 'default');
+    await t.http.patch(`/api/v1/queues/${queue.id}`).set(bearer(admin)).send({ offerTimeoutSeconds: 30 }).expect(200);
+  },
+};
 
 interface Block {
   lang: 'sh' | 'js';
@@ -79,7 +89,9 @@ describe('Runnable documentation examples (e2e)', () => {
 
     beforeAll(async () => {
       t = await createTestApp();
-      const agent = await createAgent(t, await loginAdmin(t), { name: 'Docs Agent' });
+      const admin = await loginAdmin(t);
+      const agent = await createAgent(t, admin, { name: 'Docs Agent' });
+      await SETUP[name]?.(t, admin);
       env = {
         CC_URL: t.url,
         CC_ADMIN_EMAIL: TEST_ADMIN.email,
@@ -102,7 +114,9 @@ describe('Runnable documentation examples (e2e)', () => {
           writeFileSync(path, block.code);
           return run(process.execPath, [path], env, `${name}:${block.line} (js)`);
         });
-      await Promise.all(scripts);
+      const outputs = await Promise.all(scripts);
+      // The setup above made the offer path run: the console must have taken an offer.
+      if (name === 'docs/api.md') expect(outputs.join('\n')).toMatch(/offered until/);
     }, 120_000);
   });
 });
