@@ -1,10 +1,10 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ApiErrors, ApiPage } from '@cc/common';
-import { AllocationDecision, Conversation, Message, MessageHistory } from '../../api-docs/schemas.dto';
+import { AllocationDecision, Conversation, Customer, Message, MessageHistory } from '../../api-docs/schemas.dto';
 import { ParseIdPipe } from '../parse-id';
 import { Response } from 'express';
-import { Auth, AuthUser, CurrentUser } from '@cc/auth';
+import { Auth, AuthService, AuthUser, CurrentUser } from '@cc/auth';
 import {
   AssignConversationDto,
   ConversationsService,
@@ -27,6 +27,7 @@ export class ConversationsController {
     private readonly routing: RoutingService,
     private readonly decisions: AllocationDecisionsService,
     private readonly offers: OffersService,
+    private readonly auth: AuthService,
   ) {}
 
   @Post()
@@ -60,6 +61,16 @@ export class ConversationsController {
   @ApiErrors({ 403: 'Not a participant of this conversation', 404: 'No such conversation' })
   get(@CurrentUser() user: AuthUser, @Param('id', ParseIdPipe) id: number) {
     return this.conversations.get(user, id);
+  }
+
+  @Get(':id/customer')
+  @Auth()
+  @ApiOperation({ summary: "Read a conversation's customer", description: 'An extension of the contract, for consoles that show who they talk to: participants and admins only.' })
+  @ApiResponse({ status: 200, type: Customer })
+  @ApiErrors({ 403: 'Not a participant of this conversation', 404: 'No such conversation' })
+  async customer(@CurrentUser() user: AuthUser, @Param('id', ParseIdPipe) id: number) {
+    const conversation = await this.conversations.get(user, id);
+    return this.auth.customer(conversation.customerId);
   }
 
   /** 201 when stored, 200 when the same clientMessageId was already stored (the stored message). */
