@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { APP_INTERCEPTOR } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { LoggerModule } from 'nestjs-pino';
@@ -13,6 +14,8 @@ import { MetricsModule } from './http/metrics/metrics.module';
 import { PresenceHttpModule } from './http/presence/presence-http.module';
 import { RealtimeModule } from './realtime/realtime.module';
 import { RedisModule } from './realtime/redis.module';
+import { ActorInterceptor } from './http/actor.interceptor';
+import { IntegrationsHttpModule } from './http/integrations/integrations-http.module';
 
 @Module({})
 export class AppModule {
@@ -43,7 +46,9 @@ export class AppModule {
         RealtimeModule,
         QueuesHttpModule,
         ConversationsHttpModule,
+        IntegrationsHttpModule,
       ],
+      providers: [{ provide: APP_INTERCEPTOR, useClass: ActorInterceptor }],
     };
   }
 }

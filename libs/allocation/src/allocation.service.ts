@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { DomainEvents, Errors, ForbiddenError, Principal, TransactionHooks } from '@cc/common';
-import { advisoryXactLock, afterCommit, BatchQueue, LockKey, returnedRows, Settled, withTransaction } from '@cc/database';
+import { Actor, DomainEvents, Errors, ForbiddenError, Principal, SYSTEM_ACTOR, TransactionHooks } from '@cc/common';
+import { advisoryXactLock, afterCommit, BatchQueue, LockKey, recordEvent, returnedRows, Settled, withTransaction } from '@cc/database';
 import { QueuesService } from '@cc/queues';
 import { AllocationOutcome, CandidateVerdict } from './allocation-decision.entity';
 import { AllocationWebhook, WebhookAnswer } from './allocation-webhook';
@@ -126,13 +126,13 @@ export class AllocationService implements OnModuleInit, OnApplicationShutdown {
    * Allocates a queued conversation inside the caller's transaction. Pass the row when the
    * caller created or locked it in this transaction; an id is locked here.
    */
-  async allocateInTransaction(manager: EntityManager, target: number | ConversationRow, trigger: string): Promise<ConversationRow> {
+  async allocateInTransaction(manager: EntityManager, target: number | ConversationRow, trigger: string, actor: Actor = SYSTEM_ACTOR): Promise<ConversationRow> {
     await advisoryXactLock(manager, LockKey.Allocation);
     const conversation = typeof target === 'number' ? await this.lockConversation(manager, target) : target;
     if (conversation.status !== 'queued') return conversation;
     const { queue, members } = await this.queueWithMembers(manager, conversation.queue_id);
     const choice = this.choose(queue, conversation.channel, members);
-    return this.apply(manager, conversation, queue, choice, trigger);
+    return this.apply(manager, conversation, queue, choice, trigger, actor);
   }
 
   /** Allocates a conversation that is waiting now, consulting the queue's webhook when it has one. */
@@ -238,6 +238,14 @@ export class AllocationService implements OnModuleInit, OnApplicationShutdown {
       ),
     );
     if (!requeued.length) return [];
+    // Back in the waiting line: integrations hear conversation.queued, with the place it has now.
+    const inLine = await this.positions(
+      requeued.map((r) => r.id),
+      manager,
+    );
+    for (const row of requeued) {
+      await recordEvent(manager, { type: 'conversation.queued', conversationId: row.id, channel: row.channel, data: { conversation: toConversationView(row, inLine.get(row.id)) } });
+    }
     afterCommit(manager, async () => {
       const positions = await this.positions(requeued.map((r) => r.id));
       for (const row of requeued) {
@@ -250,13 +258,20 @@ export class AllocationService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** Assigns to a named agent (manual assignment or transfer): allowed beyond capacity, recorded like any decision. */
-  async assignTo(manager: EntityManager, conversation: ConversationRow, agentId: number, outcome: 'manual' | 'transfer', trigger: string): Promise<ConversationRow> {
+  async assignTo(
+    manager: EntityManager,
+    conversation: ConversationRow,
+    agentId: number,
+    outcome: 'manual' | 'transfer',
+    trigger: string,
+    actor: Actor = SYSTEM_ACTOR,
+  ): Promise<ConversationRow> {
     await advisoryXactLock(manager, LockKey.Allocation);
     const queue = await this.queue(manager, conversation.queue_id);
     const target = (await this.agentsAsCandidates(manager, [agentId]))[0];
     if (!target) throw Errors.noSuchAgent();
     const verdicts = [judge(target, conversation.channel, new Date())];
-    return this.apply(manager, conversation, queue, { agent: target, outcome, verdicts }, trigger);
+    return this.apply(manager, conversation, queue, { agent: target, outcome, verdicts }, trigger, actor);
   }
 
   /** Whom automatic allocation would pick now for a conversation on `channel` in that queue; no side effect. */
@@ -323,7 +338,8 @@ export class AllocationService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** Writes the decision (assignment or not) and publishes its events after commit. */
-  private async apply(manager: EntityManager, conversation: ConversationRow, queue: QueueRow, choice: Choice, trigger: string): Promise<ConversationRow> {
+  /** Automatic decisions act as `system`; a manual assignment or a transfer as whoever asked. */
+  private async apply(manager: EntityManager, conversation: ConversationRow, queue: QueueRow, choice: Choice, trigger: string, actor: Actor = SYSTEM_ACTOR): Promise<ConversationRow> {
     const candidates: CandidateVerdict[] = choice.verdicts.map((v) => ({
       agentId: v.candidate.agentId,
       eligible: v.eligible,
@@ -354,6 +370,13 @@ export class AllocationService implements OnModuleInit, OnApplicationShutdown {
       );
       // A drain that leaves a conversation waiting changes nothing its customer needs to hear.
       if (!ENTRY_TRIGGERS.has(trigger) && conversation.waiting_since !== null) return waiting;
+      await recordEvent(manager, {
+        type: 'conversation.queued',
+        conversationId: waiting.id,
+        channel: waiting.channel,
+        actor,
+        data: { conversation: toConversationView(waiting, waiting.position) },
+      });
       afterCommit(manager, () => {
         this.events.publish('conversation.queued', { conversation: toConversationView(waiting, waiting.position) });
         this.events.publish('queue.positions.changed', { queueIds: [waiting.queue_id] });
@@ -377,6 +400,13 @@ export class AllocationService implements OnModuleInit, OnApplicationShutdown {
     );
     const assigned = rows[0];
     const previousAgentId = conversation.agent_id;
+    await recordEvent(manager, {
+      type: 'conversation.assigned',
+      conversationId: assigned.id,
+      channel: assigned.channel,
+      actor,
+      data: { conversation: toConversationView(assigned), agent: { id: agent.agentId, name: agent.name } },
+    });
     afterCommit(manager, () => {
       this.events.publish('conversation.assigned', { conversation: toConversationView(assigned), agent: { id: agent.agentId, name: agent.name }, previousAgentId });
       if (wasQueued) this.events.publish('queue.positions.changed', { queueIds: [assigned.queue_id] });

@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
 import { PassportModule } from '@nestjs/passport';
 import { TypeOrmModule } from '@nestjs/typeorm';
@@ -9,14 +9,18 @@ import { AuthService } from './auth.service';
 import { Customer } from './customer.entity';
 import { jwtKey, JwtStrategy } from './jwt.strategy';
 import { TokenService } from './token.service';
+import { ApiKeysRepository } from './api-keys.repository';
+import { ApiKeysService } from './api-keys.service';
 
+// Global: every controller's guard resolves API keys through ApiKeysService.
+@Global()
 @Module({
   imports: [
     PassportModule,
     TypeOrmModule.forFeature([Admin, Customer, Agent]),
     JwtModule.registerAsync({ inject: [APP_CONFIG], useFactory: (config: AppConfig) => ({ secret: jwtKey(config) as unknown as string }) }),
   ],
-  providers: [AuthService, TokenService, JwtStrategy],
-  exports: [AuthService, TokenService],
+  providers: [AuthService, TokenService, JwtStrategy, ApiKeysRepository, ApiKeysService],
+  exports: [AuthService, TokenService, ApiKeysService],
 })
 export class AuthModule {}

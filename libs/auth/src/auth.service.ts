@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { createHmac, timingSafeEqual } from 'crypto';
-import { DataSource, Repository } from 'typeorm';
+import { DataSource, EntityManager, Repository } from 'typeorm';
 import { APP_CONFIG, AppConfig, DomainEvents, Errors, ForbiddenError, InvalidError, NotFoundError, PasswordHasher, Role, UnauthorizedError } from '@cc/common';
 import { Agent } from '@cc/agents';
 import { Admin } from './admin.entity';
@@ -75,6 +75,7 @@ export class AuthService implements OnApplicationBootstrap {
   }
 
   async me(user: AuthUser): Promise<UserView> {
+    if (user.apiKeyId !== undefined) return { id: user.apiKeyId, role: user.role, name: 'API key', email: null };
     if (user.role === 'customer') {
       const customer = await this.customers.findOneBy({ id: user.id });
       if (!customer) throw new UnauthorizedError();
@@ -107,6 +108,15 @@ export class AuthService implements OnApplicationBootstrap {
     }
     const { accessToken, tokenType, expiresIn } = await this.tokens.issue('customer', customer.id, customer.tokenVersion);
     return { accessToken, tokenType, expiresIn, customer: this.customerView(customer) };
+  }
+
+  /** A new customer without an externalId of ours (a channel connector's end user), in the caller's transaction. */
+  async createCustomer(manager: EntityManager, name: string | null, email: string | null): Promise<CustomerView> {
+    const rows: { id: number; name: string | null; email: string | null; external_id: string | null }[] = await manager.query(
+      `INSERT INTO customers (name, email) VALUES ($1, $2) RETURNING id, name, email, external_id`,
+      [name, email],
+    );
+    return { id: rows[0].id, name: rows[0].name, email: rows[0].email, externalId: rows[0].external_id };
   }
 
   private verifyIdentity(externalId: string, identityHash: string | undefined): void {

@@ -6,3 +6,5 @@ export * from './transaction-hooks';
 export * from './password-hasher';
 export * from './common.module';
 export * from './pagination.dto';
+export * from './actor';
+export * from './webhook-events';

@@ -7,6 +7,10 @@ export type Role = 'admin' | 'agent' | 'customer';
 export interface Principal {
   role: Role;
   id: number;
+  /** Set when the caller authenticated with an API key (API.md section 14): the key's id. */
+  apiKeyId?: number;
+  /** Who to record as the actor of the changes, when not the principal itself (a connector posting as a customer). */
+  actor?: import('./actor').Actor;
 }
 
 export type AgentState = 'offline' | 'available' | 'busy' | 'paused' | 'wrap-up';

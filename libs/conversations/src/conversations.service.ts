@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { ConflictError, ConversationView, DomainEvents, Errors, ForbiddenError, InvalidError, MessageView, paginated, Paginated, Principal } from '@cc/common';
-import { afterCommit, isUniqueViolation, returnedRows, toInt, toIso, withTransaction } from '@cc/database';
+import { actorOf, ConflictError, ConversationView, DomainEvents, Errors, ForbiddenError, InvalidError, MessageView, paginated, Paginated, Principal } from '@cc/common';
+import { afterCommit, conversationJsonSql, customerJsonSql, isUniqueViolation, messageJsonSql, outboxInsertSql, recordEvent, returnedRows, toInt, toIso, withTransaction } from '@cc/database';
 import { AllocationService, ConversationRow, toConversationView } from '@cc/allocation';
 import { PresenceService } from '@cc/presence';
 import { QueuesService, routeQueueSql } from '@cc/queues';
@@ -13,8 +13,16 @@ const START_SQL = `
   conv AS (
     INSERT INTO conversations (customer_id, queue_id, channel, status) SELECT $1, queue.id, $3, 'queued' FROM queue RETURNING *
   ), first AS (
-    INSERT INTO messages (conversation_id, sender_type, sender_id, text) SELECT conv.id, 'customer', $1, $2 FROM conv WHERE $2::text IS NOT NULL RETURNING id, created_at
-  )
+    INSERT INTO messages (conversation_id, sender_type, sender_id, text) SELECT conv.id, 'customer', $1, $2 FROM conv WHERE $2::text IS NOT NULL RETURNING *
+  ), events AS (
+    SELECT 0 AS ord, 'conversation.created'::text AS type, conv.id AS conversation_id, conv.channel, $5::jsonb AS actor,
+      jsonb_build_object('conversation', ${conversationJsonSql('conv')}) AS data
+    FROM conv
+    UNION ALL
+    SELECT 1, 'message.created', conv.id, conv.channel, $5::jsonb,
+      jsonb_build_object('message', ${messageJsonSql('first')}, 'conversation', ${conversationJsonSql('conv')}, 'customer', ${customerJsonSql('conv')})
+    FROM first CROSS JOIN conv
+  ), ${outboxInsertSql('events')}
   SELECT conv.*, queue.webhook_url, first.id AS message_id, first.created_at AS message_created_at FROM conv CROSS JOIN queue LEFT JOIN first ON true`;
 
 type StartedRow = ConversationRow & { webhook_url: string | null; message_id: string | null; message_created_at: Date | null };
@@ -38,7 +46,7 @@ export class ConversationsService {
     // follows in a transaction of its own.
     let stored: StartedRow | undefined;
     try {
-      [stored] = await this.dataSource.query(START_SQL, [user.id, dto.text ?? null, channel, dto.queueId ?? null]);
+      [stored] = await this.dataSource.query(START_SQL, [user.id, dto.text ?? null, channel, dto.queueId ?? null, JSON.stringify(actorOf(user))]);
     } catch (err) {
       if (isUniqueViolation(err, 'conversations_one_open_per_customer')) throw await this.alreadyOpen(user.id);
       throw err;
@@ -103,7 +111,8 @@ export class ConversationsService {
           [id, user.role, dto.notes ?? null],
         ),
       )[0];
-      const wrapUp = user.role === 'agent' && current.agent_id === user.id ? await this.presence.startWrapUp(manager, user.id) : null;
+      const wrapUp = user.role === 'agent' && current.agent_id === user.id ? await this.presence.startWrapUp(manager, user.id, undefined, actorOf(user)) : null;
+      await recordEvent(manager, { type: 'conversation.resolved', conversationId: id, channel: resolved.channel, actor: actorOf(user), data: { conversation: toConversationView(resolved) } });
       afterCommit(manager, () => {
         this.events.publish('conversation.resolved', { conversation: toConversationView(resolved) });
         if (wrapUp) this.events.publish('agent.status.changed', { agentId: user.id, status: wrapUp, reason: 'wrap-up' });
@@ -125,7 +134,7 @@ export class ConversationsService {
       let moved: ConversationRow;
       if (dto.agentId !== undefined) {
         if (current.agent_id === dto.agentId) throw new ConflictError('SameAgent', 'Conversation is already with this agent');
-        moved = await this.allocation.assignTo(manager, current, dto.agentId, 'transfer', 'transfer');
+        moved = await this.allocation.assignTo(manager, current, dto.agentId, 'transfer', 'transfer', actorOf(user));
       } else {
         const queue = await this.queues.find(dto.queueId!, manager);
         const requeued = returnedRows<ConversationRow>(
@@ -135,8 +144,15 @@ export class ConversationsService {
           ),
         )[0];
         viaWebhook = !!queue.webhookUrl;
-        moved = viaWebhook ? requeued : await this.allocation.allocateInTransaction(manager, requeued, 'transfer');
+        moved = viaWebhook ? requeued : await this.allocation.allocateInTransaction(manager, requeued, 'transfer', actorOf(user));
       }
+      await recordEvent(manager, {
+        type: 'conversation.transferred',
+        conversationId: id,
+        channel: moved.channel,
+        actor: actorOf(user),
+        data: { conversation: toConversationView(moved), fromAgentId: current.agent_id, toAgentId: moved.agent_id },
+      });
       afterCommit(manager, () => {
         this.events.publish('conversation.transferred', { conversation: toConversationView(moved), fromAgentId: current.agent_id, toAgentId: moved.agent_id });
         if (current.status === 'queued' || moved.status === 'queued') this.events.publish('queue.positions.changed', { queueIds: [current.queue_id, moved.queue_id] });
@@ -148,12 +164,12 @@ export class ConversationsService {
   }
 
   /** Admin assigns to an agent directly, capacity notwithstanding. */
-  async assign(id: number, dto: AssignConversationDto): Promise<ConversationView> {
+  async assign(user: Principal, id: number, dto: AssignConversationDto): Promise<ConversationView> {
     const row = await withTransaction(this.dataSource, async (manager) => {
       const current = await this.find(manager, id, true);
       if (current.status === 'resolved') throw new ConflictError('ConversationResolved', 'Conversation already resolved');
       if (current.agent_id === dto.agentId) return current;
-      return this.allocation.assignTo(manager, current, dto.agentId, 'manual', 'manual');
+      return this.allocation.assignTo(manager, current, dto.agentId, 'manual', 'manual', actorOf(user));
     });
     return this.view(row);
   }

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { ThrottlerGuard } from '@nestjs/throttler';
-import { Auth, AuthService, AuthUser, CurrentUser, CustomerSessionDto, LoginDto, OptionalJwtAuthGuard } from '@cc/auth';
+import { Auth, AuthService, ConnectorAllowed, AuthUser, CurrentUser, CustomerSessionDto, LoginDto, OptionalJwtAuthGuard } from '@cc/auth';
 
 @ApiTags('auth')
 @Controller('auth')
@@ -35,6 +35,7 @@ export class CustomersController {
   constructor(private readonly auth: AuthService) {}
 
   @Post('session')
+  @ConnectorAllowed()
   @UseGuards(ThrottlerGuard, OptionalJwtAuthGuard)
   session(@Body() dto: CustomerSessionDto, @Req() request: { user?: AuthUser }) {
     return this.auth.customerSession(dto, request.user);

@@ -75,8 +75,8 @@ export class ConversationsController {
   @Post(':id/assign')
   @HttpCode(200)
   @Auth('admin')
-  assign(@Param('id', ParseIdPipe) id: number, @Body() dto: AssignConversationDto) {
-    return this.conversations.assign(id, dto);
+  assign(@CurrentUser() user: AuthUser, @Param('id', ParseIdPipe) id: number, @Body() dto: AssignConversationDto) {
+    return this.conversations.assign(user, id, dto);
   }
 
   @Get(':id/allocations')
