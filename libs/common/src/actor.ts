@@ -1,11 +1,7 @@
 import { AsyncLocalStorage } from 'async_hooks';
-import { Principal } from './views';
+import type { Actor, Principal } from '@cc/protocol';
 
-/** Who caused a change: every event webhook names it, so an integration can ignore its own changes. */
-export interface Actor {
-  type: 'admin' | 'agent' | 'customer' | 'api-key' | 'system';
-  id: number | null;
-}
+export type { Actor };
 
 export const SYSTEM_ACTOR: Actor = { type: 'system', id: null };
 
