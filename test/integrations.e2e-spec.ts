@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { AllocationService } from '@cc/allocation';
+import { Decider } from '@cc/allocation';
 import { ContactCenter, eventually } from './factories/contact-center.factory';
 import { bearer, createTestApp, loginAdmin, TestApp } from './utils/create-test-app';
 import { AppProcess } from './utils/app-process';
@@ -44,6 +44,12 @@ describe('Integrations: API keys, event webhooks, channel connectors (e2e)', () 
   }
 
   const forConversation = (calls: ReceivedCall[], id: number) => calls.filter((c) => c.body.data?.conversation?.id === id);
+
+  /** The calls about conversation `id`, once there are at least `n` (bounded wait). */
+  async function callsAbout(r: WebhookReceiver, id: number, n: number, timeoutMs = 10000): Promise<ReceivedCall[]> {
+    await eventually(async () => forConversation(r.calls, id).length >= n, timeoutMs, 100);
+    return forConversation(r.calls, id);
+  }
 
   describe('API keys', () => {
     it('creates, lists, authenticates, restricts connectors and revokes at once', async () => {
@@ -133,10 +139,7 @@ describe('Integrations: API keys, event webhooks, channel connectors (e2e)', () 
         ['conversation.transferred', 'agent', first.id],
         ['conversation.resolved', 'customer', customer.id],
       ];
-      const calls = await eventually(async () => {
-        const mine = forConversation(r.calls, id);
-        return mine.length >= expected.length ? mine : null;
-      }, 15000);
+      const calls = await callsAbout(r, id, expected.length, 15000);
       expect(calls.map((c) => [c.body.type, c.body.actor.type, c.body.actor.id])).toEqual(expected);
       for (const call of calls) {
         expect(signatureValid(call, hook.secret)).toBe(true);
@@ -180,10 +183,7 @@ describe('Integrations: API keys, event webhooks, channel connectors (e2e)', () 
         return n <= 2 ? 500 : 200;
       });
       const { conversation } = await cc.start({ channel: 'retry' });
-      const calls = await eventually(async () => {
-        const mine = forConversation(r.calls, conversation.id);
-        return mine.length >= 3 ? mine : null;
-      }, 10000);
+      const calls = await callsAbout(r, conversation.id, 3, 10000);
       expect(calls.map((c) => c.headers['x-webhook-id'])).toEqual([calls[0].body.id, calls[0].body.id, calls[0].body.id]);
       const delivered = await eventually(async () => {
         const res = await t.http.get(`/api/v1/webhooks/${hook.id}/deliveries?status=delivered`).set(bearer(admin)).expect(200);
@@ -193,10 +193,7 @@ describe('Integrations: API keys, event webhooks, channel connectors (e2e)', () 
 
       // No answer within 10 s is a failed attempt, retried with the same id.
       const slow = await cc.start({ channel: 'timeout' });
-      const timed = await eventually(async () => {
-        const mine = forConversation(r.calls, slow.conversation.id);
-        return mine.length >= 2 ? mine : null;
-      }, 25000, 200);
+      const timed = await callsAbout(r, slow.conversation.id, 2, 25000);
       expect(timed[1].headers['x-webhook-id']).toBe(timed[0].headers['x-webhook-id']);
       expect(timed[1].at - timed[0].at).toBeGreaterThanOrEqual(9500);
       await eventually(async () => {
@@ -240,10 +237,7 @@ describe('Integrations: API keys, event webhooks, channel connectors (e2e)', () 
       // Another conversation is not held up by this one.
       const other = await cc.start({ channel: 'order' });
       await cc.post(`/conversations/${other.conversation.id}/messages`, { text: 'other' }, other.customer.token).expect(201);
-      const calls = await eventually(async () => {
-        const mine = forConversation(r.calls, conversation.id);
-        return mine.length >= 7 ? mine : null;
-      }, 15000);
+      const calls = await callsAbout(r, conversation.id, 7, 15000);
       expect(calls.map((c) => c.body.data.message.text)).toEqual(['m1', 'm1', 'm1', 'm1', 'm1', 'm2', 'm3']);
       const otherCall = r.calls.find((c) => c.body.data.conversation.id === other.conversation.id)!;
       expect(otherCall.at).toBeLessThan(calls[4].at);
@@ -274,7 +268,7 @@ describe('Integrations: API keys, event webhooks, channel connectors (e2e)', () 
       const { conversation } = await cc.start({ channel: 'rollback' });
       expect(conversation.status).toBe('queued');
       const db = t.app.get(DataSource);
-      const allocation = t.app.get(AllocationService);
+      const allocation = t.app.get(Decider);
       await expect(
         db.transaction(async (manager) => {
           const [row] = await manager.query(`SELECT * FROM conversations WHERE id = $1 FOR UPDATE`, [conversation.id]);
@@ -346,10 +340,7 @@ describe('Integrations: API keys, event webhooks, channel connectors (e2e)', () 
       const replier = convo.agentId === agent.id ? agent : null;
       if (replier) await cc.post(`/conversations/${conversation.id}/messages`, { text: 'agent reply' }, replier.token).expect(201);
       else await cc.post(`/conversations/${conversation.id}/messages`, { text: 'agent reply' }).expect(201);
-      const calls = await eventually(async () => {
-        const mine = forConversation(r.calls, conversation.id);
-        return mine.length >= 4 ? mine : null;
-      });
+      const calls = await callsAbout(r, conversation.id, 4);
       expect(calls.map((c) => [c.body.type, c.body.actor.type])).toEqual([
         ['conversation.created', 'api-key'],
         ['message.created', 'api-key'],

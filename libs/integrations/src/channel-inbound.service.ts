@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { actorOf, ConflictError, ConversationView, InvalidError, MessageView, Principal } from '@cc/common';
 import { advisoryXactLock, LockKey, withTransaction } from '@cc/database';
 import { AuthService } from '@cc/auth';
+import { RoutingService } from '@cc/allocation';
 import { ConversationsService, MessagesService, toMessageView } from '@cc/conversations';
 import { InboundMessageDto } from './channel.dto';
 import { ChannelCustomerRow, ChannelsRepository } from './channels.repository';
@@ -41,6 +42,7 @@ export class ChannelInboundService {
     private readonly repo: ChannelsRepository,
     private readonly auth: AuthService,
     private readonly conversations: ConversationsService,
+    private readonly routing: RoutingService,
     private readonly messages: MessagesService,
   ) {}
 
@@ -80,7 +82,7 @@ export class ChannelInboundService {
     const [open] = await this.conversations.openFor(asCustomer);
     if (open) return open;
     try {
-      return await this.conversations.start(asCustomer, { channel });
+      return await this.routing.start(asCustomer, { channel });
     } catch (err) {
       // A concurrent post started it first.
       if (err instanceof ConflictError && err.code === 'ConversationOpen' && typeof err.details?.conversationId === 'number') {

@@ -1,14 +1,12 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ConversationView } from '@cc/common';
-import { ConversationRow, toConversationView, waitingLineSql } from '@cc/allocation';
+import { ConversationsRepository, toConversationView } from '@cc/conversations';
 import { rooms, SocketHub } from './server-events';
 
 // Positions move in bursts (a whole line shifts at each assignment): recompute each queue at most
 // once per window, whatever the number of events.
 const WINDOW_MS = 100;
-
-const POSITIONS_OF_QUEUES = waitingLineSql('queue_id = ANY($1::int[])');
 
 /**
  * Sends a waiting customer `conversation.queued` when its conversation starts waiting and each
@@ -26,6 +24,7 @@ export class QueuePositions implements OnModuleDestroy {
 
   constructor(
     private readonly dataSource: DataSource,
+    private readonly conversations: ConversationsRepository,
     private readonly hub: SocketHub,
   ) {}
 
@@ -57,12 +56,12 @@ export class QueuePositions implements OnModuleDestroy {
     this.dirty.clear();
     if (!queueIds.size || this.closed) return;
     try {
-      const rows: { id: number; queue_id: number; position: number }[] = await this.dataSource.query(POSITIONS_OF_QUEUES, [[...queueIds]]);
+      const rows = await this.conversations.waitingLine(this.dataSource.manager, [...queueIds]);
       const waiting = new Set(rows.map((r) => r.id));
       for (const [id, last] of this.sent) if (queueIds.has(last.queueId) && !waiting.has(id)) this.sent.delete(id);
       const moved = new Map(rows.filter((r) => this.sent.get(r.id)?.position !== r.position).map((r) => [r.id, r.position]));
       if (!moved.size) return;
-      const changed: ConversationRow[] = await this.dataSource.query(`SELECT * FROM conversations WHERE id = ANY($1::int[]) AND status = 'queued'`, [[...moved.keys()]]);
+      const changed = await this.conversations.queuedByIds(this.dataSource.manager, [...moved.keys()]);
       for (const row of changed) this.queued(toConversationView(row, moved.get(row.id)));
     } catch (err) {
       if (!this.closed) this.logger.warn(`Position update failed: ${err instanceof Error ? err.message : String(err)}`);
