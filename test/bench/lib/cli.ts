@@ -1,7 +1,7 @@
 /** Command-line options of `npm run bench`. */
 import { DEFAULT_POSTGRES_URL } from './servers';
 
-export const PHASES = ['bare', 'insert', 'ours', 'burst', 'connections'] as const;
+export const PHASES = ['bare', 'insert', 'ours', 'hooked', 'burst', 'connections'] as const;
 export type Phase = (typeof PHASES)[number];
 
 const ALIASES: Record<string, Phase[]> = {
@@ -10,9 +10,11 @@ const ALIASES: Record<string, Phase[]> = {
   c: ['ours'],
   d: ['burst'],
   e: ['connections'],
+  f: ['hooked'],
+  outbox: ['ours', 'hooked'],
   references: ['bare', 'insert'],
   throughput: ['bare', 'insert', 'ours'],
-  messages: ['bare', 'insert', 'ours'],
+  messages: ['bare', 'insert', 'ours', 'hooked'],
   allocation: ['burst'],
   sockets: ['connections'],
 };
@@ -47,7 +49,8 @@ export interface BenchOptions {
 
 export const USAGE = `usage: npm run bench -- [options]
   --quick              one round, short phases, 100 pairs, burst of 500 against 50 × 5, 2,000 sockets (under 2 minutes)
-  --only=<phases>      comma list of bare|insert|ours|burst|connections (or a..e, references, throughput)
+  --only=<phases>      comma list of bare|insert|ours|hooked|burst|connections (or a..f, references, throughput,
+                       outbox = ours,hooked: the message path with one message.created webhook vs none)
   --rate=<msg/s>       fixed-rate run, total over all pairs (default 1000)
   --duration=<s>       fixed-rate run length (default 20; quick 5)
   --pairs=<n>          customer/agent pairs (default 200; quick 100)
