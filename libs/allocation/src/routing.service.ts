@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { actorOf, ConflictError, ConversationView, DomainEvents, Errors, ForbiddenError, InvalidError, MessageView, Principal } from '@cc/common';
+import { actorOf, ConflictError, ConversationView, DomainEvents, Errors, ForbiddenError, InvalidError, MessageView, Principal, TransactionHooks } from '@cc/common';
 import { afterCommit, isUniqueViolation, recordEvent, toInt, toIso, withTransaction } from '@cc/database';
 import {
   AssignConversationDto,
@@ -26,6 +26,7 @@ export class RoutingService {
     private readonly decider: Decider,
     private readonly queues: QueuesService,
     private readonly events: DomainEvents,
+    private readonly hooks: TransactionHooks,
   ) {}
 
   /** Creates the customer's conversation and allocates it before answering (or queues it). */
@@ -72,6 +73,8 @@ export class RoutingService {
         viaWebhook = !!queue.webhookUrl;
         moved = viaWebhook ? requeued : await this.decider.allocateInTransaction(manager, requeued, 'transfer', actorOf(user));
       }
+      await this.repo.recordTransfer(manager, current, moved);
+      if (current.agent_id !== null) await this.hooks.run('agent.load.changed', manager, { agentIds: [current.agent_id], reason: 'transferred' });
       await recordEvent(manager, {
         type: 'conversation.transferred',
         conversationId: id,

@@ -61,6 +61,11 @@ function insertBatchSql(ordered: boolean): string {
           AND v.client_message_id IS NOT DISTINCT FROM ins.client_message_id ORDER BY v.ord LIMIT 1) AS actor,
       jsonb_build_object('message', ${messageJsonSql('ins')}, 'conversation', ${conversationJsonSql('c')}, 'customer', ${customerJsonSql('c')}) AS data
     FROM ins JOIN c ON c.id = ins.conversation_id
+  ), first_response AS (
+    -- The first agent message after the first assignment, recorded for the statistics (API.md 13).
+    UPDATE conversations c SET first_response_at = f.created_at, first_response_agent_id = f.sender_id
+    FROM (SELECT DISTINCT ON (conversation_id) conversation_id, sender_id, created_at FROM ins WHERE sender_type = 'agent' ORDER BY conversation_id, id) f
+    WHERE c.id = f.conversation_id AND c.first_response_at IS NULL AND c.first_assigned_at IS NOT NULL
   ), ${outboxInsertSql('events')}
   SELECT ins.*, c.customer_id, c.agent_id FROM ins JOIN c ON c.id = ins.conversation_id ORDER BY ins.id`;
 }

@@ -146,6 +146,7 @@ export class QueuesService {
         priority: q.priority,
         webhookUrl: q.webhookUrl,
         webhookTimeoutMs: q.webhookTimeoutMs,
+        slaSeconds: q.slaSeconds,
         memberIds: members.find((m) => m.queue_id === q.id)?.ids ?? [],
         waiting: { count: w ? Number(w.n) : 0, oldestSince: toIso(w?.oldest) },
       };

@@ -1,8 +1,10 @@
 /** Command-line options of `npm run bench`. */
 import { DEFAULT_POSTGRES_URL } from './servers';
 
-export const PHASES = ['bare', 'insert', 'ours', 'hooked', 'burst', 'connections'] as const;
+export const PHASES = ['bare', 'insert', 'ours', 'burst', 'connections', 'reports', 'hooked'] as const;
 export type Phase = (typeof PHASES)[number];
+/** Phases run only when named with --only. */
+export const OPTIONAL_PHASES: Phase[] = ['reports', 'hooked'];
 
 const ALIASES: Record<string, Phase[]> = {
   a: ['bare'],
@@ -10,13 +12,15 @@ const ALIASES: Record<string, Phase[]> = {
   c: ['ours'],
   d: ['burst'],
   e: ['connections'],
-  f: ['hooked'],
+  g: ['hooked'],
   outbox: ['ours', 'hooked'],
   references: ['bare', 'insert'],
   throughput: ['bare', 'insert', 'ours'],
-  messages: ['bare', 'insert', 'ours', 'hooked'],
+  messages: ['bare', 'insert', 'ours'],
   allocation: ['burst'],
   sockets: ['connections'],
+  f: ['reports'],
+  statistics: ['reports'],
 };
 
 export interface BenchOptions {
@@ -38,6 +42,9 @@ export interface BenchOptions {
   burstSpreadMs: number;
   sockets: number;
   tabsPerAgent: number;
+  reportsConversations: number;
+  reportsAgents: number;
+  reportsRuns: number;
   /** `embedded` or a PostgreSQL URL, for our server. */
   database: string;
   /** Run `nest build contact-center` first: when dist is older than the sources (auto), always, or never. */
@@ -49,8 +56,11 @@ export interface BenchOptions {
 
 export const USAGE = `usage: npm run bench -- [options]
   --quick              one round, short phases, 100 pairs, burst of 500 against 50 × 5, 2,000 sockets (under 2 minutes)
-  --only=<phases>      comma list of bare|insert|ours|hooked|burst|connections (or a..f, references, throughput,
-                       outbox = ours,hooked: the message path with one message.created webhook vs none)
+  --only=<phases>      comma list of bare|insert|ours|burst|connections|reports|hooked (or a..g, references, throughput);
+                       reports (f) is optional: it runs only when named, and needs PostgreSQL;
+                       hooked (g) is optional: our server with one message.created webhook (outbox = ours,hooked)
+  --conversations=<n>  conversations seeded by the reports phase (default 1000000; quick 100000)
+  --agents=<n>         agents seeded by the reports phase (default 10000; quick 1000)
   --rate=<msg/s>       fixed-rate run, total over all pairs (default 1000)
   --duration=<s>       fixed-rate run length (default 20; quick 5)
   --pairs=<n>          customer/agent pairs (default 200; quick 100)
@@ -72,7 +82,7 @@ export function parseArgs(argv: string[]): BenchOptions {
     if (!match) throw new Error(`unknown argument ${arg}\n${USAGE}`);
     flags.set(match[1], match[2] ?? 'true');
   }
-  const known = ['quick', 'only', 'rate', 'duration', 'pairs', 'rounds', 'no-ramp', 'ramp-step', 'sockets', 'db', 'build', 'no-build', 'profile', 'write', 'no-write', 'help'];
+  const known = ['quick', 'only', 'rate', 'duration', 'pairs', 'rounds', 'no-ramp', 'ramp-step', 'sockets', 'db', 'build', 'no-build', 'profile', 'write', 'no-write', 'help', 'conversations', 'agents'];
   for (const key of flags.keys()) if (!known.includes(key)) throw new Error(`unknown option --${key}\n${USAGE}`);
   if (flags.has('help')) throw new Error(USAGE);
 
@@ -86,7 +96,7 @@ export function parseArgs(argv: string[]): BenchOptions {
   };
   const phases = flags.has('only')
     ? [...new Set((flags.get('only') as string).split(',').flatMap((p) => ALIASES[p] ?? (PHASES.includes(p as Phase) ? [p as Phase] : fail(`unknown phase ${p}`))))]
-    : [...PHASES];
+    : PHASES.filter((p) => !OPTIONAL_PHASES.includes(p));
   const db = flags.get('db') ?? (process.env.DATABASE_URL ? process.env.DATABASE_URL : 'embedded');
 
   return {
@@ -108,6 +118,9 @@ export function parseArgs(argv: string[]): BenchOptions {
     burstSpreadMs: 1000,
     sockets: Math.round(number('sockets', quick ? 2000 : 10_000)),
     tabsPerAgent: 10,
+    reportsConversations: Math.round(number('conversations', quick ? 100_000 : 1_000_000)),
+    reportsAgents: Math.round(number('agents', quick ? 1000 : 10_000)),
+    reportsRuns: quick ? 3 : 5,
     database: db === 'postgres' ? DEFAULT_POSTGRES_URL : db,
     build: flags.has('no-build') ? 'never' : flags.has('build') ? 'always' : 'auto',
     profile: flags.has('profile'),
