@@ -149,7 +149,10 @@ describe('Integrations: API keys, event webhooks, channel connectors (e2e)', () 
       }
       expect(new Set(calls.map((c) => c.body.id)).size).toBe(calls.length);
       const created = calls[0].body.data;
-      expect(created).toEqual({ conversation: { ...started.body, position: undefined } });
+      // The conversation as stored (a waiting place and its estimate belong to conversation.queued).
+      const { position, estimatedWaitSeconds, ...stored } = started.body;
+      expect(position).toBe(1);
+      expect(created).toEqual({ conversation: stored });
       const message = calls[1].body.data;
       expect(message.message).toMatchObject({ conversationId: id, senderType: 'customer', senderId: customer.id, text: 'hello' });
       expect(message.customer).toMatchObject({ id: customer.id });
