@@ -6,5 +6,6 @@ export * from './transaction-hooks';
 export * from './password-hasher';
 export * from './common.module';
 export * from './pagination.dto';
+export * from './access-policy';
 export * from './actor';
 export * from './webhook-events';
