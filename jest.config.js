@@ -2,7 +2,8 @@
 const moduleNameMapper = {
   '^@cc/(.*)$': '<rootDir>/libs/$1/src',
 };
-const transform = { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] };
+// Transpile only (fast): tsconfig.json sets isolatedModules, which ts-jest reads; `npm run typecheck` checks types.
+const transform = { '^.+\\.ts$': ['ts-jest', {}] };
 
 module.exports = {
   testTimeout: 60000,
@@ -10,7 +11,7 @@ module.exports = {
     {
       displayName: 'unit',
       rootDir: __dirname,
-      testMatch: ['<rootDir>/libs/**/*.spec.ts', '<rootDir>/apps/**/*.spec.ts'],
+      testMatch: ['<rootDir>/libs/**/*.spec.ts', '<rootDir>/apps/**/*.spec.ts', '<rootDir>/test/structure.spec.ts'],
       moduleFileExtensions: ['js', 'json', 'ts'],
       transform,
       moduleNameMapper,

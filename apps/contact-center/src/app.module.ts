@@ -1,4 +1,4 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Module, RequestMethod } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { ThrottlerModule } from '@nestjs/throttler';
@@ -10,13 +10,13 @@ import { AuthHttpModule } from './http/auth/auth-http.module';
 import { ConversationsHttpModule } from './http/conversations/conversations-http.module';
 import { QueuesHttpModule } from './http/queues/queues-http.module';
 import { HealthModule } from './http/health/health.module';
-import { MetricsModule } from './http/metrics/metrics.module';
 import { PresenceHttpModule } from './http/presence/presence-http.module';
 import { RealtimeModule } from './realtime/realtime.module';
 import { ReportsHttpModule } from './http/reports/reports-http.module';
 import { StatsHttpModule } from './http/stats/stats-http.module';
 import { PlatformMetricsModule } from './platform/metrics.module';
 import { RedisModule } from './platform/redis.module';
+import { LifecycleLog } from './lifecycle-log';
 import { ActorInterceptor } from './http/actor.interceptor';
 import { IntegrationsHttpModule } from './http/integrations/integrations-http.module';
 
@@ -28,6 +28,8 @@ export class AppModule {
       imports: [
         CommonModule.forRoot(config),
         LoggerModule.forRoot({
+          // Named-wildcard syntax of path-to-regexp 8 (the library's default `*` draws a deprecation warning).
+          forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
           pinoHttp: {
             level: config.logLevel,
             autoLogging: { ignore: (req) => req.url === '/metrics' || req.url === '/api/v1/health' },
@@ -42,7 +44,6 @@ export class AppModule {
         DatabaseModule,
         RedisModule,
         PlatformMetricsModule,
-        MetricsModule,
         HealthModule,
         AuthHttpModule,
         PresenceHttpModule, // before AgentsHttpModule: /agents/statuses before /agents/:id
@@ -54,7 +55,7 @@ export class AppModule {
         ReportsHttpModule,
         IntegrationsHttpModule,
       ],
-      providers: [{ provide: APP_INTERCEPTOR, useClass: ActorInterceptor }],
+      providers: [LifecycleLog, { provide: APP_INTERCEPTOR, useClass: ActorInterceptor }],
     };
   }
 }

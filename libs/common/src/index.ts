@@ -6,6 +6,7 @@ export * from './transaction-hooks';
 export * from './password-hasher';
 export * from './common.module';
 export * from './pagination.dto';
+export * from './api-docs';
 export * from './access-policy';
 export * from './actor';
 export * from './webhook-events';

@@ -65,6 +65,11 @@ const AGENTS_SQL = `
 /** Live read models of the supervisor view (API.md section 13): reads only, every number from the stored state. */
 @Injectable()
 export class StatsRepository {
+  /** For the caller's transaction: no JIT compilation (see ReportsRepository.withoutJit). */
+  async withoutJit(manager: EntityManager): Promise<void> {
+    await manager.query(`SELECT set_config('jit', 'off', true)`);
+  }
+
   /** One row per queue (only `queueIds` when given). */
   queues(manager: EntityManager, queueIds: number[] | null = null): Promise<QueueLiveRow[]> {
     return manager.query(QUEUES_SQL, [queueIds]);

@@ -1,13 +1,11 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiCreatedResponse, ApiForbiddenResponse, ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiKeysService, ApiKeyView, Auth, CreateApiKeyDto, CreatedApiKeyView } from '@cc/auth';
-import { PaginationQuery } from '@cc/common';
+import { ApiErrors, ApiPage, PaginationQuery } from '@cc/common';
 import { ParseIdPipe } from '../parse-id';
-import { PageOf } from './pages';
 
 @ApiTags('integrations')
-@ApiUnauthorizedResponse({ description: 'No or bad token' })
-@ApiForbiddenResponse({ description: 'Not an admin' })
+@ApiErrors({ 401: true, 403: 'Not an admin (or a connector key)' })
 @Controller('api-keys')
 @Auth('admin')
 export class ApiKeysController {
@@ -16,14 +14,14 @@ export class ApiKeysController {
   @Post()
   @ApiOperation({ summary: 'Create an API key (the key is shown only in this answer)' })
   @ApiCreatedResponse({ type: CreatedApiKeyView })
-  @ApiBadRequestResponse({ description: 'Invalid name or role' })
+  @ApiErrors({ 400: 'Invalid name or role' })
   create(@Body() dto: CreateApiKeyDto) {
     return this.apiKeys.create(dto);
   }
 
   @Get()
   @ApiOperation({ summary: 'List the live API keys (never the keys themselves)' })
-  @ApiOkResponse({ type: PageOf(ApiKeyView) })
+  @ApiPage(ApiKeyView)
   list(@Query() query: PaginationQuery) {
     return this.apiKeys.list(query.page, query.limit);
   }
@@ -32,7 +30,7 @@ export class ApiKeysController {
   @HttpCode(204)
   @ApiOperation({ summary: 'Revoke an API key: refused from now on, on every instance' })
   @ApiNoContentResponse({ description: 'Revoked' })
-  @ApiNotFoundResponse({ description: 'No such API key' })
+  @ApiErrors({ 404: 'No such API key' })
   revoke(@Param('id', ParseIdPipe) id: number) {
     return this.apiKeys.revoke(id);
   }

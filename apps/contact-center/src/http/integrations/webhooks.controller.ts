@@ -1,26 +1,12 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
-import {
-  ApiAcceptedResponse,
-  ApiBadRequestResponse,
-  ApiConflictResponse,
-  ApiCreatedResponse,
-  ApiForbiddenResponse,
-  ApiNoContentResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Auth } from '@cc/auth';
-import { PaginationQuery } from '@cc/common';
+import { ApiErrors, ApiPage, PaginationQuery } from '@cc/common';
 import { CreateWebhookDto, DeliveriesQuery, DeliveryView, UpdateWebhookDto, WebhooksService, WebhookView } from '@cc/integrations';
 import { ParseIdPipe } from '../parse-id';
-import { PageOf } from './pages';
 
 @ApiTags('integrations')
-@ApiUnauthorizedResponse({ description: 'No or bad token' })
-@ApiForbiddenResponse({ description: 'Not an admin' })
+@ApiErrors({ 401: true, 403: 'Not an admin (or a connector key)' })
 @Controller('webhooks')
 @Auth('admin')
 export class WebhooksController {
@@ -29,14 +15,14 @@ export class WebhooksController {
   @Post()
   @ApiOperation({ summary: 'Subscribe a URL to events (a random secret when none is given)' })
   @ApiCreatedResponse({ type: WebhookView })
-  @ApiBadRequestResponse({ description: 'Invalid url, events, channels or secret' })
+  @ApiErrors({ 400: 'Invalid url, events, channels or secret' })
   create(@Body() dto: CreateWebhookDto) {
     return this.webhooks.create(dto);
   }
 
   @Get()
   @ApiOperation({ summary: 'List event webhooks' })
-  @ApiOkResponse({ type: PageOf(WebhookView) })
+  @ApiPage(WebhookView)
   list(@Query() query: PaginationQuery) {
     return this.webhooks.list(query.page, query.limit);
   }
@@ -44,7 +30,7 @@ export class WebhooksController {
   @Get(':id')
   @ApiOperation({ summary: 'Read an event webhook' })
   @ApiOkResponse({ type: WebhookView })
-  @ApiNotFoundResponse({ description: 'No such webhook' })
+  @ApiErrors({ 404: 'No such webhook' })
   get(@Param('id', ParseIdPipe) id: number) {
     return this.webhooks.get(id);
   }
@@ -52,8 +38,8 @@ export class WebhooksController {
   @Patch(':id')
   @ApiOperation({ summary: 'Change an event webhook (url, events, channels, active)' })
   @ApiOkResponse({ type: WebhookView })
-  @ApiBadRequestResponse({ description: 'Invalid field' })
-  @ApiNotFoundResponse({ description: 'No such webhook' })
+  @ApiErrors({ 400: 'Invalid field' })
+  @ApiErrors({ 404: 'No such webhook' })
   update(@Param('id', ParseIdPipe) id: number, @Body() dto: UpdateWebhookDto) {
     return this.webhooks.update(id, dto);
   }
@@ -62,15 +48,15 @@ export class WebhooksController {
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete an event webhook and its deliveries' })
   @ApiNoContentResponse({ description: 'Deleted' })
-  @ApiNotFoundResponse({ description: 'No such webhook' })
+  @ApiErrors({ 404: 'No such webhook' })
   delete(@Param('id', ParseIdPipe) id: number) {
     return this.webhooks.delete(id);
   }
 
   @Get(':id/deliveries')
   @ApiOperation({ summary: "List a webhook's deliveries, newest first" })
-  @ApiOkResponse({ type: PageOf(DeliveryView) })
-  @ApiNotFoundResponse({ description: 'No such webhook' })
+  @ApiPage(DeliveryView)
+  @ApiErrors({ 404: 'No such webhook' })
   deliveries(@Param('id', ParseIdPipe) id: number, @Query() query: DeliveriesQuery) {
     return this.webhooks.deliveries(id, query);
   }
@@ -78,9 +64,9 @@ export class WebhooksController {
   @Post(':id/deliveries/:deliveryId/retry')
   @HttpCode(202)
   @ApiOperation({ summary: 'Try a failed or pending delivery again at once' })
-  @ApiAcceptedResponse({ description: 'Queued for an attempt now' })
-  @ApiNotFoundResponse({ description: 'No such webhook or delivery' })
-  @ApiConflictResponse({ description: 'Already delivered' })
+  @ApiAcceptedResponse({ description: 'Queued for an attempt now', schema: { type: 'object', example: {} } })
+  @ApiErrors({ 404: 'No such webhook or delivery' })
+  @ApiErrors({ 409: 'Already delivered' })
   async retry(@Param('id', ParseIdPipe) id: number, @Param('deliveryId', ParseIdPipe) deliveryId: number) {
     await this.webhooks.retry(id, deliveryId);
     return {};
