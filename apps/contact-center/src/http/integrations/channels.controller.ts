@@ -19,6 +19,7 @@ export class ChannelsController {
   @ApiErrors({ 400: 'Invalid channel or body' })
   @ApiErrors({ 401: 'No or bad token or key' })
   @ApiErrors({ 403: 'Neither an admin nor a connector' })
+  @ApiErrors({ 404: 'No queue serves the channel and there is no default queue' })
   async receive(@CurrentUser() user: AuthUser, @Param('channel') channel: string, @Body() dto: InboundMessageDto, @Res({ passthrough: true }) res: Response) {
     const { created, ...result } = await this.inbound.receive(user, channel, dto);
     res.status(created ? 201 : 200);
