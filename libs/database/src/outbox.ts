@@ -60,11 +60,13 @@ export function isoSql(column: string): string {
   return `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 }
 
-/** A conversations row `c` as the wire's conversation (toConversationView in SQL; without `position`). */
+/** A conversations row `c` as the wire's conversation (toConversationView in SQL; without `position` and its estimate). */
 export function conversationJsonSql(c: string): string {
   return `jsonb_build_object('id', ${c}.id, 'customerId', ${c}.customer_id, 'agentId', ${c}.agent_id, 'queueId', ${c}.queue_id,
     'channel', ${c}.channel, 'status', ${c}.status, 'createdAt', ${isoSql(`${c}.created_at`)}, 'assignedAt', ${isoSql(`${c}.assigned_at`)},
-    'resolvedAt', ${isoSql(`${c}.resolved_at`)}, 'resolvedBy', ${c}.resolved_by, 'notes', ${c}.notes)`;
+    'resolvedAt', ${isoSql(`${c}.resolved_at`)}, 'resolvedBy', ${c}.resolved_by, 'notes', ${c}.notes)
+    || CASE WHEN ${c}.status = 'offered' AND ${c}.offer_expires_at IS NOT NULL
+         THEN jsonb_build_object('offerExpiresAt', ${isoSql(`${c}.offer_expires_at`)}) ELSE '{}'::jsonb END`;
 }
 
 /** A messages row `m` as the wire's message (toMessageView in SQL). */
