@@ -175,6 +175,33 @@ describe('Integrations: API keys, event webhooks, channel connectors (e2e)', () 
       await t.http.delete(`/api/v1/webhooks/${hook.id}`).set(bearer(admin)).expect(204);
     });
 
+    it('sends conversation.offered, then the assignment by the agent that accepted it (queue with offers)', async () => {
+      const r = await receiver();
+      const hook = await subscribe(r.url, { events: ['conversation.offered', 'conversation.queued', 'conversation.assigned'] });
+      const queue = await cc.queue({ channels: ['offers'], offerTimeoutSeconds: 30 });
+      const first = await cc.agent({ queueIds: [queue.id] });
+      const { conversation } = await cc.start({ channel: 'offers' });
+      expect(conversation.status).toBe('offered');
+      const second = await cc.agent({ queueIds: [queue.id] });
+      await cc.post(`/conversations/${conversation.id}/decline`, {}, first.token).expect(200);
+      // Declined: it waits again, and is offered to the member that has not declined it.
+      const offers = await callsAbout(r, conversation.id, 3);
+      expect(offers.slice(0, 3).map((c) => [c.body.type, c.body.actor.type])).toEqual([
+        ['conversation.offered', 'system'],
+        ['conversation.queued', 'agent'],
+        ['conversation.offered', 'system'],
+      ]);
+      expect(offers[1].body.actor.id).toBe(first.id);
+      expect(offers[2].body.data.agent.id).toBe(second.id);
+      await cc.post(`/conversations/${conversation.id}/accept`, {}, second.token).expect(200);
+      const taker = second;
+      const calls = await callsAbout(r, conversation.id, 4);
+      expect(calls[0].body.data).toMatchObject({ agent: { id: first.id }, expiresAt: expect.any(String), conversation: { status: 'offered', offerExpiresAt: expect.any(String) } });
+      const last = calls[calls.length - 1].body;
+      expect(last).toMatchObject({ type: 'conversation.assigned', actor: { type: 'agent', id: taker.id }, data: { agent: { id: taker.id }, conversation: { status: 'active' } } });
+      await t.http.delete(`/api/v1/webhooks/${hook.id}`).set(bearer(admin)).expect(204);
+    });
+
     it('retries after 500s and after a timeout with the same X-Webhook-Id, and marks a failure', async () => {
       const r = await receiver();
       const hook = await subscribe(r.url, { events: ['conversation.created'] });
