@@ -17,7 +17,7 @@ import { RedisIoAdapter } from './realtime/redis-io.adapter';
 export const API_PREFIX = 'api/v1';
 
 /** Everything main.ts and the e2e tests set up the same way on a created app. */
-export async function configureApp(app: INestApplication): Promise<void> {
+export async function configureApp(app: INestApplication): Promise<{ webUi: boolean }> {
   const express = app as NestExpressApplication;
   app.useLogger(app.get(Logger));
   const config = app.get<AppConfig>(APP_CONFIG);
@@ -37,7 +37,7 @@ export async function configureApp(app: INestApplication): Promise<void> {
   app.useGlobalFilters(new HttpExceptionFilter());
   // SIGTERM/SIGINT are handled by main.ts (shutdown.ts: drain, then app.close(), then process.exit).
   app.enableCors();
-  serveWebUi(express);
+  const webUi = serveWebUi(express);
 
   const adapter = new RedisIoAdapter(app);
   await adapter.connect(app.get(RedisClients));
@@ -48,4 +48,5 @@ export async function configureApp(app: INestApplication): Promise<void> {
   // Before the OpenAPI UI, which serves everything else under /docs.
   http.get('/docs/asyncapi.json', (_req: Request, res: Response) => void res.json(asyncapi));
   SwaggerModule.setup('docs', app, openapi);
+  return { webUi };
 }

@@ -20,9 +20,9 @@ async function bootstrap(): Promise<void> {
     throw err;
   }
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { bufferLogs: true, bodyParser: false });
-  await configureApp(app);
+  const { webUi } = await configureApp(app);
   await app.listen(config.port);
-  app.get(Logger).log(startupSummary(config.port), 'Bootstrap');
+  app.get(Logger).log(startupSummary(config.port, webUi), 'Bootstrap');
   const logger = app.get(Logger);
   // A stray rejection (e.g. a Redis publish during an outage) is logged; the process keeps serving.
   process.on('unhandledRejection', (reason) => logger.error(`Unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`, 'Process'));

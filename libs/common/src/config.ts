@@ -1,8 +1,11 @@
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
+import { IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
 
 const toInt = ({ value }: { value: unknown }) =>
   value === undefined || value === '' ? undefined : /^-?\d+$/.test(String(value)) ? Number(value) : value;
+
+const toNumber = ({ value }: { value: unknown }) =>
+  value === undefined || value === '' ? undefined : /^\d+(\.\d+)?(e-?\d+)?$/i.test(String(value)) ? Number(value) : value;
 
 /** The environment as API.md section 2 lists it, plus a few operational knobs documented in the README. */
 export class EnvironmentSchema {
@@ -73,6 +76,14 @@ export class EnvironmentSchema {
     message: 'TRUST_PROXY must be a hop count or a comma-separated list of addresses/subnets',
   })
   TRUST_PROXY?: string;
+  @IsOptional() @Transform(toNumber) @IsNumber() @Min(0.00001) @Max(1000)
+  WEBHOOK_RETRY_SCALE?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3650)
+  WEBHOOK_RETENTION_DAYS?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(20) @Max(60000)
+  WEBHOOK_POLL_MS?: number;
 }
 
 export interface AppConfig {
@@ -102,6 +113,12 @@ export interface AppConfig {
   webhookConcurrency: number;
   /** Express `trust proxy`: false, a hop count, or a list of addresses. */
   trustProxy: false | number | string[];
+  /** Factor on the event-webhook retry delays and on their 24-hour horizon (the 10 s timeout is not scaled). */
+  webhookRetryScale: number;
+  /** Delivered event-webhook deliveries older than this are pruned. */
+  webhookRetentionDays: number;
+  /** How often each instance looks for due event-webhook deliveries. */
+  webhookPollMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -142,6 +159,9 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     maxPendingWrites: parsed.MAX_PENDING_WRITES ?? 10_000,
     webhookConcurrency: parsed.WEBHOOK_CONCURRENCY ?? 16,
     trustProxy: parseTrustProxy(parsed.TRUST_PROXY),
+    webhookRetryScale: parsed.WEBHOOK_RETRY_SCALE ?? 1,
+    webhookRetentionDays: parsed.WEBHOOK_RETENTION_DAYS ?? 7,
+    webhookPollMs: parsed.WEBHOOK_POLL_MS ?? 250,
   };
 }
 

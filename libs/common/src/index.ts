@@ -9,3 +9,5 @@ export * from './pagination.dto';
 export * from './input-rules';
 export * from './api-docs';
 export * from './access-policy';
+export * from './actor';
+export * from './webhook-events';

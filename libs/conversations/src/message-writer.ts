@@ -1,12 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@cc/common';
-import { BatchQueue, isDatabaseUnavailable, Settled } from '@cc/database';
+import { BatchQueue, isDatabaseUnavailable, OutboxSubscriptions, Settled } from '@cc/database';
 import { MessagesRepository, StoredMessageRow, WriteRequest } from './messages.repository';
 
 /** The stored row with the conversation's parties, or null when nothing was stored (see MessagesService for why). */
 export type WriteResult = StoredMessageRow | null;
 
 const MAX_BATCH = 500;
+const DEADLOCK = '40P01';
 
 /**
  * Group commit: messages that arrive while a write is in flight are stored together by the
@@ -20,7 +21,11 @@ export class MessageWriter {
   // order, so a client that saw message N and syncs after N can never miss an earlier id.
   private readonly batches: BatchQueue<WriteRequest, WriteResult>;
 
-  constructor(private readonly repo: MessagesRepository, @Inject(APP_CONFIG) config: AppConfig) {
+  constructor(
+    private readonly repo: MessagesRepository,
+    private readonly subscriptions: OutboxSubscriptions,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
     this.batches = new BatchQueue<WriteRequest, WriteResult>((batch) => this.insert(batch), MAX_BATCH, config.maxPendingWrites);
   }
 
@@ -44,18 +49,31 @@ export class MessageWriter {
    */
   private async insert(batch: WriteRequest[]): Promise<Settled<WriteResult>[]> {
     try {
-      return (await this.repo.insertBatch(batch)).map((value) => ({ ok: true, value }));
+      return (await this.store(batch)).map((value) => ({ ok: true, value }));
     } catch (err) {
       if (batch.length === 1 || isDatabaseUnavailable(err)) throw err;
     }
     const results: Settled<WriteResult>[] = [];
     for (const request of batch) {
       try {
-        results.push({ ok: true, value: (await this.repo.insertBatch([request]))[0] });
+        results.push({ ok: true, value: (await this.store([request]))[0] });
       } catch (error) {
         results.push({ ok: false, error });
       }
     }
     return results;
+  }
+
+  private async store(batch: WriteRequest[]): Promise<WriteResult[]> {
+    // Conversation row locks order the events of a conversation; only needed while message.created is subscribed.
+    const ordered = this.subscriptions.wants('message.created');
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.repo.insertBatch(batch, ordered);
+      } catch (err) {
+        // The statement is atomic: after a deadlock nothing was stored and it may simply run again.
+        if ((err as { code?: string }).code !== DEADLOCK || attempt >= 3) throw err;
+      }
+    }
   }
 }

@@ -5,6 +5,8 @@ import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@cc/common';
 import { AfterCommitSubscriber } from './after-commit';
 import { DatabaseHealth } from './database-health';
+import { OutboxSubscriber, OutboxSubscriptions } from './outbox';
+import { OutboxRepository } from './outbox.repository';
 import { EmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres';
 import { MIGRATIONS } from './migrations';
 
@@ -62,6 +64,7 @@ function timeouts(ms: number) {
 @Module({ providers: [DatabaseConnection], exports: [DatabaseConnection] })
 class DatabaseConnectionModule {}
 
+@Global()
 @Module({
   imports: [
     TypeOrmModule.forRootAsync({
@@ -70,7 +73,7 @@ class DatabaseConnectionModule {}
       useFactory: (connection: DatabaseConnection) => connection.options(),
     }),
   ],
-  providers: [AfterCommitSubscriber, DatabaseHealth],
-  exports: [TypeOrmModule, DatabaseHealth],
+  providers: [AfterCommitSubscriber, DatabaseHealth, OutboxSubscriber, OutboxSubscriptions, OutboxRepository],
+  exports: [TypeOrmModule, DatabaseHealth, OutboxSubscriptions, OutboxRepository],
 })
 export class DatabaseModule {}

@@ -7,3 +7,5 @@ export * from './after-commit';
 export * from './batch-queue';
 export * from './unavailable';
 export * from './database-health';
+export * from './outbox';
+export * from './outbox.repository';
