@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { AgentState } from '@cc/common';
-import { activeCountSql, stateSql } from '@cc/presence';
+import { activeCountSql, heldCountSql, stateSql } from '@cc/presence';
 import { ESTIMATE_WINDOW_SECONDS } from './wait-estimate';
 
 export interface QueueLiveRow {
@@ -32,7 +32,8 @@ export interface AgentLiveRow {
   created_at: Date;
 }
 
-const STATE = stateSql('p', 'a', activeCountSql('a.id'));
+// Offers hold slots: an agent whose offers and conversations fill its capacity is busy.
+const STATE = stateSql('p', 'a', heldCountSql('a.id'));
 
 /** Counts per queue, each on an index: open conversations by queue, the waiting line, recent first assignments. */
 const QUEUES_SQL = `

@@ -2,8 +2,17 @@ import { Foundation1763884800000 } from './1763884800000-Foundation';
 import { AgentsPresenceQueues1763884900000 } from './1763884900000-AgentsPresenceQueues';
 import { MessagesAllocation1763885000000 } from './1763885000000-MessagesAllocation';
 import { WaitStartsInLine1763885100000 } from './1763885100000-WaitStartsInLine';
+import { OffersChannelCapacity1763885400000 } from './1763885400000-OffersChannelCapacity';
 import { StatisticsHistory1763885500000 } from './1763885500000-StatisticsHistory';
 import { DecisionsByTime1763885510000 } from './1763885510000-DecisionsByTime';
 
 /** Every migration, oldest first: the app and the TypeORM CLI run this same list. */
-export const MIGRATIONS = [Foundation1763884800000, AgentsPresenceQueues1763884900000, MessagesAllocation1763885000000, WaitStartsInLine1763885100000, StatisticsHistory1763885500000, DecisionsByTime1763885510000];
+export const MIGRATIONS = [
+  Foundation1763884800000,
+  AgentsPresenceQueues1763884900000,
+  MessagesAllocation1763885000000,
+  WaitStartsInLine1763885100000,
+  OffersChannelCapacity1763885400000,
+  StatisticsHistory1763885500000,
+  DecisionsByTime1763885510000,
+];
