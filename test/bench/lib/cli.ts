@@ -1,7 +1,9 @@
 /** Command-line options of `npm run bench`. */
 import { DEFAULT_POSTGRES_URL } from './servers';
 
-export const PHASES = ['bare', 'insert', 'ours', 'burst', 'connections'] as const;
+export const PHASES = ['bare', 'insert', 'ours', 'burst', 'connections', 'history', 'waiting', 'agents', 'burst2', 'redis'] as const;
+/** The growth and scale-out phases (issue 15): each writes its own section of BENCHMARKS.md. */
+export const GROWTH_PHASES = ['history', 'waiting', 'agents', 'burst2', 'redis'] as const;
 export type Phase = (typeof PHASES)[number];
 
 const ALIASES: Record<string, Phase[]> = {
@@ -10,6 +12,12 @@ const ALIASES: Record<string, Phase[]> = {
   c: ['ours'],
   d: ['burst'],
   e: ['connections'],
+  f: ['history'],
+  g: ['waiting'],
+  h: ['agents'],
+  i: ['burst2'],
+  j: ['redis'],
+  growth: [...GROWTH_PHASES],
   references: ['bare', 'insert'],
   throughput: ['bare', 'insert', 'ours'],
   messages: ['bare', 'insert', 'ours'],
@@ -41,13 +49,16 @@ export interface BenchOptions {
   /** Run `nest build contact-center` first: when dist is older than the sources (auto), always, or never. */
   build: 'auto' | 'always' | 'never';
   write: boolean;
+  /** Write the sections of the growth phases that ran (each its own; partial runs may write them). */
+  writeGrowth: boolean;
   profile: boolean;
   budgetS: number;
 }
 
 export const USAGE = `usage: npm run bench -- [options]
   --quick              one round, short phases, 100 pairs, burst of 500 against 50 × 5, 2,000 sockets (under 2 minutes)
-  --only=<phases>      comma list of bare|insert|ours|burst|connections (or a..e, references, throughput)
+  --only=<phases>      comma list of bare|insert|ours|burst|connections|history|waiting|agents|burst2|redis
+                       (or a..j, references, throughput, growth = the last five)
   --rate=<msg/s>       fixed-rate run, total over all pairs (default 1000)
   --duration=<s>       fixed-rate run length (default 20; quick 5)
   --pairs=<n>          customer/agent pairs (default 200; quick 100)
@@ -60,7 +71,8 @@ export const USAGE = `usage: npm run bench -- [options]
                        (default: only when dist/ is older than apps/, libs/ or tsconfig.json)
   --profile            CPU-profile our server during the message phase and report where its time goes
                        (profiling slows it down: compare numbers only between profiled runs)
-  --write / --no-write update BENCHMARKS.md (default: yes, except with --quick, --only or --profile)`;
+  --write / --no-write update BENCHMARKS.md (default: yes, except with --quick, --only or --profile;
+                       the growth phases write their own sections also with --only, never with --quick)`;
 
 export function parseArgs(argv: string[]): BenchOptions {
   const flags = new Map<string, string>();
@@ -109,7 +121,8 @@ export function parseArgs(argv: string[]): BenchOptions {
     build: flags.has('no-build') ? 'never' : flags.has('build') ? 'always' : 'auto',
     profile: flags.has('profile'),
     write: flags.has('no-write') ? false : flags.has('write') || (!quick && !flags.has('only') && !flags.has('profile')),
-    budgetS: quick ? 300 : 900,
+    writeGrowth: flags.has('no-write') ? false : flags.has('write') || (!quick && !flags.has('profile')),
+    budgetS: (quick ? 300 : 900) + phases.filter((p) => (GROWTH_PHASES as readonly string[]).includes(p)).length * (quick ? 120 : 240),
   };
 }
 
