@@ -1,6 +1,7 @@
 /** The growth and scale-out phases (f–j), each rendering its own section of BENCHMARKS.md. */
 import type { GrowthOptions } from './growth-common';
 import { historySection, runHistory } from './history';
+import { runWaiting, waitingSection } from './waiting';
 
 export interface GrowthRunner {
   title: string;
@@ -11,5 +12,9 @@ export const GROWTH_RUNNERS: Record<string, GrowthRunner> = {
   history: {
     title: '1,000,000 stored messages in 100,000 conversations',
     run: async (o) => historySection(await runHistory(o)),
+  },
+  waiting: {
+    title: '10,000 customers waiting in one queue while agents resolve 50/s',
+    run: async (o) => waitingSection(await runWaiting(o)),
   },
 };
