@@ -1,6 +1,7 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import type { RoutingType } from '@cc/protocol';
 
-export type RoutingType = 'app' | 'phone';
+export type { RoutingType } from '@cc/protocol';
 
 @Entity('agents')
 export class Agent {

@@ -1,29 +1,7 @@
-import { AgentState, AgentStatusView, ConversationStatus } from '@cc/common';
+import { AgentState } from '@cc/common';
 import { RoutingType } from './agent.entity';
 
-/** The agent resource of API.md section 4. */
-export interface AgentView {
-  id: number;
-  email: string;
-  name: string;
-  number: string | null;
-  skills: string[];
-  maxConcurrent: number;
-  wrapUpSeconds: number;
-  manualStatus: string | null;
-  routingType: RoutingType;
-  phoneNumber: string | null;
-  queueIds: number[];
-  createdAt: string;
-  updatedAt: string;
-  stats: {
-    activeConversations: number;
-    totalConversations: number;
-    totalResolved: number;
-    latestConversation: { id: number; status: ConversationStatus; createdAt: string } | null;
-  };
-  status: Pick<AgentStatusView, 'logged' | 'extension' | 'context' | 'paused' | 'pauseReason' | 'wrapUpUntil' | 'state'>;
-}
+export type { AgentView } from '@cc/protocol';
 
 export interface CreateAgentInput {
   email: string;

@@ -4,26 +4,14 @@ import { createHmac, timingSafeEqual } from 'crypto';
 import { DataSource, Repository } from 'typeorm';
 import { APP_CONFIG, AppConfig, DomainEvents, Errors, ForbiddenError, InvalidError, NotFoundError, PasswordHasher, Role, UnauthorizedError } from '@cc/common';
 import { Agent } from '@cc/agents';
+import type { CustomerView, UserView } from '@cc/protocol';
 import { Admin } from './admin.entity';
 import { AuthUser } from './auth-user';
 import { CustomerSessionDto, LoginDto } from './auth.dto';
 import { Customer } from './customer.entity';
 import { TokenService } from './token.service';
 
-export interface UserView {
-  id: number;
-  role: Role;
-  name: string | null;
-  email: string | null;
-  externalId?: string | null;
-}
-
-export interface CustomerView {
-  id: number;
-  name: string | null;
-  email: string | null;
-  externalId: string | null;
-}
+export type { CustomerView, UserView } from '@cc/protocol';
 
 @Injectable()
 export class AuthService implements OnApplicationBootstrap {

@@ -1,64 +1,20 @@
-/** Wire shapes of API.md shared by HTTP answers, socket events and domain events. */
+/** Wire shapes of API.md: defined once in `@cc/protocol` (no runtime imports, browser-safe). */
+import type { Paginated } from '@cc/protocol';
+
+export type {
+  Role,
+  Principal,
+  AgentState,
+  AgentStatusView,
+  ConversationStatus,
+  ConversationView,
+  SenderType,
+  MessageView,
+  Paginated,
+} from '@cc/protocol';
+
 /** Ids are PostgreSQL integers: anything larger is a 400, never a database error. */
 export const MAX_ID = 2_147_483_647;
-
-export type Role = 'admin' | 'agent' | 'customer';
-
-export interface Principal {
-  role: Role;
-  id: number;
-}
-
-export type AgentState = 'offline' | 'available' | 'busy' | 'paused' | 'wrap-up';
-
-export interface AgentStatusView {
-  id: number;
-  number: string | null;
-  logged: boolean;
-  extension: string | null;
-  context: string | null;
-  paused: boolean;
-  pauseReason: { id: number; name: string } | null;
-  wrapUpUntil: string | null;
-  state: AgentState;
-  activeConversations: number;
-  maxConcurrent: number;
-  queueIds: number[];
-}
-
-export type ConversationStatus = 'queued' | 'active' | 'resolved';
-
-export interface ConversationView {
-  id: number;
-  customerId: number;
-  agentId: number | null;
-  queueId: number;
-  channel: string;
-  status: ConversationStatus;
-  createdAt: string;
-  assignedAt: string | null;
-  resolvedAt: string | null;
-  resolvedBy: string | null;
-  notes: string | null;
-  position?: number;
-}
-
-export type SenderType = 'customer' | 'agent' | 'system';
-
-export interface MessageView {
-  id: number;
-  conversationId: number;
-  senderType: SenderType;
-  senderId: number | null;
-  text: string;
-  clientMessageId: string | null;
-  createdAt: string;
-}
-
-export interface Paginated<T> {
-  data: T[];
-  meta: { page: number; limit: number; total: number; totalPages: number };
-}
 
 export function paginated<T>(data: T[], page: number, limit: number, total: number): Paginated<T> {
   return { data, meta: { page, limit, total, totalPages: Math.ceil(total / limit) } };

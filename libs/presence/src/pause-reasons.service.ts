@@ -2,11 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Errors, paginated, Paginated, PaginationQuery } from '@cc/common';
 import { isUniqueViolation } from '@cc/database';
+import type { PauseReasonView } from '@cc/protocol';
 
-export interface PauseReasonView {
-  id: number;
-  name: string;
-}
+export type { PauseReasonView } from '@cc/protocol';
 
 /** Named reasons an agent pauses for. Id 0 is never a reason: it means "available" (unpause). */
 @Injectable()

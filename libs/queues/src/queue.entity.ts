@@ -1,7 +1,7 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import type { QueueOverflow, QueueStrategy } from '@cc/protocol';
 
-export type QueueStrategy = 'least-busy' | 'longest-idle' | 'round-robin';
-export type QueueOverflow = 'wait' | 'overflow-online' | 'overflow-any';
+export type { QueueOverflow, QueueStrategy } from '@cc/protocol';
 export const QUEUE_STRATEGIES: QueueStrategy[] = ['least-busy', 'longest-idle', 'round-robin'];
 export const QUEUE_OVERFLOWS: QueueOverflow[] = ['wait', 'overflow-online', 'overflow-any'];
 

@@ -4,6 +4,7 @@ import { DataSource, EntityManager, Repository } from 'typeorm';
 import { ConflictError, DomainEvents, Errors, paginated, Paginated, PaginationQuery } from '@cc/common';
 import { isForeignKeyViolation, isUniqueViolation, toIso } from '@cc/database';
 import { AddMemberDto, CreateQueueDto, UpdateQueueDto } from './queue.dto';
+import type { QueueView } from '@cc/protocol';
 import { Queue, QueueOverflow, QueueStrategy } from './queue.entity';
 
 export const DEFAULT_QUEUE = 'default';
@@ -20,18 +21,7 @@ export function routeQueueSql(channelParam: string, queueIdParam: string): strin
   LIMIT 1`;
 }
 
-export interface QueueView {
-  id: number;
-  name: string;
-  strategy: QueueStrategy;
-  overflow: QueueOverflow;
-  channels: string[];
-  priority: number;
-  webhookUrl: string | null;
-  webhookTimeoutMs: number;
-  memberIds: number[];
-  waiting: { count: number; oldestSince: string | null };
-}
+export type { QueueView } from '@cc/protocol';
 
 @Injectable()
 export class QueuesService {

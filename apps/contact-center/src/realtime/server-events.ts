@@ -1,21 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { Namespace, Server, Socket } from 'socket.io';
-import { AgentStatusView, ConversationView, MessageView, Principal, SenderType } from '@cc/common';
-import { UserView } from '@cc/auth';
+import { Principal } from '@cc/common';
+import type { ServerEvent, ServerEventMap } from '@cc/protocol';
 
-/** Every server → client event and its payload (API.md section 8). Nothing leaves a socket otherwise. */
-export interface ServerEventMap {
-  ready: { user: UserView & { status?: AgentStatusView }; conversations: ConversationView[] };
-  'message.new': { message: MessageView };
-  'conversation.queued': { conversation: ConversationView };
-  'conversation.assigned': { conversation: ConversationView; agent: { id: number; name: string } };
-  'conversation.resolved': { conversation: ConversationView };
-  'conversation.transferred': { conversation: ConversationView; fromAgentId: number | null; toAgentId: number | null };
-  typing: { conversationId: number; senderType: SenderType; typing: boolean };
-  'agent.status': AgentStatusView;
-}
-
-export type ServerEvent = keyof ServerEventMap;
+/** The event map is defined once, in `@cc/protocol`, for the server and every client. */
+export type { ServerEvent, ServerEventMap } from '@cc/protocol';
 
 export type SocketNamespace = '/agent' | '/customer';
 

@@ -14,11 +14,12 @@ import {
   ValidationPipe,
 } from '@nestjs/common';
 import { finalize, map, Observable } from 'rxjs';
+import type { Ack } from '@cc/protocol';
 import { toErrorBody } from '../http/http-exception.filter';
 import { MetricsService } from '../http/metrics/metrics.service';
 
-/** The acknowledgement of every client event (API.md section 8). */
-export type Ack<T = unknown> = { ok: true; data: T } | { ok: false; error: { statusCode: number; message: string | string[]; [extra: string]: unknown } };
+/** The acknowledgement of every client event (API.md section 8), defined in `@cc/protocol`. */
+export type { Ack } from '@cc/protocol';
 
 // Nest hands socket handlers, guards, interceptors and filters [socket, data, ack, pattern].
 const ACK_ARG = 2;

@@ -1,15 +1,19 @@
 import { IsBoolean, IsInt, IsPositive, Min } from 'class-validator';
 import { ResolveConversationDto, SendMessageDto, StartConversationDto } from '@cc/conversations';
+import type * as Wire from '@cc/protocol';
 
-/** Socket payloads: the HTTP bodies plus the conversation id that HTTP carries in the path. */
-export class StartConversationPayload extends StartConversationDto {}
+/**
+ * Socket payloads: the HTTP bodies plus the conversation id that HTTP carries in the path. Each
+ * implements its wire shape in `@cc/protocol`, so the validated classes and the clients' types agree.
+ */
+export class StartConversationPayload extends StartConversationDto implements Wire.StartConversationPayload {}
 
-export class SendMessagePayload extends SendMessageDto {
+export class SendMessagePayload extends SendMessageDto implements Wire.SendMessagePayload {
   @IsInt() @IsPositive()
   conversationId: number;
 }
 
-export class SyncMessagesPayload {
+export class SyncMessagesPayload implements Wire.SyncMessagesPayload {
   @IsInt() @IsPositive()
   conversationId: number;
 
@@ -17,12 +21,12 @@ export class SyncMessagesPayload {
   afterId: number;
 }
 
-export class ResolveConversationPayload extends ResolveConversationDto {
+export class ResolveConversationPayload extends ResolveConversationDto implements Wire.ResolveConversationPayload {
   @IsInt() @IsPositive()
   conversationId: number;
 }
 
-export class TypingPayload {
+export class TypingPayload implements Wire.TypingPayload {
   @IsInt() @IsPositive()
   conversationId: number;
 

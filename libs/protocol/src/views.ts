@@ -1,0 +1,154 @@
+/**
+ * Wire shapes of API.md shared by HTTP answers, socket events and domain events. Types only:
+ * this library imports nothing, so the server and browser clients (`@cc/client`, the console,
+ * the widget) compile against the very same definitions.
+ */
+
+export type Role = 'admin' | 'agent' | 'customer';
+
+export interface Principal {
+  role: Role;
+  id: number;
+}
+
+export type AgentState = 'offline' | 'available' | 'busy' | 'paused' | 'wrap-up';
+
+export interface AgentStatusView {
+  id: number;
+  number: string | null;
+  logged: boolean;
+  extension: string | null;
+  context: string | null;
+  paused: boolean;
+  pauseReason: { id: number; name: string } | null;
+  wrapUpUntil: string | null;
+  state: AgentState;
+  activeConversations: number;
+  maxConcurrent: number;
+  queueIds: number[];
+}
+
+export type ConversationStatus = 'queued' | 'active' | 'resolved';
+
+export interface ConversationView {
+  id: number;
+  customerId: number;
+  agentId: number | null;
+  queueId: number;
+  channel: string;
+  status: ConversationStatus;
+  createdAt: string;
+  assignedAt: string | null;
+  resolvedAt: string | null;
+  resolvedBy: string | null;
+  notes: string | null;
+  position?: number;
+}
+
+export type SenderType = 'customer' | 'agent' | 'system';
+
+export interface MessageView {
+  id: number;
+  conversationId: number;
+  senderType: SenderType;
+  senderId: number | null;
+  text: string;
+  clientMessageId: string | null;
+  createdAt: string;
+}
+
+export interface Paginated<T> {
+  data: T[];
+  meta: { page: number; limit: number; total: number; totalPages: number };
+}
+
+/** `GET /auth/me`, `user` of `POST /auth/login` and of `ready`. */
+export interface UserView {
+  id: number;
+  role: Role;
+  name: string | null;
+  email: string | null;
+  externalId?: string | null;
+}
+
+export interface CustomerView {
+  id: number;
+  name: string | null;
+  email: string | null;
+  externalId: string | null;
+}
+
+/** `POST /auth/login`. */
+export interface LoginResult {
+  accessToken: string;
+  tokenType: 'Bearer';
+  expiresIn: number;
+  user: UserView;
+}
+
+/** `POST /customers/session`. */
+export interface CustomerSessionResult {
+  accessToken: string;
+  customer: CustomerView;
+}
+
+export interface PauseReasonView {
+  id: number;
+  name: string;
+}
+
+export type RoutingType = 'app' | 'phone';
+
+/** The agent resource of API.md section 4. */
+export interface AgentView {
+  id: number;
+  email: string;
+  name: string;
+  number: string | null;
+  skills: string[];
+  maxConcurrent: number;
+  wrapUpSeconds: number;
+  manualStatus: string | null;
+  routingType: RoutingType;
+  phoneNumber: string | null;
+  queueIds: number[];
+  createdAt: string;
+  updatedAt: string;
+  stats: {
+    activeConversations: number;
+    totalConversations: number;
+    totalResolved: number;
+    latestConversation: { id: number; status: ConversationStatus; createdAt: string } | null;
+  };
+  status: Pick<AgentStatusView, 'logged' | 'extension' | 'context' | 'paused' | 'pauseReason' | 'wrapUpUntil' | 'state'>;
+}
+
+export type QueueStrategy = 'least-busy' | 'longest-idle' | 'round-robin';
+export type QueueOverflow = 'wait' | 'overflow-online' | 'overflow-any';
+
+/** The queue resource of API.md section 6. */
+export interface QueueView {
+  id: number;
+  name: string;
+  strategy: QueueStrategy;
+  overflow: QueueOverflow;
+  channels: string[];
+  priority: number;
+  webhookUrl: string | null;
+  webhookTimeoutMs: number;
+  memberIds: number[];
+  waiting: { count: number; oldestSince: string | null };
+}
+
+/** `GET /conversations/:id/messages`. */
+export interface MessagePage {
+  data: MessageView[];
+  meta: { hasMore: boolean };
+}
+
+/** The error body of every 4xx/5xx answer and of every error ack. */
+export interface ErrorBody {
+  statusCode: number;
+  message: string | string[];
+  [extra: string]: unknown;
+}
