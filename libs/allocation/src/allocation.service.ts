@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { DomainEvents, Errors, ForbiddenError, Principal, TransactionHooks } from '@cc/common';
-import { advisoryXactLock, afterCommit, BatchQueue, LockKey, returnedRows, Settled, withTransaction } from '@cc/database';
+import { advisoryXactLock, afterCommit, BatchQueue, LockKey, returnedRows, Settled, timedLockHold, withTransaction } from '@cc/database';
 import { QueuesService } from '@cc/queues';
 import { AllocationOutcome, CandidateVerdict } from './allocation-decision.entity';
 import { AllocationWebhook, WebhookAnswer } from './allocation-webhook';
@@ -171,7 +171,7 @@ export class AllocationService implements OnModuleInit, OnApplicationShutdown {
         const out: unknown[] = [];
         for (const work of batch) out.push(await work(manager));
         return out;
-      });
+      }, batch.length);
       return values.map((value) => ({ ok: true, value }));
     } catch (err) {
       if (batch.length === 1) throw err;
@@ -188,12 +188,15 @@ export class AllocationService implements OnModuleInit, OnApplicationShutdown {
    * decisions (never a conversation or its messages, committed durably before), and the sweep
    * allocates those conversations again; WAL order keeps every later durable commit consistent.
    */
-  private lockedTransaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return withTransaction(this.dataSource, async (manager) => {
-      // One round trip, parameterless on purpose (the simple protocol takes two statements).
-      await manager.query(`SET LOCAL synchronous_commit = off; SELECT pg_advisory_xact_lock(${LockKey.Allocation}, 0)`);
-      return work(manager);
-    });
+  private lockedTransaction<T>(work: (manager: EntityManager) => Promise<T>, decisions = 1): Promise<T> {
+    return timedLockHold(decisions, (held) =>
+      withTransaction(this.dataSource, async (manager) => {
+        // One round trip, parameterless on purpose (the simple protocol takes two statements).
+        await manager.query(`SET LOCAL synchronous_commit = off; SELECT pg_advisory_xact_lock(${LockKey.Allocation}, 0)`);
+        held();
+        return work(manager);
+      }),
+    );
   }
 
   /**

@@ -5,3 +5,4 @@ export * from './sql';
 export { MIGRATIONS } from './migrations';
 export * from './after-commit';
 export * from './batch-queue';
+export * from './lock-timing';

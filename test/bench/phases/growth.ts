@@ -1,5 +1,6 @@
 /** The growth and scale-out phases (f–j), each rendering its own section of BENCHMARKS.md. */
 import type { GrowthOptions } from './growth-common';
+import { agentsSection, runAgents } from './agents';
 import { historySection, runHistory } from './history';
 import { runWaiting, waitingSection } from './waiting';
 
@@ -16,5 +17,9 @@ export const GROWTH_RUNNERS: Record<string, GrowthRunner> = {
   waiting: {
     title: '10,000 customers waiting in one queue while agents resolve 50/s',
     run: async (o) => waitingSection(await runWaiting(o)),
+  },
+  agents: {
+    title: '1,000 logged-in agents and 5,000 active conversations: allocation-lock hold time',
+    run: async (o) => agentsSection(await runAgents(o)),
   },
 };

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
+import { allocationLockHoldSeconds } from '@cc/database';
 
 /** Prometheus metrics of this instance; `/metrics` exposes them. */
 @Injectable()
@@ -20,6 +21,7 @@ export class MetricsService {
 
   constructor(dataSource: DataSource) {
     collectDefaultMetrics({ register: this.registry, prefix: 'cc_' });
+    this.registry.registerMetric(allocationLockHoldSeconds);
     new Gauge({
       name: 'cc_conversations_waiting',
       help: 'Conversations waiting for an agent (all instances)',
