@@ -2,6 +2,7 @@
 import type { GrowthOptions } from './growth-common';
 import { agentsSection, runAgents } from './agents';
 import { historySection, runHistory } from './history';
+import { burst2Section, redisSection, runBurst2, runRedisCost } from './scale';
 import { runWaiting, waitingSection } from './waiting';
 
 export interface GrowthRunner {
@@ -21,5 +22,13 @@ export const GROWTH_RUNNERS: Record<string, GrowthRunner> = {
   agents: {
     title: '1,000 logged-in agents and 5,000 active conversations: allocation-lock hold time',
     run: async (o) => agentsSection(await runAgents(o)),
+  },
+  burst2: {
+    title: 'allocation burst on one instance and split over two with Redis',
+    run: async (o) => burst2Section(await runBurst2(o)),
+  },
+  redis: {
+    title: 'Redis adapter cost per message (two instances, local vs crossing)',
+    run: async (o) => redisSection(await runRedisCost(o)),
   },
 };
