@@ -45,7 +45,8 @@ export abstract class ParticipantGateway implements OnGatewayInit, OnGatewayConn
   @SubscribeMessage('message.send')
   @UseGuards(MessageRateLimitGuard)
   async send(@ConnectedSocket() socket: ClientSocket, @MessageBody() { conversationId, ...body }: SendMessagePayload): Promise<MessageView> {
-    return (await this.messages.send(socket.data.user, conversationId, body)).message;
+    // The sending socket has the message in its ack: it is left out of the push (its other tabs get it).
+    return (await this.messages.send(socket.data.user, conversationId, body, socket.id)).message;
   }
 
   @SubscribeMessage('messages.sync')

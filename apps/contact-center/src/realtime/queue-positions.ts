@@ -5,8 +5,17 @@ import { ConversationRow, toConversationView, waitingLineSql } from '@cc/allocat
 import { rooms, SocketHub } from './server-events';
 
 // Positions move in bursts (a whole line shifts at each assignment): recompute each queue at most
-// once per window, whatever the number of events.
-const WINDOW_MS = 100;
+// once per window, whatever the number of events. Each recompute costs a frame per waiting
+// customer, so the window grows with the line: a line of 10,000 costs about PUSH_BUDGET_PER_S
+// pushes a second (not 10,000 per dequeue), and everyone still hears within MAX_WINDOW_MS.
+const MIN_WINDOW_MS = 100;
+const MAX_WINDOW_MS = 2500;
+const PUSH_BUDGET_PER_S = 4000;
+
+/** How long to gather position changes before recomputing, for a line of `waiting`. */
+export function positionWindowMs(waiting: number): number {
+  return Math.round(Math.min(MAX_WINDOW_MS, Math.max(MIN_WINDOW_MS, (waiting / PUSH_BUDGET_PER_S) * 1000)));
+}
 
 const POSITIONS_OF_QUEUES = waitingLineSql('queue_id = ANY($1::int[])');
 
@@ -23,6 +32,8 @@ export class QueuePositions implements OnModuleDestroy {
   private readonly dirty = new Set<number>();
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** Waiting conversations seen by the last recompute (sets the next window). */
+  private lineLength = 0;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -48,7 +59,7 @@ export class QueuePositions implements OnModuleDestroy {
 
   changed(queueIds: number[]): void {
     for (const id of queueIds) this.dirty.add(id);
-    if (!this.timer && !this.closed) this.timer = setTimeout(() => void this.flush(), WINDOW_MS);
+    if (!this.timer && !this.closed) this.timer = setTimeout(() => void this.flush(), positionWindowMs(this.lineLength));
   }
 
   async flush(): Promise<void> {
@@ -58,11 +69,14 @@ export class QueuePositions implements OnModuleDestroy {
     if (!queueIds.size || this.closed) return;
     try {
       const rows: { id: number; queue_id: number; position: number }[] = await this.dataSource.query(POSITIONS_OF_QUEUES, [[...queueIds]]);
+      this.lineLength = rows.length;
       const waiting = new Set(rows.map((r) => r.id));
       for (const [id, last] of this.sent) if (queueIds.has(last.queueId) && !waiting.has(id)) this.sent.delete(id);
       const moved = new Map(rows.filter((r) => this.sent.get(r.id)?.position !== r.position).map((r) => [r.id, r.position]));
       if (!moved.size) return;
       const changed: ConversationRow[] = await this.dataSource.query(`SELECT * FROM conversations WHERE id = ANY($1::int[]) AND status = 'queued'`, [[...moved.keys()]]);
+      // Front of the line first: those about to be served hear it soonest.
+      changed.sort((a, b) => (moved.get(a.id) as number) - (moved.get(b.id) as number));
       for (const row of changed) this.queued(toConversationView(row, moved.get(row.id)));
     } catch (err) {
       if (!this.closed) this.logger.warn(`Position update failed: ${err instanceof Error ? err.message : String(err)}`);
