@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { APP_CONFIG, AppConfig, DomainEventMap } from '@cc/common';
-import { AllocationService } from './allocation.service';
+import { Drainer } from './drainer';
 
 /**
  * Drains the waiting line whenever a slot may have freed, plus a periodic sweep so that a
@@ -12,14 +12,14 @@ export class AllocationListener implements OnApplicationBootstrap, OnApplication
   private sweep: NodeJS.Timeout | null = null;
 
   constructor(
-    private readonly allocation: AllocationService,
+    private readonly drainer: Drainer,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   onApplicationBootstrap(): void {
-    this.sweep = setInterval(() => void this.allocation.drain('sweep'), this.config.allocationSweepMs);
+    this.sweep = setInterval(() => void this.drainer.drain('sweep'), this.config.allocationSweepMs);
     this.sweep.unref();
-    void this.allocation.drain('startup');
+    void this.drainer.drain('startup');
   }
 
   onApplicationShutdown(): void {
@@ -28,21 +28,21 @@ export class AllocationListener implements OnApplicationBootstrap, OnApplication
 
   @OnEvent('agent.status.changed')
   onStatus(event: DomainEventMap['agent.status.changed']): void {
-    if (event.status.logged) void this.allocation.drain(event.reason);
+    if (event.status.logged) void this.drainer.drain(event.reason);
   }
 
   @OnEvent('agent.capacity.changed')
   onCapacity(event: DomainEventMap['agent.capacity.changed']): void {
-    void this.allocation.drain(event.reason);
+    void this.drainer.drain(event.reason);
   }
 
   @OnEvent('conversation.resolved')
   onResolved(): void {
-    void this.allocation.drain('conversation-resolved');
+    void this.drainer.drain('conversation-resolved');
   }
 
   @OnEvent('conversation.transferred')
   onTransferred(): void {
-    void this.allocation.drain('conversation-transferred');
+    void this.drainer.drain('conversation-transferred');
   }
 }

@@ -1,17 +1,18 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AllocationModule } from '@cc/allocation';
 import { PresenceModule } from '@cc/presence';
-import { QueuesModule } from '@cc/queues';
 import { Conversation } from './conversation.entity';
+import { ConversationsRepository } from './conversations.repository';
 import { ConversationsService } from './conversations.service';
 import { Message } from './message.entity';
+import { MessagesRepository } from './messages.repository';
 import { MessagesService } from './messages.service';
 import { MessageWriter } from './message-writer';
 
+/** Owns the tables `conversations` and `messages`. */
 @Module({
-  imports: [TypeOrmModule.forFeature([Conversation, Message]), AllocationModule, QueuesModule, PresenceModule],
-  providers: [ConversationsService, MessagesService, MessageWriter],
-  exports: [ConversationsService, MessagesService],
+  imports: [TypeOrmModule.forFeature([Conversation, Message]), PresenceModule],
+  providers: [ConversationsRepository, MessagesRepository, ConversationsService, MessagesService, MessageWriter],
+  exports: [ConversationsRepository, ConversationsService, MessagesService],
 })
 export class ConversationsModule {}

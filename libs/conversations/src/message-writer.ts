@@ -1,52 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { Pool } from 'pg';
-import { DataSource } from 'typeorm';
-import { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
-import { Role, SenderType } from '@cc/common';
 import { BatchQueue, Settled } from '@cc/database';
-
-export interface MessageRow {
-  id: string;
-  conversation_id: number;
-  sender_type: SenderType;
-  sender_id: number | null;
-  text: string;
-  client_message_id: string | null;
-  created_at: Date;
-}
-
-export interface WriteRequest {
-  conversationId: number;
-  role: Role;
-  senderId: number;
-  text: string;
-  clientMessageId: string | null;
-}
+import { MessagesRepository, StoredMessageRow, WriteRequest } from './messages.repository';
 
 /** The stored row with the conversation's parties, or null when nothing was stored (see MessagesService for why). */
-export type WriteResult = (MessageRow & { customer_id: number; agent_id: number | null }) | null;
+export type WriteResult = StoredMessageRow | null;
 
 const MAX_BATCH = 500;
-
-/*
- * One statement stores a whole batch, and authorises each row in it: only its customer, its
- * current agent or an admin may write, and never into a resolved conversation.
- */
-const INSERT_BATCH_SQL = `
-  WITH v AS (
-    SELECT * FROM unnest($1::int[], $2::text[], $3::int[], $4::text[], $5::text[], $6::int[])
-      AS v(conversation_id, role, sender_id, text, client_message_id, ord)
-  ), ins AS (
-    INSERT INTO messages (conversation_id, sender_type, sender_id, text, client_message_id)
-    SELECT v.conversation_id, CASE v.role WHEN 'admin' THEN 'system' ELSE v.role END, v.sender_id, v.text, v.client_message_id
-    FROM v JOIN conversations c ON c.id = v.conversation_id
-    WHERE c.status <> 'resolved'
-      AND (v.role = 'admin' OR (v.role = 'customer' AND c.customer_id = v.sender_id) OR (v.role = 'agent' AND c.agent_id = v.sender_id))
-    ORDER BY v.ord
-    ON CONFLICT (conversation_id, sender_type, sender_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING
-    RETURNING *
-  )
-  SELECT ins.*, c.customer_id, c.agent_id FROM ins JOIN conversations c ON c.id = ins.conversation_id ORDER BY ins.id`;
 
 /**
  * Group commit: messages that arrive while a write is in flight are stored together by the
@@ -60,22 +19,20 @@ export class MessageWriter {
   // order, so a client that saw message N and syncs after N can never miss an earlier id.
   private readonly batches = new BatchQueue<WriteRequest, WriteResult>((batch) => this.insert(batch), MAX_BATCH);
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(private readonly repo: MessagesRepository) {}
 
   write(request: WriteRequest): Promise<WriteResult> {
     return this.batches.push(request);
   }
 
   private async insert(batch: WriteRequest[]): Promise<Settled<WriteResult>[]> {
-    // A named statement is parsed and planned once per connection, not once per batch.
-    const pool = (this.dataSource.driver as PostgresDriver).master as Pool;
-    const result = await pool.query({ name: 'cc_insert_messages', text: INSERT_BATCH_SQL, values: columns(batch) });
-    return this.settle(batch, result.rows).map((value) => ({ ok: true, value }));
+    const rows = await this.repo.insertBatch(batch);
+    return this.settle(batch, rows).map((value) => ({ ok: true, value }));
   }
 
   /** Hands each caller its row; identical requests in one batch get rows in insertion order. */
-  private settle(batch: WriteRequest[], rows: NonNullable<WriteResult>[]): WriteResult[] {
-    const used = new Set<NonNullable<WriteResult>>();
+  private settle(batch: WriteRequest[], rows: StoredMessageRow[]): WriteResult[] {
+    const used = new Set<StoredMessageRow>();
     return batch.map((p) => {
       const senderType = p.role === 'admin' ? 'system' : p.role;
       const row = rows.find(
@@ -91,15 +48,4 @@ export class MessageWriter {
       return row ?? null;
     });
   }
-}
-
-function columns(batch: WriteRequest[]): unknown[] {
-  return [
-    batch.map((p) => p.conversationId),
-    batch.map((p) => p.role),
-    batch.map((p) => p.senderId),
-    batch.map((p) => p.text),
-    batch.map((p) => p.clientMessageId),
-    batch.map((_, i) => i),
-  ];
 }

@@ -1,3 +1,7 @@
+import { Pool } from 'pg';
+import { DataSource } from 'typeorm';
+import { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
+
 /** Row helpers for raw SQL results (pg returns bigint and count() as strings). */
 export function toInt(value: unknown): number {
   return typeof value === 'number' ? value : Number(value);
@@ -11,4 +15,14 @@ export function toIso(value: Date | string | null | undefined): string | null {
 /** The rows of `UPDATE ... RETURNING` through `manager.query` (TypeORM answers `[rows, count]` for UPDATE and DELETE). */
 export function returnedRows<T>(result: unknown): T[] {
   return Array.isArray(result) && Array.isArray(result[0]) ? (result[0] as T[]) : (result as T[]);
+}
+
+/**
+ * Runs a named prepared statement on the pool (parsed and planned once per connection, not
+ * once per call). TypeORM has no API for it, so the reach into its driver for the pg pool stays here.
+ */
+export async function namedQuery<T>(dataSource: DataSource, name: string, text: string, values: unknown[]): Promise<T[]> {
+  const pool = (dataSource.driver as PostgresDriver).master as Pool;
+  const result = await pool.query({ name, text, values });
+  return result.rows as T[];
 }

@@ -5,3 +5,4 @@ export * from './presence-state';
 export * from './presence.service';
 export * from './pause-reasons.service';
 export * from './presence.module';
+export { markAssignedSql } from './presence.repository';

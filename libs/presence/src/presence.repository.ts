@@ -161,3 +161,8 @@ function toStatusView(r: StatusRow): AgentStatusView {
     queueIds: r.queue_ids,
   };
 }
+
+/** For a statement composed by allocation (one round trip under its lock): the agent `agent` was just given a conversation. */
+export function markAssignedSql(agent: string): string {
+  return `UPDATE agent_presence SET last_assigned_at = now() WHERE agent_id = ${agent}`;
+}

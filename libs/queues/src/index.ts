@@ -3,3 +3,4 @@ export * from './queue-member.entity';
 export * from './queue.dto';
 export * from './queues.service';
 export * from './queues.module';
+export * from './queues.repository';

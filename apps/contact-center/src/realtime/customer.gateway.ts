@@ -1,7 +1,11 @@
 import { ConnectedSocket, MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
+import { RoutingService } from '@cc/allocation';
+import { ConversationsService, MessagesService } from '@cc/conversations';
 import { StartConversationPayload } from './dto/socket.dto';
 import { PARTICIPANT_EVENTS, ParticipantGateway } from './participant.gateway';
 import { ClientSocket } from './server-events';
+import { SocketConnections } from './socket-connections';
+import { TypingRelay } from './typing-relay';
 
 /** `/customer`: chat widgets and channel connectors, with a customer token. */
 @WebSocketGateway({ namespace: '/customer', cors: { origin: true } })
@@ -10,8 +14,12 @@ export class CustomerGateway extends ParticipantGateway {
   protected readonly roles = ['customer'] as const;
   protected readonly events = [...PARTICIPANT_EVENTS, 'conversation.start'];
 
+  constructor(connections: SocketConnections, conversations: ConversationsService, messages: MessagesService, typingRelay: TypingRelay, private readonly routing: RoutingService) {
+    super(connections, conversations, messages, typingRelay);
+  }
+
   @SubscribeMessage('conversation.start')
   start(@ConnectedSocket() socket: ClientSocket, @MessageBody() payload: StartConversationPayload) {
-    return this.conversations.start(socket.data.user, payload);
+    return this.routing.start(socket.data.user, payload);
   }
 }

@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ConversationView } from '@cc/common';
-import { ConversationRow, toConversationView, waitingLineSql } from '@cc/allocation';
+import { ConversationsRepository, toConversationView } from '@cc/conversations';
 import { rooms, SocketHub } from './server-events';
 
 // Positions move in bursts (a whole line shifts at each assignment): recompute each queue at most
@@ -16,8 +16,6 @@ const PUSH_BUDGET_PER_S = 4000;
 export function positionWindowMs(waiting: number): number {
   return Math.round(Math.min(MAX_WINDOW_MS, Math.max(MIN_WINDOW_MS, (waiting / PUSH_BUDGET_PER_S) * 1000)));
 }
-
-const POSITIONS_OF_QUEUES = waitingLineSql('queue_id = ANY($1::int[])');
 
 /**
  * Sends a waiting customer `conversation.queued` when its conversation starts waiting and each
@@ -37,6 +35,7 @@ export class QueuePositions implements OnModuleDestroy {
 
   constructor(
     private readonly dataSource: DataSource,
+    private readonly conversations: ConversationsRepository,
     private readonly hub: SocketHub,
   ) {}
 
@@ -68,13 +67,13 @@ export class QueuePositions implements OnModuleDestroy {
     this.dirty.clear();
     if (!queueIds.size || this.closed) return;
     try {
-      const rows: { id: number; queue_id: number; position: number }[] = await this.dataSource.query(POSITIONS_OF_QUEUES, [[...queueIds]]);
+      const rows = await this.conversations.waitingLine(this.dataSource.manager, [...queueIds]);
       this.lineLength = rows.length;
       const waiting = new Set(rows.map((r) => r.id));
       for (const [id, last] of this.sent) if (queueIds.has(last.queueId) && !waiting.has(id)) this.sent.delete(id);
       const moved = new Map(rows.filter((r) => this.sent.get(r.id)?.position !== r.position).map((r) => [r.id, r.position]));
       if (!moved.size) return;
-      const changed: ConversationRow[] = await this.dataSource.query(`SELECT * FROM conversations WHERE id = ANY($1::int[]) AND status = 'queued'`, [[...moved.keys()]]);
+      const changed = await this.conversations.queuedByIds(this.dataSource.manager, [...moved.keys()]);
       // Front of the line first: those about to be served hear it soonest.
       changed.sort((a, b) => (moved.get(a.id) as number) - (moved.get(b.id) as number));
       for (const row of changed) this.queued(toConversationView(row, moved.get(row.id)));

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AllocationModule } from '@cc/allocation';
 import { AuthModule } from '@cc/auth';
 import { ConversationsModule } from '@cc/conversations';
 import { PresenceModule } from '@cc/presence';
@@ -14,7 +15,7 @@ import { TypingRelay } from './typing-relay';
 
 /** Socket.IO namespaces `/agent` and `/customer` and the relay of domain events to them (API.md section 8). */
 @Module({
-  imports: [AuthModule, ConversationsModule, PresenceModule],
+  imports: [AuthModule, ConversationsModule, AllocationModule, PresenceModule],
   providers: [SocketHub, SocketConnections, TypingRelay, PresenceGrace, QueuePositions, DomainEventsListener, MessageRateLimitGuard, AgentGateway, CustomerGateway],
 })
 export class RealtimeModule {}

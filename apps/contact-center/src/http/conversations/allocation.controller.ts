@@ -2,7 +2,7 @@ import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { Auth } from '@cc/auth';
 import { AgentsService } from '@cc/agents';
-import { AllocationService } from '@cc/allocation';
+import { Decider } from '@cc/allocation';
 import { AllocationPreviewDto } from '@cc/conversations';
 
 @ApiTags('allocation')
@@ -10,7 +10,7 @@ import { AllocationPreviewDto } from '@cc/conversations';
 @Auth('admin')
 export class AllocationController {
   constructor(
-    private readonly allocation: AllocationService,
+    private readonly decider: Decider,
     private readonly agents: AgentsService,
   ) {}
 
@@ -18,7 +18,7 @@ export class AllocationController {
   @Post('preview')
   @HttpCode(200)
   async preview(@Body() dto: AllocationPreviewDto) {
-    const agentId = await this.allocation.preview(dto.channel ?? 'web', dto.queueId, { ignoreAvailability: dto.ignoreAvailability });
+    const agentId = await this.decider.preview(dto.channel ?? 'web', dto.queueId, { ignoreAvailability: dto.ignoreAvailability });
     return { agent: await this.agents.get(agentId) };
   }
 }

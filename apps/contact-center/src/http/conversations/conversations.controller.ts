@@ -14,7 +14,7 @@ import {
   StartConversationDto,
   TransferConversationDto,
 } from '@cc/conversations';
-import { AllocationService } from '@cc/allocation';
+import { AllocationDecisionsService, RoutingService } from '@cc/allocation';
 
 @ApiTags('conversations')
 @Controller('conversations')
@@ -22,13 +22,14 @@ export class ConversationsController {
   constructor(
     private readonly conversations: ConversationsService,
     private readonly messages: MessagesService,
-    private readonly allocation: AllocationService,
+    private readonly routing: RoutingService,
+    private readonly decisions: AllocationDecisionsService,
   ) {}
 
   @Post()
   @Auth('customer')
   start(@CurrentUser() user: AuthUser, @Body() dto: StartConversationDto) {
-    return this.conversations.start(user, dto);
+    return this.routing.start(user, dto);
   }
 
   @Get()
@@ -69,19 +70,19 @@ export class ConversationsController {
   @HttpCode(200)
   @Auth('agent', 'admin')
   transfer(@CurrentUser() user: AuthUser, @Param('id', ParseIdPipe) id: number, @Body() dto: TransferConversationDto) {
-    return this.conversations.transfer(user, id, dto);
+    return this.routing.transfer(user, id, dto);
   }
 
   @Post(':id/assign')
   @HttpCode(200)
   @Auth('admin')
   assign(@Param('id', ParseIdPipe) id: number, @Body() dto: AssignConversationDto) {
-    return this.conversations.assign(id, dto);
+    return this.routing.assign(id, dto);
   }
 
   @Get(':id/allocations')
   @Auth('agent', 'admin')
   allocations(@CurrentUser() user: AuthUser, @Param('id', ParseIdPipe) id: number) {
-    return this.allocation.decisions(user, id);
+    return this.decisions.decisions(user, id);
   }
 }

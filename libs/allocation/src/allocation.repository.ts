@@ -1,0 +1,126 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { LockKey } from '@cc/database';
+import { assignConversationSql, ConversationRow, joinWaitingLineSql, positionOfSql, waitingOrderSql } from '@cc/conversations';
+import { markAssignedSql } from '@cc/presence';
+import { markQueueAssignedSql } from '@cc/queues';
+import { AllocationOutcome, CandidateVerdict } from './allocation-decision.entity';
+
+/** One row of `allocation_decisions` as the decision writes it. */
+export interface DecisionRecord {
+  conversationId: number;
+  trigger: string;
+  strategy: string;
+  candidates: CandidateVerdict[];
+  outcome: AllocationOutcome;
+  agentId: number | null;
+}
+
+/** A row of `allocation_decisions`. */
+export interface DecisionRow {
+  at: Date;
+  trigger: string;
+  strategy: string;
+  candidates: CandidateVerdict[];
+  outcome: AllocationOutcome;
+  agent_id: number | null;
+}
+
+const INSERT_DECISION = `INSERT INTO allocation_decisions (conversation_id, trigger, strategy, candidates, outcome, agent_id) VALUES ($1, $2, $3, $4, $5, $6)`;
+
+/** Members that could take a conversation now: logged in, not paused, out of wrap-up, below capacity. */
+const FREE_AGENTS_SQL = `
+  SELECT a.id FROM agents a JOIN agent_presence p ON p.agent_id = a.id
+  WHERE p.logged AND NOT p.paused AND (p.wrap_up_until IS NULL OR p.wrap_up_until <= now())
+    AND (SELECT count(*) FROM conversations x WHERE x.agent_id = a.id AND x.status = 'active') < a.max_concurrent`;
+
+/** The oldest waiting conversation (higher queue priority first) that one of the free agents may take. */
+const NEXT_SERVICEABLE_SQL = `
+  SELECT c.id FROM conversations c JOIN queues q ON q.id = c.queue_id
+  WHERE c.status = 'queued' AND NOT (c.id = ANY($1::int[]))
+    AND EXISTS (
+      SELECT 1 FROM queue_members m JOIN agents a ON a.id = m.agent_id
+      WHERE m.queue_id = c.queue_id AND m.agent_id = ANY($2::int[])
+        AND (cardinality(a.skills) = 0 OR c.channel = ANY(a.skills)))
+  ORDER BY q.priority DESC, ${waitingOrderSql('c')}
+  LIMIT 1`;
+
+function params(d: DecisionRecord): unknown[] {
+  return [d.conversationId, d.trigger, d.strategy, JSON.stringify(d.candidates), d.outcome, d.agentId];
+}
+
+/**
+ * The SQL of allocation: its lock, its decisions (the table `allocation_decisions` is this
+ * library's), and the drain's two questions. A decision is one statement: the decision row plus
+ * the owners' own writes (conversations, agent_presence, queues), composed from the fragments
+ * their repositories export, so the assignment costs one round trip under the lock.
+ */
+@Injectable()
+export class AllocationRepository {
+  /**
+   * Takes the cluster-wide allocation lock for the rest of the transaction, with an asynchronous
+   * commit (see DecisionQueue). One round trip, parameterless on purpose (the simple protocol
+   * takes two statements).
+   */
+  async lockForDecisions(manager: EntityManager): Promise<void> {
+    await manager.query(`SET LOCAL synchronous_commit = off; SELECT pg_advisory_xact_lock(${LockKey.Allocation}, 0)`);
+  }
+
+  /** The decision, the assignment and the agent's and queue's bookkeeping in one round trip. */
+  async recordAssignment(manager: EntityManager, decision: DecisionRecord & { agentId: number }, queueId: number): Promise<ConversationRow> {
+    const rows: ConversationRow[] = await manager.query(
+      `WITH decision AS (
+         ${INSERT_DECISION}
+       ), assigned AS (
+         ${assignConversationSql('$1', '$6')}
+       ), presence AS (
+         ${markAssignedSql('$6')}
+       ), queue AS (
+         ${markQueueAssignedSql('$7', '$6')}
+       )
+       SELECT * FROM assigned`,
+      [...params(decision), queueId],
+    );
+    return rows[0];
+  }
+
+  /**
+   * The decision to leave the conversation waiting, and its place in the line from `since` (an
+   * SQL expression) on. Under the lock every conversation that joined earlier has committed: the
+   * position counted in the same statement is final.
+   */
+  async recordWaiting(manager: EntityManager, decision: DecisionRecord, since: string): Promise<ConversationRow & { position: number }> {
+    const [waiting]: (ConversationRow & { position: number })[] = await manager.query(
+      `WITH decision AS (
+         ${INSERT_DECISION}
+       ), waiting AS (
+         ${joinWaitingLineSql('$1', since)}
+       )
+       SELECT waiting.*, ${positionOfSql('waiting')} AS position
+       FROM waiting`,
+      params(decision),
+    );
+    return waiting;
+  }
+
+  async decisionsOf(manager: EntityManager, conversationId: number): Promise<DecisionRow[]> {
+    return manager.query(`SELECT * FROM allocation_decisions WHERE conversation_id = $1 ORDER BY id`, [conversationId]);
+  }
+
+  async freeAgentIds(manager: EntityManager): Promise<number[]> {
+    const rows: { id: number }[] = await manager.query(FREE_AGENTS_SQL);
+    return rows.map((r) => r.id);
+  }
+
+  /** The next conversation one of `freeAgentIds` may take, skipping those already `tried`. */
+  async nextServiceable(manager: EntityManager, tried: number[], freeAgentIds: number[]): Promise<number | null> {
+    const rows: { id: number }[] = await manager.query(NEXT_SERVICEABLE_SQL, [tried, freeAgentIds]);
+    return rows[0]?.id ?? null;
+  }
+
+  /** What a webhook is told about the customer. */
+  async customerOf(manager: EntityManager, customerId: number): Promise<unknown> {
+    const rows: unknown[] = await manager.query(`SELECT id, name, email, external_id AS "externalId" FROM customers WHERE id = $1`, [customerId]);
+    return rows[0] ?? null;
+  }
+}

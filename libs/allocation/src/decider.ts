@@ -1,0 +1,125 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import { DomainEvents, Errors } from '@cc/common';
+import { advisoryXactLock, afterCommit, LockKey } from '@cc/database';
+import { ConversationRow, ConversationsService, toConversationView } from '@cc/conversations';
+import { QueuesService } from '@cc/queues';
+import { AllocationOutcome, CandidateVerdict } from './allocation-decision.entity';
+import { AllocationRepository } from './allocation.repository';
+import { CandidatesRepository, Member, QueueRow } from './candidates.repository';
+import { DecisionQueue } from './decision-queue';
+import { chooseOverflow, judge, JudgeOptions, orderByStrategy, Verdict } from './strategies';
+
+export interface Choice {
+  agent: Member | null;
+  outcome: AllocationOutcome;
+  verdicts: Verdict[];
+}
+
+/** Triggers by which a conversation enters a waiting line (its customer is told its position). */
+const ENTRY_TRIGGERS = new Set(['conversation-started', 'transfer']);
+
+/**
+ * Decides who takes a conversation (choose) and writes the decision (apply). Every decision runs
+ * holding one cluster-wide advisory lock, so no interleaving of instances can read a stale load
+ * and exceed an agent's capacity, and a slot freed during a decision is never missed: the drain
+ * that follows it waits for the lock and sees the committed state.
+ */
+@Injectable()
+export class Decider {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly events: DomainEvents,
+    private readonly repo: AllocationRepository,
+    private readonly candidates: CandidatesRepository,
+    private readonly decisions: DecisionQueue,
+    private readonly conversations: ConversationsService,
+    private readonly queues: QueuesService,
+  ) {}
+
+  /**
+   * Allocates a queued conversation inside the caller's transaction. Pass the row when the
+   * caller created or locked it in this transaction; an id is locked here.
+   */
+  async allocateInTransaction(manager: EntityManager, target: number | ConversationRow, trigger: string): Promise<ConversationRow> {
+    await advisoryXactLock(manager, LockKey.Allocation);
+    const conversation = typeof target === 'number' ? await this.conversations.find(manager, target, true) : target;
+    if (conversation.status !== 'queued') return conversation;
+    const { queue, members } = await this.candidates.queueWithMembers(manager, conversation.queue_id);
+    return this.apply(manager, conversation, queue, this.choose(queue, conversation.channel, members), trigger);
+  }
+
+  /** Decides about a stored conversation by the queue's strategy, in the decision queue (see DecisionQueue). */
+  decide(conversationId: number, trigger: string): Promise<ConversationRow> {
+    return this.decisions.push(async (manager) => {
+      const { conversation: current, queue, members } = await this.candidates.lockedContext(manager, conversationId);
+      if (current.status !== 'queued') return current;
+      return this.apply(manager, current, queue, this.choose(queue, current.channel, members), trigger);
+    });
+  }
+
+  /** Assigns to a named agent (manual assignment or transfer): allowed beyond capacity, recorded like any decision. */
+  async assignTo(manager: EntityManager, conversation: ConversationRow, agentId: number, outcome: 'manual' | 'transfer', trigger: string): Promise<ConversationRow> {
+    await advisoryXactLock(manager, LockKey.Allocation);
+    const queue = await this.candidates.queue(manager, conversation.queue_id);
+    const target = (await this.candidates.agents(manager, [agentId]))[0];
+    if (!target) throw Errors.noSuchAgent();
+    const verdicts = [judge(target, conversation.channel, new Date())];
+    return this.apply(manager, conversation, queue, { agent: target, outcome, verdicts }, trigger);
+  }
+
+  /** Whom automatic allocation would pick now for a conversation on `channel` in that queue; no side effect. */
+  async preview(channel: string, queueId: number | undefined, options: JudgeOptions): Promise<number> {
+    const queue = await this.queues.route(channel, queueId);
+    const { queue: row, members } = await this.candidates.queueWithMembers(this.dataSource.manager, queue.id);
+    const choice = this.choose(row, channel, members, options);
+    if (!choice.agent) throw Errors.noAgentAvailable();
+    return choice.agent.agentId;
+  }
+
+  /** The queue's strategy, then its overflow rule, over the members' verdicts. Pure. */
+  choose(queue: QueueRow, channel: string, members: Member[], options: JudgeOptions = {}): Choice {
+    const now = new Date();
+    const verdicts = members.map((m) => judge(m, channel, now, options));
+    const eligible = verdicts.filter((v) => v.eligible).map((v) => v.candidate);
+    const best = orderByStrategy(queue.strategy, eligible, queue.last_assigned_agent_id)[0] as Member | undefined;
+    if (best) return { agent: best, outcome: 'assigned', verdicts };
+    const overflow = chooseOverflow(queue.overflow, members, channel) as Member | null;
+    return overflow ? { agent: overflow, outcome: 'overflow', verdicts } : { agent: null, outcome: 'queued', verdicts };
+  }
+
+  /** Writes the decision (assignment or not) and publishes its events after commit. Call holding the allocation lock. */
+  async apply(manager: EntityManager, conversation: ConversationRow, queue: QueueRow, choice: Choice, trigger: string): Promise<ConversationRow> {
+    const candidates: CandidateVerdict[] = choice.verdicts.map((v) => ({
+      agentId: v.candidate.agentId,
+      eligible: v.eligible,
+      reason: v.reason,
+      active: v.candidate.active,
+      maxConcurrent: v.candidate.maxConcurrent,
+    }));
+    const wasQueued = conversation.status === 'queued';
+    const decision = { conversationId: conversation.id, trigger, strategy: queue.strategy, candidates, outcome: choice.outcome };
+    if (!choice.agent) {
+      // Joining the line happens here, under the lock: the line's order is then the order of
+      // joining, so positions answered after commit are distinct and stable. A conversation
+      // entering anew (start, transfer) starts its wait now; one already waiting keeps it.
+      const since = ENTRY_TRIGGERS.has(trigger) ? 'clock_timestamp()' : 'coalesce(waiting_since, clock_timestamp())';
+      const waiting = await this.repo.recordWaiting(manager, { ...decision, agentId: null }, since);
+      // A drain that leaves a conversation waiting changes nothing its customer needs to hear.
+      if (!ENTRY_TRIGGERS.has(trigger) && conversation.waiting_since !== null) return waiting;
+      afterCommit(manager, () => {
+        this.events.publish('conversation.queued', { conversation: toConversationView(waiting, waiting.position) });
+        this.events.publish('queue.positions.changed', { queueIds: [waiting.queue_id] });
+      });
+      return waiting;
+    }
+    const agent = choice.agent;
+    const assigned = await this.repo.recordAssignment(manager, { ...decision, agentId: agent.agentId }, queue.id);
+    const previousAgentId = conversation.agent_id;
+    afterCommit(manager, () => {
+      this.events.publish('conversation.assigned', { conversation: toConversationView(assigned), agent: { id: agent.agentId, name: agent.name }, previousAgentId });
+      if (wasQueued) this.events.publish('queue.positions.changed', { queueIds: [assigned.queue_id] });
+    });
+    return assigned;
+  }
+}

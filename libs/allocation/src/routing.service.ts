@@ -1,0 +1,100 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { ConflictError, ConversationView, DomainEvents, Errors, ForbiddenError, InvalidError, MessageView, Principal } from '@cc/common';
+import { afterCommit, isUniqueViolation, toInt, toIso, withTransaction } from '@cc/database';
+import {
+  AssignConversationDto,
+  ConversationRow,
+  ConversationsRepository,
+  ConversationsService,
+  StartConversationDto,
+  toConversationView,
+  TransferConversationDto,
+} from '@cc/conversations';
+import { QueuesService } from '@cc/queues';
+import { AllocationService } from './allocation.service';
+import { Decider } from './decider';
+
+/** The conversation commands that end in an allocation decision: start, transfer, manual assignment. */
+@Injectable()
+export class RoutingService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly repo: ConversationsRepository,
+    private readonly conversations: ConversationsService,
+    private readonly allocation: AllocationService,
+    private readonly decider: Decider,
+    private readonly queues: QueuesService,
+    private readonly events: DomainEvents,
+  ) {}
+
+  /** Creates the customer's conversation and allocates it before answering (or queues it). */
+  async start(user: Principal, dto: StartConversationDto): Promise<ConversationView> {
+    if (user.role !== 'customer') throw new ForbiddenError('Only customers start conversations');
+    const channel = dto.channel ?? 'web';
+    // One statement routes, stores the conversation and its first text, durably; allocation
+    // follows in a transaction of its own.
+    let stored;
+    try {
+      stored = await this.repo.start(this.dataSource.manager, user.id, dto.text ?? null, channel, dto.queueId ?? null);
+    } catch (err) {
+      if (isUniqueViolation(err, 'conversations_one_open_per_customer')) throw await this.alreadyOpen(user.id);
+      throw err;
+    }
+    if (!stored) throw Errors.noSuchQueue();
+    const { webhook_url, message_id, message_created_at, ...created } = stored;
+    const first: MessageView | null =
+      message_id === null
+        ? null
+        : { id: toInt(message_id), conversationId: created.id, senderType: 'customer', senderId: user.id, text: dto.text!, clientMessageId: null, createdAt: toIso(message_created_at)! };
+    const viaWebhook = webhook_url !== null;
+    const row = await this.allocation.allocateNew(created, viaWebhook, 'conversation-started');
+    // After the assignment, so the agent that took the conversation receives its first text.
+    if (first) this.events.publish('message.created', { message: first, customerId: user.id, agentId: row.agent_id });
+    return this.conversations.view(row);
+  }
+
+  /** To another agent (a manual decision: allowed beyond capacity) or into a queue's waiting line. */
+  async transfer(user: Principal, id: number, dto: TransferConversationDto): Promise<ConversationView> {
+    if ((dto.agentId === undefined) === (dto.queueId === undefined)) throw new InvalidError('Give exactly one of agentId or queueId');
+    let viaWebhook = false;
+    let row = await withTransaction(this.dataSource, async (manager) => {
+      const current = await this.conversations.find(manager, id, true);
+      if (!(user.role === 'admin' || (user.role === 'agent' && current.agent_id === user.id))) throw new ForbiddenError('Only its agent or an admin may transfer a conversation');
+      if (current.status === 'resolved') throw new ConflictError('ConversationResolved', 'Conversation already resolved');
+      let moved: ConversationRow;
+      if (dto.agentId !== undefined) {
+        if (current.agent_id === dto.agentId) throw new ConflictError('SameAgent', 'Conversation is already with this agent');
+        moved = await this.decider.assignTo(manager, current, dto.agentId, 'transfer', 'transfer');
+      } else {
+        const queue = await this.queues.find(dto.queueId!, manager);
+        const requeued = await this.repo.moveToQueue(manager, id, queue.id);
+        viaWebhook = !!queue.webhookUrl;
+        moved = viaWebhook ? requeued : await this.decider.allocateInTransaction(manager, requeued, 'transfer');
+      }
+      afterCommit(manager, () => {
+        this.events.publish('conversation.transferred', { conversation: toConversationView(moved), fromAgentId: current.agent_id, toAgentId: moved.agent_id });
+        if (current.status === 'queued' || moved.status === 'queued') this.events.publish('queue.positions.changed', { queueIds: [current.queue_id, moved.queue_id] });
+      });
+      return moved;
+    });
+    if (viaWebhook) row = (await this.allocation.allocateWaiting(row.id, 'transfer')) ?? row;
+    return this.conversations.view(row);
+  }
+
+  /** Admin assigns to an agent directly, capacity notwithstanding. */
+  async assign(id: number, dto: AssignConversationDto): Promise<ConversationView> {
+    const row = await withTransaction(this.dataSource, async (manager) => {
+      const current = await this.conversations.find(manager, id, true);
+      if (current.status === 'resolved') throw new ConflictError('ConversationResolved', 'Conversation already resolved');
+      if (current.agent_id === dto.agentId) return current;
+      return this.decider.assignTo(manager, current, dto.agentId, 'manual', 'manual');
+    });
+    return this.conversations.view(row);
+  }
+
+  private async alreadyOpen(customerId: number): Promise<ConflictError> {
+    const open = await this.repo.openIdOf(this.dataSource.manager, customerId);
+    return new ConflictError('ConversationOpen', 'Customer already has an open conversation', { conversationId: open });
+  }
+}

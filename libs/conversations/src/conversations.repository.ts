@@ -1,0 +1,204 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { ConversationStatus, ConversationView } from '@cc/common';
+import { returnedRows, toIso } from '@cc/database';
+import { routeQueueSql } from '@cc/queues';
+import { waitingLineSql, waitsBeforeSql, waitsNotAfterSql } from './waiting-line';
+
+/** A `conversations` row as raw SQL returns it; the one row type of the table. */
+export interface ConversationRow {
+  id: number;
+  customer_id: number;
+  agent_id: number | null;
+  queue_id: number;
+  channel: string;
+  status: ConversationStatus;
+  created_at: Date;
+  waiting_since: Date | null;
+  assigned_at: Date | null;
+  resolved_at: Date | null;
+  resolved_by: string | null;
+  notes: string | null;
+  /** Its place in the waiting line, when the statement that read the row computed it. */
+  position?: number;
+}
+
+/** The row the start statement answers: the conversation, its queue's webhook and its first message. */
+export type StartedRow = ConversationRow & { webhook_url: string | null; message_id: string | null; message_created_at: Date | null };
+
+export interface ConversationFilter {
+  customerId?: number;
+  agentId?: number;
+  status?: ConversationStatus;
+}
+
+/** The one mapping of the row to the wire shape. */
+export function toConversationView(row: ConversationRow, position?: number | null): ConversationView {
+  const view: ConversationView = {
+    id: row.id,
+    customerId: row.customer_id,
+    agentId: row.agent_id,
+    queueId: row.queue_id,
+    channel: row.channel,
+    status: row.status,
+    createdAt: toIso(row.created_at)!,
+    assignedAt: toIso(row.assigned_at),
+    resolvedAt: toIso(row.resolved_at),
+    resolvedBy: row.resolved_by,
+    notes: row.notes,
+  };
+  if (row.status === 'queued' && position) view.position = position;
+  return view;
+}
+
+/*
+ * Statements that write `conversations` but run inside a statement composed by another library
+ * (allocation writes its decision and the assignment in one round trip under its lock). They are
+ * defined here, by the table's owner; the composer only places them in its WITH clause.
+ */
+
+/** `UPDATE` handing conversation `conv` to agent `agent`; returns the row. */
+export function assignConversationSql(conv: string, agent: string): string {
+  return `UPDATE conversations SET status = 'active', agent_id = ${agent}, assigned_at = now() WHERE id = ${conv} RETURNING *`;
+}
+
+/** `UPDATE` placing conversation `conv` in its waiting line from `since` on; returns the row. */
+export function joinWaitingLineSql(conv: string, since: string): string {
+  return `UPDATE conversations SET waiting_since = ${since} WHERE id = ${conv} RETURNING *`;
+}
+
+/** 1 + the number of conversations waiting before `c` (a row of the table) in its queue. */
+export function positionOfSql(c: string): string {
+  return `1 + (SELECT count(*)::int FROM conversations w
+               WHERE w.status = 'queued' AND w.queue_id = ${c}.queue_id AND w.id <> ${c}.id AND ${waitsBeforeSql('w', c)})`;
+}
+
+const START_SQL = `
+  WITH queue AS (${routeQueueSql('$3', '$4')}),
+  conv AS (
+    INSERT INTO conversations (customer_id, queue_id, channel, status) SELECT $1, queue.id, $3, 'queued' FROM queue RETURNING *
+  ), first AS (
+    INSERT INTO messages (conversation_id, sender_type, sender_id, text) SELECT conv.id, 'customer', $1, $2 FROM conv WHERE $2::text IS NOT NULL RETURNING id, created_at
+  )
+  SELECT conv.*, queue.webhook_url, first.id AS message_id, first.created_at AS message_created_at FROM conv CROSS JOIN queue LEFT JOIN first ON true`;
+
+/** 1-based place of each conversation in its queue's waiting line, counted on the waiting-line index. */
+const POSITIONS_SQL = `
+  SELECT c.id, (SELECT count(*)::int FROM conversations w
+                WHERE w.status = 'queued' AND w.queue_id = c.queue_id AND ${waitsNotAfterSql('w', 'c')}) AS position
+  FROM conversations c WHERE c.id = ANY($1::int[]) AND c.status = 'queued' AND c.waiting_since IS NOT NULL`;
+
+const POSITIONS_OF_QUEUES_SQL = waitingLineSql('queue_id = ANY($1::int[])');
+
+/** Every SQL statement on `conversations` (the table of this library). Always given the caller's manager. */
+@Injectable()
+export class ConversationsRepository {
+  /** Routes, stores the conversation and its first text in one statement; undefined when no queue matched. */
+  async start(manager: EntityManager, customerId: number, text: string | null, channel: string, queueId: number | null): Promise<StartedRow | undefined> {
+    const [row]: StartedRow[] = await manager.query(START_SQL, [customerId, text, channel, queueId]);
+    return row;
+  }
+
+  async find(manager: EntityManager, id: number, forUpdate = false): Promise<ConversationRow | null> {
+    const rows: ConversationRow[] = await manager.query(`SELECT * FROM conversations WHERE id = $1${forUpdate ? ' FOR UPDATE' : ''}`, [id]);
+    return rows[0] ?? null;
+  }
+
+  /** The conversation with its queue's webhook URL. */
+  async findWithWebhook(manager: EntityManager, id: number): Promise<(ConversationRow & { webhook_url: string | null }) | null> {
+    const rows: (ConversationRow & { webhook_url: string | null })[] = await manager.query(
+      `SELECT c.*, q.webhook_url FROM conversations c JOIN queues q ON q.id = c.queue_id WHERE c.id = $1`,
+      [id],
+    );
+    return rows[0] ?? null;
+  }
+
+  async parties(manager: EntityManager, id: number): Promise<Pick<ConversationRow, 'customer_id' | 'agent_id' | 'status'> | null> {
+    const rows: Pick<ConversationRow, 'customer_id' | 'agent_id' | 'status'>[] = await manager.query(
+      `SELECT customer_id, agent_id, status FROM conversations WHERE id = $1`,
+      [id],
+    );
+    return rows[0] ?? null;
+  }
+
+  async openIdOf(manager: EntityManager, customerId: number): Promise<number | null> {
+    const open: { id: number }[] = await manager.query(`SELECT id FROM conversations WHERE customer_id = $1 AND status IN ('queued', 'active')`, [customerId]);
+    return open[0]?.id ?? null;
+  }
+
+  /** A page of conversations, newest first, and the number matching. */
+  async list(manager: EntityManager, filter: ConversationFilter, page: number, limit: number): Promise<{ rows: ConversationRow[]; total: number }> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: string, value: unknown) => {
+      params.push(value);
+      where.push(sql.replace('?', `$${params.length}`));
+    };
+    if (filter.customerId !== undefined) add('customer_id = ?', filter.customerId);
+    if (filter.agentId !== undefined) add('agent_id = ?', filter.agentId);
+    if (filter.status) add('status = ?', filter.status);
+    const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const [rows, count] = await Promise.all([
+      manager.query(`SELECT * FROM conversations ${clause} ORDER BY id DESC LIMIT ${limit} OFFSET ${(page - 1) * limit}`, params),
+      manager.query(`SELECT count(*)::int AS n FROM conversations ${clause}`, params),
+    ]);
+    return { rows, total: count[0].n };
+  }
+
+  /** The queued and active conversations of an agent or a customer. */
+  async openOf(manager: EntityManager, party: 'agent' | 'customer', id: number): Promise<ConversationRow[]> {
+    const column = party === 'agent' ? 'agent_id' : 'customer_id';
+    return manager.query(`SELECT * FROM conversations WHERE ${column} = $1 AND status IN ('queued', 'active') ORDER BY id`, [id]);
+  }
+
+  async queuedByIds(manager: EntityManager, ids: number[]): Promise<ConversationRow[]> {
+    return manager.query(`SELECT * FROM conversations WHERE id = ANY($1::int[]) AND status = 'queued'`, [ids]);
+  }
+
+  async countQueued(manager: EntityManager): Promise<number> {
+    const rows: { n: string }[] = await manager.query(`SELECT count(*) AS n FROM conversations WHERE status = 'queued'`);
+    return Number(rows[0].n);
+  }
+
+  async resolve(manager: EntityManager, id: number, by: string, notes: string | null): Promise<ConversationRow> {
+    return returnedRows<ConversationRow>(
+      await manager.query(
+        `UPDATE conversations SET status = 'resolved', resolved_at = now(), resolved_by = $2, notes = coalesce($3, notes) WHERE id = $1 RETURNING *`,
+        [id, by, notes],
+      ),
+    )[0];
+  }
+
+  /** Into another queue's waiting line, as a newcomer there (its wait starts when allocation places it). */
+  async moveToQueue(manager: EntityManager, id: number, queueId: number): Promise<ConversationRow> {
+    return returnedRows<ConversationRow>(
+      await manager.query(
+        `UPDATE conversations SET queue_id = $2, status = 'queued', agent_id = NULL, assigned_at = NULL, waiting_since = NULL WHERE id = $1 RETURNING *`,
+        [id, queueId],
+      ),
+    )[0];
+  }
+
+  /** Puts an agent's active conversations back in the waiting line, keeping their original wait. */
+  async requeueAgent(manager: EntityManager, agentId: number): Promise<ConversationRow[]> {
+    return returnedRows<ConversationRow>(
+      await manager.query(
+        `UPDATE conversations SET status = 'queued', agent_id = NULL, assigned_at = NULL, waiting_since = coalesce(waiting_since, created_at)
+         WHERE agent_id = $1 AND status = 'active' RETURNING *`,
+        [agentId],
+      ),
+    );
+  }
+
+  /** Waiting positions of these conversations (1-based within their queue). */
+  async positions(manager: EntityManager, ids: number[]): Promise<Map<number, number>> {
+    if (!ids.length) return new Map();
+    const rows: { id: number; position: number }[] = await manager.query(POSITIONS_SQL, [ids]);
+    return new Map(rows.map((r) => [r.id, r.position]));
+  }
+
+  /** The whole waiting line of these queues. */
+  async waitingLine(manager: EntityManager, queueIds: number[]): Promise<{ id: number; queue_id: number; position: number }[]> {
+    return manager.query(POSITIONS_OF_QUEUES_SQL, [queueIds]);
+  }
+}
