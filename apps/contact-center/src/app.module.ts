@@ -12,7 +12,8 @@ import { HealthModule } from './http/health/health.module';
 import { MetricsModule } from './http/metrics/metrics.module';
 import { PresenceHttpModule } from './http/presence/presence-http.module';
 import { RealtimeModule } from './realtime/realtime.module';
-import { RedisModule } from './realtime/redis.module';
+import { PlatformMetricsModule } from './platform/metrics.module';
+import { RedisModule } from './platform/redis.module';
 
 @Module({})
 export class AppModule {
@@ -35,6 +36,7 @@ export class AppModule {
         }),
         DatabaseModule,
         RedisModule,
+        PlatformMetricsModule,
         MetricsModule,
         HealthModule,
         AuthHttpModule,

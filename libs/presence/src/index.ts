@@ -4,5 +4,6 @@ export * from './pause-reason.entity';
 export * from './presence-state';
 export * from './presence.service';
 export * from './pause-reasons.service';
+export * from './socket-presence.service';
 export * from './presence.module';
 export { markAssignedSql } from './presence.repository';

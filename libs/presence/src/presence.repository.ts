@@ -52,6 +52,10 @@ interface StatusRow {
   now: Date;
 }
 
+const GO_OFFLINE = `UPDATE agent_presence SET logged = false, extension = NULL, context = NULL, paused = false,
+  pause_reason_id = NULL, wrap_up_until = NULL, logged_at = NULL, socket_seen = false, disconnected_since = NULL,
+  updated_at = now() WHERE agent_id = ANY($1::int[])`;
+
 const ACTIVE = (agent: string) => `(SELECT count(*)::int FROM conversations c WHERE c.agent_id = ${agent} AND c.status = 'active')`;
 
 /** SQL of presence: locking rows, reading statuses, appending history. Always given the caller's manager. */
@@ -116,6 +120,117 @@ export class PresenceRepository {
        SELECT * FROM unnest($1::int[], $2::varchar[], $3::varchar[], $4::varchar[])`,
       [rows.map((r) => r.agentId), rows.map((r) => r.from), rows.map((r) => r.to), rows.map((r) => r.reason)],
     );
+  }
+
+  /** The agent holding the device extension@context, other than `agentId`. */
+  async deviceHolder(manager: EntityManager, extension: string, context: string | null, agentId: number): Promise<number | null> {
+    const rows: { agent_id: number }[] = await manager.query(
+      `SELECT agent_id FROM agent_presence WHERE logged AND extension = $1 AND coalesce(context, '') = coalesce($2, '') AND agent_id <> $3`,
+      [extension, context, agentId],
+    );
+    return rows[0]?.agent_id ?? null;
+  }
+
+  /** Logged in on that device; a new login starts the socket grace afresh, a device change keeps it. */
+  async login(manager: EntityManager, agentId: number, extension: string | null, context: string | null): Promise<void> {
+    await manager.query(
+      `UPDATE agent_presence SET logged = true, extension = $2, context = $3,
+         logged_at = CASE WHEN logged THEN logged_at ELSE now() END,
+         socket_seen = logged AND socket_seen,
+         disconnected_since = CASE WHEN logged THEN disconnected_since END,
+         updated_at = now()
+       WHERE agent_id = $1`,
+      [agentId, extension, context],
+    );
+  }
+
+  async goOffline(manager: EntityManager, agentIds: number[]): Promise<void> {
+    await manager.query(GO_OFFLINE, [agentIds]);
+  }
+
+  async pause(manager: EntityManager, agentId: number, reasonId: number | null): Promise<void> {
+    await manager.query(`UPDATE agent_presence SET paused = true, pause_reason_id = $2, updated_at = now() WHERE agent_id = $1`, [agentId, reasonId]);
+  }
+
+  async unpause(manager: EntityManager, agentId: number): Promise<void> {
+    await manager.query(`UPDATE agent_presence SET paused = false, pause_reason_id = NULL, updated_at = now() WHERE agent_id = $1`, [agentId]);
+  }
+
+  /** Wrap-up ends `seconds` from now; 0 ends it now. */
+  async setWrapUp(manager: EntityManager, agentId: number, seconds: number): Promise<void> {
+    await manager.query(
+      `UPDATE agent_presence SET wrap_up_until = CASE WHEN $2::int > 0 THEN now() + $2::int * interval '1 second' END,
+       updated_at = now() WHERE agent_id = $1`,
+      [agentId, seconds],
+    );
+  }
+
+  /** Wrap-up for `seconds` from now, never shortening a longer one already running. */
+  async extendWrapUp(manager: EntityManager, agentId: number, seconds: number): Promise<void> {
+    await manager.query(
+      `UPDATE agent_presence SET wrap_up_until = GREATEST(wrap_up_until, now() + $2::int * interval '1 second'), updated_at = now()
+       WHERE agent_id = $1`,
+      [agentId, seconds],
+    );
+  }
+
+  /** Clears every expired wrap-up (or only that agent's); answers the agents whose wrap-up ended. */
+  async endExpiredWrapUps(manager: EntityManager, agentId?: number): Promise<number[]> {
+    const [rows]: [{ agent_id: number }[], number] = await manager.query(
+      `UPDATE agent_presence SET wrap_up_until = NULL, updated_at = now()
+       WHERE wrap_up_until <= now() ${agentId === undefined ? '' : 'AND agent_id = $1'}
+       RETURNING agent_id`,
+      agentId === undefined ? [] : [agentId],
+    );
+    return rows.map((r) => r.agent_id);
+  }
+
+  /** A relog: logged in anew on the same device, pause and wrap-up cleared. */
+  async relog(manager: EntityManager, agentIds: number[]): Promise<void> {
+    await manager.query(
+      `UPDATE agent_presence SET paused = false, pause_reason_id = NULL, wrap_up_until = NULL, logged_at = now(), updated_at = now()
+       WHERE agent_id = ANY($1::int[])`,
+      [agentIds],
+    );
+  }
+
+  async pauseReasonExists(manager: EntityManager, id: number): Promise<boolean> {
+    const found: unknown[] = await manager.query(`SELECT 1 FROM pause_reasons WHERE id = $1`, [id]);
+    return found.length > 0;
+  }
+
+  /** A socket of the logged-in agent is connected: the grace applies from now on, and a running grace ends. */
+  async socketConnected(manager: EntityManager, agentId: number): Promise<void> {
+    await manager.query(
+      `UPDATE agent_presence SET socket_seen = true, disconnected_since = NULL
+       WHERE agent_id = $1 AND logged AND (NOT socket_seen OR disconnected_since IS NOT NULL)`,
+      [agentId],
+    );
+  }
+
+  /** The last sockets of these agents are gone: their grace starts now (unless running already). */
+  async socketsGone(manager: EntityManager, agentIds: number[]): Promise<void> {
+    await manager.query(
+      `UPDATE agent_presence SET disconnected_since = now()
+       WHERE agent_id = ANY($1::int[]) AND logged AND socket_seen AND disconnected_since IS NULL`,
+      [agentIds],
+    );
+  }
+
+  /** Logged-in agents whose grace of `seconds` has run out. */
+  async graceExpired(manager: EntityManager, seconds: number): Promise<number[]> {
+    const rows: { agent_id: number }[] = await manager.query(
+      `SELECT agent_id FROM agent_presence
+       WHERE logged AND socket_seen AND disconnected_since <= now() - $1::int * interval '1 second'`,
+      [seconds],
+    );
+    return rows.map((r) => r.agent_id);
+  }
+
+  /** Logged-in agents believed connected (a socket seen, no grace running). */
+  async believedConnected(manager: EntityManager): Promise<number[]> {
+    const rows: { agent_id: number }[] = await manager.query(`SELECT agent_id FROM agent_presence WHERE logged AND socket_seen AND disconnected_since IS NULL`);
+    return rows.map((r) => r.agent_id);
   }
 
   private async selectLocked(manager: EntityManager, where: string, params: unknown[]): Promise<LockedPresence[]> {

@@ -27,10 +27,6 @@ interface Transition {
   reason: string;
 }
 
-const GO_OFFLINE = `UPDATE agent_presence SET logged = false, extension = NULL, context = NULL, paused = false,
-  pause_reason_id = NULL, wrap_up_until = NULL, logged_at = NULL, socket_seen = false, disconnected_since = NULL,
-  updated_at = now() WHERE agent_id = ANY($1::int[])`;
-
 /**
  * Presence commands. Each runs in one transaction that locks the agent's presence row, changes
  * it, appends agent_state_history and reads the resulting status; `agent.status.changed` is
@@ -108,14 +104,10 @@ export class PresenceService {
     if (reasonId === 0) return this.unpause(agentId);
     return this.change(agentId, async (manager) => {
       if (reasonId !== undefined) {
-        const found: unknown[] = await manager.query(`SELECT 1 FROM pause_reasons WHERE id = $1`, [reasonId]);
-        if (!found.length) throw Errors.noSuchPauseReason();
+        if (!(await this.repo.pauseReasonExists(manager, reasonId))) throw Errors.noSuchPauseReason();
       }
       const me = await this.lockLogged(manager, agentId);
-      await manager.query(`UPDATE agent_presence SET paused = true, pause_reason_id = $2, updated_at = now() WHERE agent_id = $1`, [
-        agentId,
-        reasonId ?? null,
-      ]);
+      await this.repo.pause(manager, agentId, reasonId ?? null);
       return [{ agentId, from: me.state, reason: 'pause' }];
     });
   }
@@ -123,7 +115,7 @@ export class PresenceService {
   async unpause(agentId: number): Promise<AgentStatusView> {
     return this.change(agentId, async (manager) => {
       const me = await this.lockLogged(manager, agentId);
-      await manager.query(`UPDATE agent_presence SET paused = false, pause_reason_id = NULL, updated_at = now() WHERE agent_id = $1`, [agentId]);
+      await this.repo.unpause(manager, agentId);
       return [{ agentId, from: me.state, reason: 'unpause' }];
     });
   }
@@ -133,11 +125,7 @@ export class PresenceService {
     const status = await this.change(agentId, async (manager) => {
       const me = await this.lockLogged(manager, agentId);
       const secs = seconds ?? me.wrapUpSeconds;
-      await manager.query(
-        `UPDATE agent_presence SET wrap_up_until = CASE WHEN $2::int > 0 THEN now() + $2::int * interval '1 second' END,
-         updated_at = now() WHERE agent_id = $1`,
-        [agentId, secs],
-      );
+      await this.repo.setWrapUp(manager, agentId, secs);
       return [{ agentId, from: me.state, reason: secs > 0 ? 'wrap-up' : 'wrap-up-ended' }];
     });
     if (status.wrapUpUntil) this.wrapUps.schedule(agentId, new Date(status.wrapUpUntil));
@@ -155,11 +143,7 @@ export class PresenceService {
     const me = await this.repo.lock(manager, agentId);
     const secs = seconds ?? me.wrapUpSeconds;
     if (!me.logged || secs <= 0) return (await this.repo.statusViews(manager, [agentId]))[0];
-    await manager.query(
-      `UPDATE agent_presence SET wrap_up_until = GREATEST(wrap_up_until, now() + $2::int * interval '1 second'), updated_at = now()
-       WHERE agent_id = $1`,
-      [agentId, secs],
-    );
+    await this.repo.extendWrapUp(manager, agentId, secs);
     const [change] = await this.record(manager, [{ agentId, from: me.state, reason: 'wrap-up' }]);
     // If the caller rolls back, the timer finds nothing to end.
     if (change.status.wrapUpUntil) this.wrapUps.schedule(agentId, new Date(change.status.wrapUpUntil));
@@ -197,11 +181,7 @@ export class PresenceService {
     const changes = await withTransaction(this.dataSource, async (manager) => {
       const logged = await this.repo.lockLogged(manager);
       const ids = logged.map((p) => p.agentId);
-      await manager.query(
-        `UPDATE agent_presence SET paused = false, pause_reason_id = NULL, wrap_up_until = NULL, logged_at = now(), updated_at = now()
-         WHERE agent_id = ANY($1::int[])`,
-        [ids],
-      );
+      await this.repo.relog(manager, ids);
       await this.repo.history(
         manager,
         logged.map((p) => ({ agentId: p.agentId, from: p.state, to: 'offline', reason: 'relog' })),
@@ -231,26 +211,14 @@ export class PresenceService {
         await this.release(manager, [holder]);
         transitions.push({ agentId: holder.agentId, from: holder.state, reason: 'forced-logoff' });
       }
-      await manager.query(
-        `UPDATE agent_presence SET logged = true, extension = $2, context = $3,
-           logged_at = CASE WHEN logged THEN logged_at ELSE now() END,
-           socket_seen = logged AND socket_seen,
-           disconnected_since = CASE WHEN logged THEN disconnected_since END,
-           updated_at = now()
-         WHERE agent_id = $1`,
-        [agentId, extension, context],
-      );
+      await this.repo.login(manager, agentId, extension, context);
       transitions.push({ agentId, from: me.state, reason: me.logged ? 'device-changed' : 'login' });
       return transitions;
     });
   }
 
-  private async deviceHolder(manager: EntityManager, extension: string, context: string | null, agentId: number): Promise<number | null> {
-    const rows: { agent_id: number }[] = await manager.query(
-      `SELECT agent_id FROM agent_presence WHERE logged AND extension = $1 AND coalesce(context, '') = coalesce($2, '') AND agent_id <> $3`,
-      [extension, context, agentId],
-    );
-    return rows[0]?.agent_id ?? null;
+  private deviceHolder(manager: EntityManager, extension: string, context: string | null, agentId: number): Promise<number | null> {
+    return this.repo.deviceHolder(manager, extension, context, agentId);
   }
 
   private async lockLogged(manager: EntityManager, agentId: number): Promise<LockedPresence> {
@@ -272,7 +240,7 @@ export class PresenceService {
   private async release(manager: EntityManager, agents: LockedPresence[]): Promise<void> {
     if (!agents.length) return;
     for (const agent of agents) await this.hooks.run('agent.released', manager, { agentId: agent.agentId, reason: 'logoff' });
-    await manager.query(GO_OFFLINE, [agents.map((a) => a.agentId)]);
+    await this.repo.goOffline(manager, agents.map((a) => a.agentId));
     for (const agent of agents) this.wrapUps.cancel(agent.agentId);
   }
 

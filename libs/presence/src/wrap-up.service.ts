@@ -59,16 +59,8 @@ export class WrapUpService implements OnApplicationBootstrap, OnModuleDestroy {
   /** Ends every expired wrap-up (or only that agent's); answers how many ended here. */
   async endExpired(agentId?: number): Promise<number> {
     const changes = await withTransaction(this.dataSource, async (manager: EntityManager) => {
-      const [rows]: [{ agent_id: number }[], number] = await manager.query(
-        `UPDATE agent_presence SET wrap_up_until = NULL, updated_at = now()
-         WHERE wrap_up_until <= now() ${agentId === undefined ? '' : 'AND agent_id = $1'}
-         RETURNING agent_id`,
-        agentId === undefined ? [] : [agentId],
-      );
-      const statuses = await this.repo.statusViews(
-        manager,
-        rows.map((r) => r.agent_id),
-      );
+      const ended = await this.repo.endExpiredWrapUps(manager, agentId);
+      const statuses = await this.repo.statusViews(manager, ended);
       // A paused agent stays paused through the end of its wrap-up; anyone else was in wrap-up.
       const from = (to: AgentState): AgentState => (to === 'paused' || to === 'offline' ? to : 'wrap-up');
       await this.repo.history(

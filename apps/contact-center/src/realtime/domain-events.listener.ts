@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { DomainEventMap, DomainEventName } from '@cc/common';
-import { MetricsService } from '../http/metrics/metrics.service';
+import { MetricsService } from '../platform/metrics.service';
 import { PresenceGrace } from './presence-grace.service';
 import { QueuePositions } from './queue-positions';
 import { rooms, SocketHub } from './server-events';

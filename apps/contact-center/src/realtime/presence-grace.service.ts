@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig, DomainError } from '@cc/common';
-import { PresenceService } from '@cc/presence';
+import { PresenceService, SocketPresence } from '@cc/presence';
 import { SocketHub } from './server-events';
 
 /**
@@ -18,7 +17,7 @@ export class PresenceGrace implements OnApplicationBootstrap, OnModuleDestroy {
   private closing = false;
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly sockets: SocketPresence,
     private readonly presence: PresenceService,
     private readonly hub: SocketHub,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -44,11 +43,7 @@ export class PresenceGrace implements OnApplicationBootstrap, OnModuleDestroy {
   /** A socket of the agent connected: the grace applies from now on, and any running grace ends. */
   async connected(agentId: number): Promise<void> {
     if (this.closing) return;
-    await this.dataSource.query(
-      `UPDATE agent_presence SET socket_seen = true, disconnected_since = NULL
-       WHERE agent_id = $1 AND logged AND (NOT socket_seen OR disconnected_since IS NOT NULL)`,
-      [agentId],
-    );
+    await this.sockets.connected(agentId);
   }
 
   /** An agent that logged in while its console was already connected: its sockets count too. */
@@ -74,11 +69,7 @@ export class PresenceGrace implements OnApplicationBootstrap, OnModuleDestroy {
 
   private async sweepOnce(): Promise<void> {
     if (this.closing || !this.hub.attached) return;
-    const expired = await this.ids(
-      `SELECT agent_id FROM agent_presence
-       WHERE logged AND socket_seen AND disconnected_since <= now() - $1::int * interval '1 second'`,
-      [this.config.presenceGraceSeconds],
-    );
+    const expired = await this.sockets.graceExpired(this.config.presenceGraceSeconds);
     if (expired.length) {
       const online = await this.hub.agentsOnline(expired);
       for (const agentId of expired) {
@@ -88,7 +79,7 @@ export class PresenceGrace implements OnApplicationBootstrap, OnModuleDestroy {
       }
     }
     // Sockets lost without a disconnect event (an instance crashed or was stopped).
-    const watched = (await this.ids(`SELECT agent_id FROM agent_presence WHERE logged AND socket_seen AND disconnected_since IS NULL`)).filter(
+    const watched = (await this.sockets.believedConnected()).filter(
       (id) => !this.hub.agentOnlineHere(id),
     );
     if (watched.length && !this.closing) {
@@ -107,17 +98,7 @@ export class PresenceGrace implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  private async markDisconnected(agentIds: number[]): Promise<void> {
-    if (!agentIds.length) return;
-    await this.dataSource.query(
-      `UPDATE agent_presence SET disconnected_since = now()
-       WHERE agent_id = ANY($1::int[]) AND logged AND socket_seen AND disconnected_since IS NULL`,
-      [agentIds],
-    );
-  }
-
-  private async ids(sql: string, params: unknown[] = []): Promise<number[]> {
-    const rows: { agent_id: number }[] = await this.dataSource.query(sql, params);
-    return rows.map((r) => r.agent_id);
+  private markDisconnected(agentIds: number[]): Promise<void> {
+    return this.sockets.allGone(agentIds);
   }
 }

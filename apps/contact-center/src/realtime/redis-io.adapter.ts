@@ -4,7 +4,7 @@ import { IoAdapter } from '@nestjs/platform-socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { isObservable, lastValueFrom, Observable } from 'rxjs';
 import { Server, ServerOptions } from 'socket.io';
-import { RedisClients } from './redis-clients';
+import { RedisClients } from '../platform/redis-clients';
 
 // The socket type of the socket.io copy that @nestjs/platform-socket.io builds the server with.
 type NestSocket = Parameters<IoAdapter['bindMessageHandlers']>[0];

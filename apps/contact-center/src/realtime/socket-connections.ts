@@ -4,7 +4,7 @@ import { Role } from '@cc/common';
 import { AuthService, TokenService } from '@cc/auth';
 import { ConversationsService } from '@cc/conversations';
 import { PresenceService } from '@cc/presence';
-import { MetricsService } from '../http/metrics/metrics.service';
+import { MetricsService } from '../platform/metrics.service';
 import { PresenceGrace } from './presence-grace.service';
 import { socketAuth } from './socket-auth';
 import { Ack } from './ws-ack';

@@ -15,8 +15,8 @@ import {
 } from '@nestjs/common';
 import { finalize, map, Observable } from 'rxjs';
 import type { Ack } from '@cc/protocol';
-import { toErrorBody } from '../http/http-exception.filter';
-import { MetricsService } from '../http/metrics/metrics.service';
+import { toErrorBody } from '../platform/error-body';
+import { MetricsService } from '../platform/metrics.service';
 
 /** The acknowledgement of every client event (API.md section 8), defined in `@cc/protocol`. */
 export type { Ack } from '@cc/protocol';

@@ -2,7 +2,7 @@ import { Controller, Get, Inject, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { Response } from 'express';
-import { RedisHealth } from '../../realtime/redis-health';
+import { RedisHealth } from '../../platform/redis-health';
 
 @ApiTags('operations')
 @Controller('health')

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { RedisModule } from '../../realtime/redis.module';
+import { RedisModule } from '../../platform/redis.module';
 import { HealthController } from './health.controller';
 
 @Module({ imports: [TerminusModule, RedisModule], controllers: [HealthController] })

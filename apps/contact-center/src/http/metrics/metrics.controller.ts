@@ -1,6 +1,6 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { MetricsService } from './metrics.service';
+import { MetricsService } from '../../platform/metrics.service';
 
 @ApiTags('operations')
 @Controller('metrics')

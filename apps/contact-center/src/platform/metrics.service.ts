@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
+import { ConversationsRepository } from '@cc/conversations';
 import { allocationLockHoldSeconds } from '@cc/database';
 
-/** Prometheus metrics of this instance; `/metrics` exposes them. */
+/** Prometheus metrics of this instance; `/metrics` exposes them (http/metrics), the realtime layer counts into them. */
 @Injectable()
 export class MetricsService {
   readonly registry = new Registry();
@@ -19,7 +20,7 @@ export class MetricsService {
     registers: [this.registry],
   });
 
-  constructor(dataSource: DataSource) {
+  constructor(dataSource: DataSource, conversations: ConversationsRepository) {
     collectDefaultMetrics({ register: this.registry, prefix: 'cc_' });
     this.registry.registerMetric(allocationLockHoldSeconds);
     new Gauge({
@@ -28,8 +29,7 @@ export class MetricsService {
       registers: [this.registry],
       async collect() {
         if (!dataSource.isInitialized) return;
-        const rows: { n: string }[] = await dataSource.query(`SELECT count(*) AS n FROM conversations WHERE status = 'queued'`);
-        this.set(Number(rows[0].n));
+        this.set(await conversations.countQueued(dataSource.manager));
       },
     });
   }
