@@ -6,7 +6,7 @@ import { PresenceModule } from '@cc/presence';
 import { AgentGateway } from './agent.gateway';
 import { CustomerGateway } from './customer.gateway';
 import { DomainEventsListener } from './domain-events.listener';
-import { MessageRateLimitGuard } from './message-rate-limit.guard';
+import { MessageSendHandler } from './message-send';
 import { PresenceGrace } from './presence-grace.service';
 import { QueuePositions } from './queue-positions';
 import { SocketHub } from './server-events';
@@ -16,6 +16,6 @@ import { TypingRelay } from './typing-relay';
 /** Socket.IO namespaces `/agent` and `/customer` and the relay of domain events to them (API.md section 8). */
 @Module({
   imports: [AuthModule, ConversationsModule, AllocationModule, PresenceModule],
-  providers: [SocketHub, SocketConnections, TypingRelay, PresenceGrace, QueuePositions, DomainEventsListener, MessageRateLimitGuard, AgentGateway, CustomerGateway],
+  providers: [SocketHub, SocketConnections, TypingRelay, PresenceGrace, QueuePositions, DomainEventsListener, MessageSendHandler, AgentGateway, CustomerGateway],
 })
 export class RealtimeModule {}
