@@ -27,6 +27,7 @@ describe('Queues (e2e)', () => {
       priority: 5,
       webhookUrl: null,
       webhookTimeoutMs: 3000,
+      slaSeconds: 60,
       memberIds: [],
       waiting: { count: 0, oldestSince: null },
     });

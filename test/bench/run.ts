@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: benchmarks of issue 6.
  *   (a) bare Socket.IO relay, (b) relay + one INSERT per message, (c) our server — same workload,
- *   alternating, several rounds; (d) allocation burst; (e) 10,000 idle sockets.
+ *   alternating, several rounds; (d) allocation burst; (e) 10,000 idle sockets; optional (f, only
+ *   with --only=reports): report queries over 1,000,000 conversations.
  * Prints markdown tables, and (full runs) updates the generated section of BENCHMARKS.md.
  * See lib/cli.ts for the options.
  */
@@ -10,6 +11,7 @@ import { mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { runBurst } from './phases/burst';
 import { runConnections } from './phases/connections';
+import { runReports } from './phases/reports';
 import { runThroughput, TargetName } from './phases/throughput';
 import { GROWTH_RUNNERS } from './phases/growth';
 import { BUILD_DIR, buildBenchScripts, installExitHandlers, killAllChildren, setChildDeadline } from './lib/children';
@@ -118,7 +120,22 @@ async function connectionsPhase(ctx: Context): Promise<void> {
   }
 }
 
-/** Phases f–j (issue 15): growth of the data and scale-out; each renders its own section. */
+/** Phase f (optional): the statistics and report queries over a seeded history. */
+async function reportsPhase(ctx: Context): Promise<void> {
+  const { options, summary } = ctx;
+  if (!options.phases.includes('reports')) return;
+  log(`reports: seeding ${options.reportsConversations} conversations and ${options.reportsAgents} agents' history`);
+  summary.reports = await runReports({
+    database: options.database,
+    conversations: options.reportsConversations,
+    agents: options.reportsAgents,
+    runs: options.reportsRuns,
+    log,
+  }).catch((error: Error) => ({ error: error.message }));
+  ctx.failed ||= 'error' in summary.reports;
+}
+
+/** Phases g–k (issue 15): growth of the data and scale-out; each renders its own section. */
 async function growthPhases(ctx: Context): Promise<void> {
   const { options } = ctx;
   for (const key of GROWTH_PHASES) {
@@ -193,6 +210,7 @@ async function main(options: BenchOptions): Promise<number> {
   await messagePhases(ctx);
   await burstPhase(ctx);
   await connectionsPhase(ctx);
+  await reportsPhase(ctx);
   await growthPhases(ctx);
   publish(ctx, loadAtStart);
   return ctx.failed ? 1 : 0;

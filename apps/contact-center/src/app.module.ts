@@ -12,6 +12,8 @@ import { HealthModule } from './http/health/health.module';
 import { MetricsModule } from './http/metrics/metrics.module';
 import { PresenceHttpModule } from './http/presence/presence-http.module';
 import { RealtimeModule } from './realtime/realtime.module';
+import { ReportsHttpModule } from './http/reports/reports-http.module';
+import { StatsHttpModule } from './http/stats/stats-http.module';
 import { PlatformMetricsModule } from './platform/metrics.module';
 import { RedisModule } from './platform/redis.module';
 
@@ -45,6 +47,8 @@ export class AppModule {
         RealtimeModule,
         QueuesHttpModule,
         ConversationsHttpModule,
+        StatsHttpModule,
+        ReportsHttpModule,
       ],
     };
   }

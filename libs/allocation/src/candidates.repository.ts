@@ -2,23 +2,14 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { Errors } from '@cc/common';
 import { ConversationRow } from '@cc/conversations';
-import { Candidate, Overflow, Strategy } from './strategies';
+import { QueueRow } from '@cc/queues';
+import { Candidate } from './strategies';
+
+export type { QueueRow } from '@cc/queues';
 
 /** A candidate with what a decision's events need. */
 export interface Member extends Candidate {
   name: string;
-}
-
-/** The columns of `queues` a decision reads. */
-export interface QueueRow {
-  id: number;
-  name: string;
-  strategy: Strategy;
-  overflow: Overflow;
-  priority: number;
-  webhook_url: string | null;
-  webhook_timeout_ms: number;
-  last_assigned_agent_id: number | null;
 }
 
 interface MemberRecord {

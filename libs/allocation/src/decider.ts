@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { DomainEvents, Errors } from '@cc/common';
+import { DomainEvents, Errors, TransactionHooks } from '@cc/common';
 import { advisoryXactLock, afterCommit, LockKey } from '@cc/database';
 import { ConversationRow, ConversationsService, toConversationView } from '@cc/conversations';
 import { QueuesService } from '@cc/queues';
@@ -35,6 +35,7 @@ export class Decider {
     private readonly decisions: DecisionQueue,
     private readonly conversations: ConversationsService,
     private readonly queues: QueuesService,
+    private readonly hooks: TransactionHooks,
   ) {}
 
   /**
@@ -116,6 +117,10 @@ export class Decider {
     const agent = choice.agent;
     const assigned = await this.repo.recordAssignment(manager, { ...decision, agentId: agent.agentId }, queue.id);
     const previousAgentId = conversation.agent_id;
+    // Reaching capacity makes the agent busy: the state history records it in this transaction.
+    if (agent.active < agent.maxConcurrent && agent.active + 1 >= agent.maxConcurrent) {
+      await this.hooks.run('agent.load.changed', manager, { agentIds: [agent.agentId], reason: 'assigned' });
+    }
     afterCommit(manager, () => {
       this.events.publish('conversation.assigned', { conversation: toConversationView(assigned), agent: { id: agent.agentId, name: agent.name }, previousAgentId });
       if (wasQueued) this.events.publish('queue.positions.changed', { queueIds: [assigned.queue_id] });

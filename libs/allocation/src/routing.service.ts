@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { ConflictError, ConversationView, DomainEvents, Errors, ForbiddenError, InvalidError, MessageView, Principal } from '@cc/common';
+import { ConflictError, ConversationView, DomainEvents, Errors, ForbiddenError, InvalidError, MessageView, Principal, TransactionHooks } from '@cc/common';
 import { afterCommit, isUniqueViolation, toInt, toIso, withTransaction } from '@cc/database';
 import {
   AssignConversationDto,
@@ -26,6 +26,7 @@ export class RoutingService {
     private readonly decider: Decider,
     private readonly queues: QueuesService,
     private readonly events: DomainEvents,
+    private readonly hooks: TransactionHooks,
   ) {}
 
   /** Creates the customer's conversation and allocates it before answering (or queues it). */
@@ -69,9 +70,11 @@ export class RoutingService {
       } else {
         const queue = await this.queues.find(dto.queueId!, manager);
         const requeued = await this.repo.moveToQueue(manager, id, queue.id);
-        viaWebhook = !!queue.webhookUrl;
+        viaWebhook = !!queue.webhook_url;
         moved = viaWebhook ? requeued : await this.decider.allocateInTransaction(manager, requeued, 'transfer');
       }
+      await this.repo.recordTransfer(manager, current, moved);
+      if (current.agent_id !== null) await this.hooks.run('agent.load.changed', manager, { agentIds: [current.agent_id], reason: 'transferred' });
       afterCommit(manager, () => {
         this.events.publish('conversation.transferred', { conversation: toConversationView(moved), fromAgentId: current.agent_id, toAgentId: moved.agent_id });
         if (current.status === 'queued' || moved.status === 'queued') this.events.publish('queue.positions.changed', { queueIds: [current.queue_id, moved.queue_id] });

@@ -2,8 +2,10 @@
  * The pure rules of allocation: who is eligible, in which order a strategy tries them, and
  * whom an overflow rule picks. No I/O here, so every rule is unit-tested on plain lists.
  */
-export type Strategy = 'least-busy' | 'longest-idle' | 'round-robin';
-export type Overflow = 'wait' | 'overflow-online' | 'overflow-any';
+import type { QueueOverflow, QueueStrategy } from '@cc/protocol';
+
+export type Strategy = QueueStrategy;
+export type Overflow = QueueOverflow;
 
 export interface Candidate {
   agentId: number;

@@ -1,22 +1,21 @@
 import { Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
 import { PassportModule } from '@nestjs/passport';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { APP_CONFIG, AppConfig } from '@cc/common';
-import { Agent } from '@cc/agents';
-import { Admin } from './admin.entity';
+import { AgentsModule } from '@cc/agents';
+import { AuthRepository } from './auth.repository';
 import { AuthService } from './auth.service';
-import { Customer } from './customer.entity';
 import { jwtKey, JwtStrategy } from './jwt.strategy';
 import { TokenService } from './token.service';
 
+/** Owns the tables admins and customers. */
 @Module({
   imports: [
     PassportModule,
-    TypeOrmModule.forFeature([Admin, Customer, Agent]),
+    AgentsModule,
     JwtModule.registerAsync({ inject: [APP_CONFIG], useFactory: (config: AppConfig) => ({ secret: jwtKey(config) as unknown as string }) }),
   ],
-  providers: [AuthService, TokenService, JwtStrategy],
+  providers: [AuthRepository, AuthService, TokenService, JwtStrategy],
   exports: [AuthService, TokenService],
 })
 export class AuthModule {}

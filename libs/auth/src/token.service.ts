@@ -2,7 +2,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig, Role, UnauthorizedError } from '@cc/common';
-import { AuthUser, TABLE_OF_ROLE, TokenPayload } from './auth-user';
+import { AgentsRepository } from '@cc/agents';
+import { AuthUser, TokenPayload } from './auth-user';
+import { AuthRepository } from './auth.repository';
 
 const ROLES: Role[] = ['admin', 'agent', 'customer'];
 
@@ -12,6 +14,8 @@ export class TokenService {
   constructor(
     private readonly jwt: JwtService,
     private readonly dataSource: DataSource,
+    private readonly repo: AuthRepository,
+    private readonly agents: AgentsRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -35,15 +39,13 @@ export class TokenService {
 
   async check(payload: TokenPayload): Promise<AuthUser> {
     if (!ROLES.includes(payload?.role) || !Number.isInteger(payload.sub)) throw new UnauthorizedError();
-    const rows: { token_version: number }[] = await this.dataSource.query(
-      `SELECT token_version FROM ${TABLE_OF_ROLE[payload.role]} WHERE id = $1`,
-      [payload.sub],
-    );
-    if (!rows.length || rows[0].token_version !== payload.tv) throw new UnauthorizedError();
+    const version = await this.repo.tokenVersion(this.dataSource.manager, payload.role, payload.sub);
+    if (version === null || version !== payload.tv) throw new UnauthorizedError();
     return { role: payload.role, id: payload.sub };
   }
 
   async revokeAll(user: AuthUser): Promise<void> {
-    await this.dataSource.query(`UPDATE ${TABLE_OF_ROLE[user.role]} SET token_version = token_version + 1 WHERE id = $1`, [user.id]);
+    if (user.role === 'agent') await this.agents.bumpTokenVersion(this.dataSource.manager, user.id);
+    else await this.repo.bumpTokenVersion(this.dataSource.manager, user.role, user.id);
   }
 }

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { PresenceModule } from '@cc/presence';
+import { StatisticsModule } from '@cc/statistics';
 import { Conversation } from './conversation.entity';
 import { ConversationsRepository } from './conversations.repository';
 import { ConversationsService } from './conversations.service';
@@ -9,9 +10,9 @@ import { MessagesRepository } from './messages.repository';
 import { MessagesService } from './messages.service';
 import { MessageWriter } from './message-writer';
 
-/** Owns the tables `conversations` and `messages`. */
+/** Owns the tables `conversations`, `messages` and `conversation_transfers`. */
 @Module({
-  imports: [TypeOrmModule.forFeature([Conversation, Message]), PresenceModule],
+  imports: [TypeOrmModule.forFeature([Conversation, Message]), PresenceModule, StatisticsModule],
   providers: [ConversationsRepository, MessagesRepository, ConversationsService, MessagesService, MessageWriter],
   exports: [ConversationsRepository, ConversationsService, MessagesService],
 })

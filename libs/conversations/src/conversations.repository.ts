@@ -17,6 +17,8 @@ export interface ConversationRow {
   waiting_since: Date | null;
   assigned_at: Date | null;
   resolved_at: Date | null;
+  first_assigned_at?: Date | null;
+  first_response_at?: Date | null;
   resolved_by: string | null;
   notes: string | null;
   /** Its place in the waiting line, when the statement that read the row computed it. */
@@ -32,8 +34,8 @@ export interface ConversationFilter {
   status?: ConversationStatus;
 }
 
-/** The one mapping of the row to the wire shape. */
-export function toConversationView(row: ConversationRow, position?: number | null): ConversationView {
+/** The one mapping of the row to the wire shape; `estimatedWaitSeconds` beside the position when the caller computed it (@cc/statistics). */
+export function toConversationView(row: ConversationRow, position?: number | null, estimatedWaitSeconds?: number | null): ConversationView {
   const view: ConversationView = {
     id: row.id,
     customerId: row.customer_id,
@@ -47,7 +49,10 @@ export function toConversationView(row: ConversationRow, position?: number | nul
     resolvedBy: row.resolved_by,
     notes: row.notes,
   };
-  if (row.status === 'queued' && position) view.position = position;
+  if (row.status === 'queued' && position) {
+    view.position = position;
+    if (estimatedWaitSeconds !== undefined) view.estimatedWaitSeconds = estimatedWaitSeconds;
+  }
   return view;
 }
 
@@ -59,7 +64,9 @@ export function toConversationView(row: ConversationRow, position?: number | nul
 
 /** `UPDATE` handing conversation `conv` to agent `agent`; returns the row. */
 export function assignConversationSql(conv: string, agent: string): string {
-  return `UPDATE conversations SET status = 'active', agent_id = ${agent}, assigned_at = now() WHERE id = ${conv} RETURNING *`;
+  // The first assignment is kept for the statistics (API.md 13): later ones never move it.
+  return `UPDATE conversations SET status = 'active', agent_id = ${agent}, assigned_at = now(), first_assigned_at = coalesce(first_assigned_at, now())
+          WHERE id = ${conv} RETURNING *`;
 }
 
 /** `UPDATE` placing conversation `conv` in its waiting line from `since` on; returns the row. */
@@ -187,6 +194,14 @@ export class ConversationsRepository {
          WHERE agent_id = $1 AND status = 'active' RETURNING *`,
         [agentId],
       ),
+    );
+  }
+
+  /** Appends a transfer to `conversation_transfers` (append-only; the reports count it). */
+  async recordTransfer(manager: EntityManager, from: ConversationRow, to: ConversationRow): Promise<void> {
+    await manager.query(
+      `INSERT INTO conversation_transfers (conversation_id, from_agent_id, to_agent_id, from_queue_id, to_queue_id) VALUES ($1, $2, $3, $4, $5)`,
+      [from.id, from.agent_id, to.agent_id, from.queue_id, to.queue_id],
     );
   }
 

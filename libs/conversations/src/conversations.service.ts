@@ -3,6 +3,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { ConflictError, ConversationView, DomainEvents, Errors, ForbiddenError, paginated, Paginated, Principal } from '@cc/common';
 import { afterCommit, withTransaction } from '@cc/database';
 import { PresenceService } from '@cc/presence';
+import { estimateWait, StatsService } from '@cc/statistics';
 import { assertCanSee } from './conversation-access';
 import { ListConversationsQuery, ResolveConversationDto } from './conversation.dto';
 import { ConversationRow, ConversationsRepository, toConversationView } from './conversations.repository';
@@ -18,6 +19,7 @@ export class ConversationsService {
     private readonly repo: ConversationsRepository,
     private readonly presence: PresenceService,
     private readonly events: DomainEvents,
+    private readonly stats: StatsService,
   ) {}
 
   async list(user: Principal, query: ListConversationsQuery): Promise<Paginated<ConversationView>> {
@@ -51,6 +53,8 @@ export class ConversationsService {
       if (current.status === 'resolved') throw new ConflictError('ConversationResolved', 'Conversation already resolved');
       const resolved = await this.repo.resolve(manager, id, user.role, dto.notes ?? null);
       const wrapUp = user.role === 'agent' && current.agent_id === user.id ? await this.presence.startWrapUp(manager, user.id) : null;
+      // A freed slot may end `busy`: the state history records it in this transaction.
+      if (current.agent_id !== null && current.status === 'active') await this.presence.recordDerivedStates(manager, [current.agent_id], 'resolved');
       afterCommit(manager, () => {
         this.events.publish('conversation.resolved', { conversation: toConversationView(resolved) });
         if (wrapUp) this.events.publish('agent.status.changed', { agentId: user.id, status: wrapUp, reason: 'wrap-up' });
@@ -72,10 +76,14 @@ export class ConversationsService {
     return (await this.views([row]))[0];
   }
 
-  /** Wire views, with the waiting position of queued ones (read when the row does not carry it). */
+  /** Wire views, with the waiting position of queued ones (read when the row does not carry it) and its wait estimate. */
   async views(rows: ConversationRow[]): Promise<ConversationView[]> {
     const unknown = rows.filter((r) => r.status === 'queued' && r.position === undefined).map((r) => r.id);
     const positions = await this.repo.positions(this.dataSource.manager, unknown);
-    return rows.map((r) => toConversationView(r, r.position ?? positions.get(r.id)));
+    const perPlace = await this.stats.secondsPerPlace(rows.filter((r) => r.status === 'queued').map((r) => r.queue_id));
+    return rows.map((r) => {
+      const position = r.position ?? positions.get(r.id);
+      return toConversationView(r, position, r.status === 'queued' ? estimateWait(position, perPlace.get(r.queue_id) ?? null) : undefined);
+    });
   }
 }

@@ -42,6 +42,11 @@ const INSERT_BATCH_SQL = `
     ORDER BY v.ord
     ON CONFLICT (conversation_id, sender_type, sender_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING
     RETURNING *
+  ), first_response AS (
+    -- The first agent message after the first assignment, recorded for the statistics (API.md 13).
+    UPDATE conversations c SET first_response_at = f.created_at, first_response_agent_id = f.sender_id
+    FROM (SELECT DISTINCT ON (conversation_id) conversation_id, sender_id, created_at FROM ins WHERE sender_type = 'agent' ORDER BY conversation_id, id) f
+    WHERE c.id = f.conversation_id AND c.first_response_at IS NULL AND c.first_assigned_at IS NOT NULL
   )
   SELECT ins.*, c.customer_id, c.agent_id FROM ins JOIN conversations c ON c.id = ins.conversation_id ORDER BY ins.id`;
 

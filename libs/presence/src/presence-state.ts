@@ -40,3 +40,8 @@ export function stateSql(p: string, a: string, active: string): string {
     WHEN ${active} >= ${a}.max_concurrent THEN 'busy'
     ELSE 'available' END)`;
 }
+
+/** The number of conversations an agent holds (`agent` an SQL expression for its id): the load that makes it busy. */
+export function activeCountSql(agent: string): string {
+  return `(SELECT count(*)::int FROM conversations c WHERE c.agent_id = ${agent} AND c.status = 'active')`;
+}

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { AgentState, AgentStatusView, Errors } from '@cc/common';
-import { deriveState, inWrapUp } from './presence-state';
+import { activeCountSql, deriveState, inWrapUp, stateSql } from './presence-state';
 
 /** An agent's presence row, locked FOR UPDATE for the rest of the transaction. */
 export interface LockedPresence {
@@ -56,7 +56,7 @@ const GO_OFFLINE = `UPDATE agent_presence SET logged = false, extension = NULL, 
   pause_reason_id = NULL, wrap_up_until = NULL, logged_at = NULL, socket_seen = false, disconnected_since = NULL,
   updated_at = now() WHERE agent_id = ANY($1::int[])`;
 
-const ACTIVE = (agent: string) => `(SELECT count(*)::int FROM conversations c WHERE c.agent_id = ${agent} AND c.status = 'active')`;
+const ACTIVE = activeCountSql;
 
 /** SQL of presence: locking rows, reading statuses, appending history. Always given the caller's manager. */
 @Injectable()
@@ -231,6 +231,26 @@ export class PresenceRepository {
   async believedConnected(manager: EntityManager): Promise<number[]> {
     const rows: { agent_id: number }[] = await manager.query(`SELECT agent_id FROM agent_presence WHERE logged AND socket_seen AND disconnected_since IS NULL`);
     return rows.map((r) => r.agent_id);
+  }
+
+  /**
+   * Appends a history row for each of these agents whose derived state (load included) differs
+   * from the last one recorded, so agent_state_history is the whole timeline of states, busy and
+   * available too. The presence rows are locked first: concurrent callers record a change once.
+   */
+  async recordDerivedStates(manager: EntityManager, agentIds: number[], reason: string): Promise<void> {
+    const ids = [...new Set(agentIds)].sort((a, b) => a - b);
+    if (!ids.length) return;
+    await manager.query(`SELECT 1 FROM agent_presence WHERE agent_id = ANY($1::int[]) ORDER BY agent_id FOR UPDATE`, [ids]);
+    await manager.query(
+      `INSERT INTO agent_state_history (agent_id, from_state, to_state, reason)
+       SELECT s.id, s.last_state, s.state, $2 FROM (
+         SELECT a.id, ${stateSql('p', 'a', ACTIVE('a.id'))} AS state,
+                coalesce((SELECT h.to_state FROM agent_state_history h WHERE h.agent_id = a.id ORDER BY h.at DESC, h.id DESC LIMIT 1), 'offline') AS last_state
+         FROM agents a LEFT JOIN agent_presence p ON p.agent_id = a.id WHERE a.id = ANY($1::int[])
+       ) s WHERE s.state <> s.last_state`,
+      [ids, reason],
+    );
   }
 
   private async selectLocked(manager: EntityManager, where: string, params: unknown[]): Promise<LockedPresence[]> {

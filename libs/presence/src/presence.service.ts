@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { AgentState, AgentStatusView, DomainEvents, Errors, ForbiddenError, Principal, TransactionHooks } from '@cc/common';
 import { advisoryXactLock, isUniqueViolation, LockKey, withTransaction } from '@cc/database';
@@ -33,7 +33,7 @@ interface Transition {
  * published after the commit.
  */
 @Injectable()
-export class PresenceService {
+export class PresenceService implements OnModuleInit {
   constructor(
     private readonly dataSource: DataSource,
     private readonly repo: PresenceRepository,
@@ -41,6 +41,15 @@ export class PresenceService {
     private readonly hooks: TransactionHooks,
     private readonly events: DomainEvents,
   ) {}
+
+  onModuleInit(): void {
+    this.hooks.register('agent.load.changed', (manager, { agentIds, reason }) => this.recordDerivedStates(manager, agentIds, reason));
+  }
+
+  /** Inside the caller's transaction: records the agents' state if their load moved it (busy ↔ available). */
+  recordDerivedStates(manager: EntityManager, agentIds: number[], reason: string): Promise<void> {
+    return this.repo.recordDerivedStates(manager, agentIds, reason);
+  }
 
   /** The id of the agent `ref` names, if `caller` may act on it: an admin on any agent, an agent on itself only. */
   async resolve(ref: AgentRef, caller: Principal): Promise<number> {

@@ -1,4 +1,4 @@
-import { AgentStatusView, ConversationView, ErrorBody, MessageView, SenderType, UserView } from './views';
+import { AgentStatusView, ConversationView, ErrorBody, MessageView, QueueStatsView, SenderType, UserView } from './views';
 
 /**
  * Every server → client event and its payload (API.md section 8 and the sections that extend
@@ -14,6 +14,8 @@ export interface ServerEventMap {
   'conversation.transferred': { conversation: ConversationView; fromAgentId: number | null; toAgentId: number | null };
   typing: { conversationId: number; senderType: SenderType; typing: boolean };
   'agent.status': AgentStatusView;
+  /** Admins: the live queue statistics (as GET /stats/queues), at most once per second and only when they changed. */
+  'stats.queues': QueueStatsView[];
 }
 
 export type ServerEvent = keyof ServerEventMap;

@@ -43,6 +43,8 @@ export interface ConversationView {
   resolvedBy: string | null;
   notes: string | null;
   position?: number;
+  /** While queued: the estimated seconds until assignment, or null without a basis (API.md section 13). */
+  estimatedWaitSeconds?: number | null;
 }
 
 export type SenderType = 'customer' | 'agent' | 'system';
@@ -136,6 +138,8 @@ export interface QueueView {
   priority: number;
   webhookUrl: string | null;
   webhookTimeoutMs: number;
+  /** Service-level target in seconds (API.md section 13). */
+  slaSeconds: number;
   memberIds: number[];
   waiting: { count: number; oldestSince: string | null };
 }
@@ -151,4 +155,69 @@ export interface ErrorBody {
   statusCode: number;
   message: string | string[];
   [extra: string]: unknown;
+}
+
+/** Agents counted by state (`wrap-up` as `wrapUp`). */
+export interface AgentStateCounts {
+  offline: number;
+  available: number;
+  busy: number;
+  paused: number;
+  wrapUp: number;
+}
+
+/** One queue of `GET /stats/queues` and of the `stats.queues` push (API.md section 13). */
+export interface QueueStatsView {
+  queueId: number;
+  name: string;
+  waiting: number;
+  offered: number;
+  active: number;
+  oldestWaitingSince: string | null;
+  longestWaitSeconds: number;
+  estimatedWaitSeconds: number | null;
+  agents: AgentStateCounts;
+}
+
+/** One agent of `GET /stats/agents`. */
+export interface AgentStatsView {
+  agentId: number;
+  name: string;
+  state: AgentState;
+  stateSince: string;
+  activeConversations: number;
+  activeByChannel: Record<string, number>;
+}
+
+export interface ConversationMeasures {
+  started: number;
+  assigned: number;
+  resolved: number;
+  abandoned: number;
+  transferred: number;
+  avgWaitSeconds: number | null;
+  maxWaitSeconds: number | null;
+  avgHandleSeconds: number | null;
+  avgFirstResponseSeconds: number | null;
+  /** Share (0..1) of the conversations answered or abandoned that were assigned within the queue's slaSeconds. */
+  serviceLevel: number | null;
+}
+
+/** `GET /reports/conversations`. */
+export interface ConversationReport {
+  buckets: (ConversationMeasures & { start: string })[];
+  total: ConversationMeasures;
+}
+
+/** One agent of `GET /reports/agents`. */
+export interface AgentReportView {
+  agentId: number;
+  name: string;
+  secondsByState: AgentStateCounts;
+  assigned: number;
+  resolved: number;
+  transferredOut: number;
+  missedOffers: number;
+  avgHandleSeconds: number | null;
+  avgFirstResponseSeconds: number | null;
 }

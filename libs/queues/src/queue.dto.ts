@@ -29,6 +29,10 @@ export class CreateQueueDto {
 
   @IsOptional() @IsInt() @Min(100) @Max(30000)
   webhookTimeoutMs?: number;
+
+  /** Service-level target: a conversation assigned within this many seconds of entering the line counts as answered in time. */
+  @IsOptional() @IsInt() @Min(1) @Max(86400)
+  slaSeconds?: number;
 }
 
 export class UpdateQueueDto extends PartialType(CreateQueueDto) {}

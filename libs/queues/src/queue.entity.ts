@@ -15,6 +15,7 @@ export class Queue {
   @Column({ default: 0 }) priority: number;
   @Column({ name: 'webhook_url', type: 'text', nullable: true }) webhookUrl: string | null;
   @Column({ name: 'webhook_timeout_ms', default: 3000 }) webhookTimeoutMs: number;
+  @Column({ name: 'sla_seconds', default: 60 }) slaSeconds: number;
   @Column({ name: 'last_assigned_agent_id', type: 'int', nullable: true }) lastAssignedAgentId: number | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt: Date;

@@ -1,8 +1,7 @@
 import { Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
-import { Queue } from './queue.entity';
-import { QueueMember } from './queue-member.entity';
+import { QueuesRepository } from './queues.repository';
 import { QueuesService } from './queues.service';
 
-@Module({ imports: [TypeOrmModule.forFeature([Queue, QueueMember])], providers: [QueuesService], exports: [QueuesService] })
+/** Owns the tables queues and queue_members. */
+@Module({ providers: [QueuesRepository, QueuesService], exports: [QueuesService] })
 export class QueuesModule {}

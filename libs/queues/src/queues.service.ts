@@ -1,40 +1,25 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { DataSource, EntityManager, Repository } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { ConflictError, DomainEvents, Errors, paginated, Paginated, PaginationQuery } from '@cc/common';
 import { isForeignKeyViolation, isUniqueViolation, toIso } from '@cc/database';
 import { AddMemberDto, CreateQueueDto, UpdateQueueDto } from './queue.dto';
 import type { QueueView } from '@cc/protocol';
-import { Queue, QueueOverflow, QueueStrategy } from './queue.entity';
-
-export const DEFAULT_QUEUE = 'default';
-
-/**
- * SQL choosing the queue of a new conversation: the one named by `queueIdParam` when it is not
- * NULL, else the highest-priority queue whose `channels` list the channel, else `default`.
- */
-export function routeQueueSql(channelParam: string, queueIdParam: string): string {
-  return `
-  SELECT id, webhook_url FROM queues
-  WHERE CASE WHEN ${queueIdParam}::int IS NULL THEN ${channelParam}::text = ANY(channels) OR name = '${DEFAULT_QUEUE}' ELSE id = ${queueIdParam}::int END
-  ORDER BY (name = '${DEFAULT_QUEUE}' AND NOT (${channelParam}::text = ANY(channels))), priority DESC, id
-  LIMIT 1`;
-}
+import { DEFAULT_QUEUE, QueueRow, QueuesRepository } from './queues.repository';
 
 export type { QueueView } from '@cc/protocol';
 
 @Injectable()
 export class QueuesService {
   constructor(
-    @InjectRepository(Queue) private readonly queues: Repository<Queue>,
     private readonly dataSource: DataSource,
+    private readonly repo: QueuesRepository,
     private readonly events: DomainEvents,
   ) {}
 
   async create(dto: CreateQueueDto): Promise<QueueView> {
     try {
-      const queue = await this.queues.save(this.queues.create({ ...dto, lastAssignedAgentId: null }));
-      return this.get(queue.id);
+      const id = await this.repo.insert(this.dataSource.manager, dto);
+      return this.get(id);
     } catch (err) {
       if (isUniqueViolation(err)) throw new ConflictError('QueueNameTaken', 'A queue with that name exists');
       throw err;
@@ -42,7 +27,7 @@ export class QueuesService {
   }
 
   async list(query: PaginationQuery): Promise<Paginated<QueueView>> {
-    const [rows, total] = await this.queues.findAndCount({ order: { id: 'ASC' }, skip: (query.page - 1) * query.limit, take: query.limit });
+    const { rows, total } = await this.repo.page(this.dataSource.manager, query.limit, (query.page - 1) * query.limit);
     return paginated(await this.views(rows), query.page, query.limit, total);
   }
 
@@ -51,8 +36,8 @@ export class QueuesService {
     return (await this.views([queue]))[0];
   }
 
-  async find(id: number, manager: EntityManager = this.dataSource.manager): Promise<Queue> {
-    const queue = await manager.findOneBy(Queue, { id });
+  async find(id: number, manager: EntityManager = this.dataSource.manager): Promise<QueueRow> {
+    const queue = await this.repo.find(manager, id);
     if (!queue) throw Errors.noSuchQueue();
     return queue;
   }
@@ -63,39 +48,35 @@ export class QueuesService {
       throw new ConflictError('DefaultQueue', 'The default queue cannot be renamed');
     }
     try {
-      await this.queues.update(id, dto);
+      await this.repo.update(this.dataSource.manager, id, dto);
     } catch (err) {
       if (isUniqueViolation(err)) throw new ConflictError('QueueNameTaken', 'A queue with that name exists');
       throw err;
     }
     // A new strategy or overflow rule may let waiting conversations through.
     if (dto.overflow !== undefined || dto.strategy !== undefined) {
-      for (const agentId of await this.memberIds(id)) this.events.publish('agent.capacity.changed', { agentId, reason: 'queue-changed' });
+      for (const agentId of await this.repo.memberIds(this.dataSource.manager, id)) this.events.publish('agent.capacity.changed', { agentId, reason: 'queue-changed' });
     }
     return this.get(id);
   }
 
   async remove(id: number): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
-      const queue = await manager.getRepository(Queue).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+      const queue = await this.repo.find(manager, id, true);
       if (!queue) throw Errors.noSuchQueue();
       if (queue.name === DEFAULT_QUEUE) throw new ConflictError('DefaultQueue', 'The default queue cannot be deleted');
-      const waiting: { n: string }[] = await manager.query(`SELECT count(*) AS n FROM conversations WHERE queue_id = $1 AND status = 'queued'`, [id]);
-      if (Number(waiting[0].n) > 0) throw new ConflictError('QueueNotEmpty', 'Conversations are waiting in this queue');
-      await manager.delete(Queue, { id });
+      if ((await this.repo.countWaiting(manager, id)) > 0) throw new ConflictError('QueueNotEmpty', 'Conversations are waiting in this queue');
+      await this.repo.delete(manager, id);
     });
   }
 
   async addMember(queueId: number, dto: AddMemberDto): Promise<void> {
     await this.find(queueId);
     try {
-      await this.dataSource.query(`INSERT INTO queue_members (queue_id, agent_id) VALUES ($1, $2)`, [queueId, dto.agentId]);
+      await this.repo.addMember(this.dataSource.manager, queueId, dto.agentId);
     } catch (err) {
       if (isUniqueViolation(err)) throw Errors.agentAlreadyInQueue();
-      if (isForeignKeyViolation(err)) {
-        const queues: unknown[] = await this.dataSource.query(`SELECT 1 FROM queues WHERE id = $1`, [queueId]);
-        throw queues.length ? Errors.noSuchAgent() : Errors.noSuchQueue();
-      }
+      if (isForeignKeyViolation(err)) throw (await this.repo.find(this.dataSource.manager, queueId)) ? Errors.noSuchAgent() : Errors.noSuchQueue();
       throw err;
     }
     this.events.publish('agent.capacity.changed', { agentId: dto.agentId, reason: 'queue-joined' });
@@ -103,40 +84,41 @@ export class QueuesService {
 
   async removeMember(queueId: number, agentId: number): Promise<void> {
     await this.find(queueId);
-    const agents: unknown[] = await this.dataSource.query(`SELECT 1 FROM agents WHERE id = $1`, [agentId]);
-    if (!agents.length) throw Errors.noSuchAgent();
-    const [, removed] = await this.dataSource.query(`DELETE FROM queue_members WHERE queue_id = $1 AND agent_id = $2`, [queueId, agentId]);
-    if (!removed) throw Errors.agentNotInQueue();
+    if (!(await this.repo.agentExists(this.dataSource.manager, agentId))) throw Errors.noSuchAgent();
+    if (!(await this.repo.removeMember(this.dataSource.manager, queueId, agentId))) throw Errors.agentNotInQueue();
+  }
+
+  /**
+   * For agent administration, inside its transaction: makes the agent's membership exactly
+   * `queueIds` (404 for an unknown queue, nothing changed); answers whether it changed.
+   */
+  async replaceMembership(manager: EntityManager, agentId: number, queueIds: number[]): Promise<boolean> {
+    const ids = [...new Set(queueIds)];
+    if (ids.length && (await this.repo.lockExisting(manager, ids)).length !== ids.length) throw Errors.noSuchQueue();
+    return this.repo.replaceMembership(manager, agentId, ids);
+  }
+
+  /** The ids of the `default` queue (what a new agent joins when no queues are given). */
+  defaultQueueIds(manager: EntityManager): Promise<number[]> {
+    return this.repo.idsNamed(manager, DEFAULT_QUEUE);
   }
 
   /** The queue a new conversation goes to: the named one, else the one taking its channel, else `default`. */
-  async route(channel: string, queueId: number | undefined, manager: EntityManager = this.dataSource.manager): Promise<Queue> {
+  async route(channel: string, queueId: number | undefined, manager: EntityManager = this.dataSource.manager): Promise<QueueRow> {
     if (queueId !== undefined) return this.find(queueId, manager);
-    const [row]: { id: number }[] = await manager.query(routeQueueSql('$1', '$2'), [channel, null]);
-    const queue = row ? await manager.findOneBy(Queue, { id: row.id }) : null;
+    const id = await this.repo.routeId(manager, channel);
+    const queue = id === null ? null : await this.repo.find(manager, id);
     if (!queue) throw Errors.noSuchQueue();
     return queue;
   }
 
-  private async memberIds(queueId: number): Promise<number[]> {
-    const rows: { agent_id: number }[] = await this.dataSource.query(`SELECT agent_id FROM queue_members WHERE queue_id = $1`, [queueId]);
-    return rows.map((r) => r.agent_id);
-  }
-
-  private async views(queues: Queue[]): Promise<QueueView[]> {
+  private async views(queues: QueueRow[]): Promise<QueueView[]> {
     if (!queues.length) return [];
     const ids = queues.map((q) => q.id);
-    const members: { queue_id: number; ids: number[] }[] = await this.dataSource.query(
-      `SELECT queue_id, array_agg(agent_id ORDER BY agent_id) AS ids FROM queue_members WHERE queue_id = ANY($1) GROUP BY queue_id`,
-      [ids],
-    );
-    const waiting: { queue_id: number; n: string; oldest: Date }[] = await this.dataSource.query(
-      `SELECT queue_id, count(*) AS n, min(waiting_since) AS oldest FROM conversations
-       WHERE status = 'queued' AND queue_id = ANY($1) GROUP BY queue_id`,
-      [ids],
-    );
+    const members = await this.repo.membersOf(this.dataSource.manager, ids);
+    const waiting = await this.repo.waiting(this.dataSource.manager, ids);
     return queues.map((q) => {
-      const w = waiting.find((r) => r.queue_id === q.id);
+      const w = waiting.get(q.id);
       return {
         id: q.id,
         name: q.name,
@@ -144,10 +126,11 @@ export class QueuesService {
         overflow: q.overflow,
         channels: q.channels,
         priority: q.priority,
-        webhookUrl: q.webhookUrl,
-        webhookTimeoutMs: q.webhookTimeoutMs,
-        memberIds: members.find((m) => m.queue_id === q.id)?.ids ?? [],
-        waiting: { count: w ? Number(w.n) : 0, oldestSince: toIso(w?.oldest) },
+        webhookUrl: q.webhook_url,
+        webhookTimeoutMs: q.webhook_timeout_ms,
+        slaSeconds: q.sla_seconds,
+        memberIds: members.get(q.id) ?? [],
+        waiting: { count: w ? w.count : 0, oldestSince: toIso(w?.oldest) },
       };
     });
   }

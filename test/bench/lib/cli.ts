@@ -1,10 +1,12 @@
 /** Command-line options of `npm run bench`. */
 import { DEFAULT_POSTGRES_URL } from './servers';
 
-export const PHASES = ['bare', 'insert', 'ours', 'burst', 'connections', 'history', 'waiting', 'agents', 'burst2', 'redis'] as const;
+export const PHASES = ['bare', 'insert', 'ours', 'burst', 'connections', 'reports', 'history', 'waiting', 'agents', 'burst2', 'redis'] as const;
 /** The growth and scale-out phases (issue 15): each writes its own section of BENCHMARKS.md. */
 export const GROWTH_PHASES = ['history', 'waiting', 'agents', 'burst2', 'redis'] as const;
 export type Phase = (typeof PHASES)[number];
+/** Phases run only when named with --only. */
+export const OPTIONAL_PHASES: Phase[] = ['reports'];
 
 const ALIASES: Record<string, Phase[]> = {
   a: ['bare'],
@@ -12,17 +14,19 @@ const ALIASES: Record<string, Phase[]> = {
   c: ['ours'],
   d: ['burst'],
   e: ['connections'],
-  f: ['history'],
-  g: ['waiting'],
-  h: ['agents'],
-  i: ['burst2'],
-  j: ['redis'],
+  g: ['history'],
+  h: ['waiting'],
+  i: ['agents'],
+  j: ['burst2'],
+  k: ['redis'],
   growth: [...GROWTH_PHASES],
   references: ['bare', 'insert'],
   throughput: ['bare', 'insert', 'ours'],
   messages: ['bare', 'insert', 'ours'],
   allocation: ['burst'],
   sockets: ['connections'],
+  f: ['reports'],
+  statistics: ['reports'],
 };
 
 export interface BenchOptions {
@@ -44,6 +48,9 @@ export interface BenchOptions {
   burstSpreadMs: number;
   sockets: number;
   tabsPerAgent: number;
+  reportsConversations: number;
+  reportsAgents: number;
+  reportsRuns: number;
   /** `embedded` or a PostgreSQL URL, for our server. */
   database: string;
   /** Run `nest build contact-center` first: when dist is older than the sources (auto), always, or never. */
@@ -57,8 +64,11 @@ export interface BenchOptions {
 
 export const USAGE = `usage: npm run bench -- [options]
   --quick              one round, short phases, 100 pairs, burst of 500 against 50 × 5, 2,000 sockets (under 2 minutes)
-  --only=<phases>      comma list of bare|insert|ours|burst|connections|history|waiting|agents|burst2|redis
-                       (or a..j, references, throughput, growth = the last five)
+  --only=<phases>      comma list of bare|insert|ours|burst|connections|reports|history|waiting|agents|burst2|redis
+                       (or a..k, references, throughput, growth = history..redis);
+                       reports (f) is optional: it runs only when named, and needs PostgreSQL
+  --conversations=<n>  conversations seeded by the reports phase (default 1000000; quick 100000)
+  --agents=<n>         agents seeded by the reports phase (default 10000; quick 1000)
   --rate=<msg/s>       fixed-rate run, total over all pairs (default 1000)
   --duration=<s>       fixed-rate run length (default 20; quick 5)
   --pairs=<n>          customer/agent pairs (default 200; quick 100)
@@ -81,7 +91,7 @@ export function parseArgs(argv: string[]): BenchOptions {
     if (!match) throw new Error(`unknown argument ${arg}\n${USAGE}`);
     flags.set(match[1], match[2] ?? 'true');
   }
-  const known = ['quick', 'only', 'rate', 'duration', 'pairs', 'rounds', 'no-ramp', 'ramp-step', 'sockets', 'db', 'build', 'no-build', 'profile', 'write', 'no-write', 'help'];
+  const known = ['quick', 'only', 'rate', 'duration', 'pairs', 'rounds', 'no-ramp', 'ramp-step', 'sockets', 'db', 'build', 'no-build', 'profile', 'write', 'no-write', 'help', 'conversations', 'agents'];
   for (const key of flags.keys()) if (!known.includes(key)) throw new Error(`unknown option --${key}\n${USAGE}`);
   if (flags.has('help')) throw new Error(USAGE);
 
@@ -95,7 +105,7 @@ export function parseArgs(argv: string[]): BenchOptions {
   };
   const phases = flags.has('only')
     ? [...new Set((flags.get('only') as string).split(',').flatMap((p) => ALIASES[p] ?? (PHASES.includes(p as Phase) ? [p as Phase] : fail(`unknown phase ${p}`))))]
-    : [...PHASES];
+    : PHASES.filter((p) => !OPTIONAL_PHASES.includes(p));
   const db = flags.get('db') ?? (process.env.DATABASE_URL ? process.env.DATABASE_URL : 'embedded');
 
   return {
@@ -117,6 +127,9 @@ export function parseArgs(argv: string[]): BenchOptions {
     burstSpreadMs: 1000,
     sockets: Math.round(number('sockets', quick ? 2000 : 10_000)),
     tabsPerAgent: 10,
+    reportsConversations: Math.round(number('conversations', quick ? 100_000 : 1_000_000)),
+    reportsAgents: Math.round(number('agents', quick ? 1000 : 10_000)),
+    reportsRuns: quick ? 3 : 5,
     database: db === 'postgres' ? DEFAULT_POSTGRES_URL : db,
     build: flags.has('no-build') ? 'never' : flags.has('build') ? 'always' : 'auto',
     profile: flags.has('profile'),

@@ -2,6 +2,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'fs';
 import type { BurstResult } from '../phases/burst';
 import type { ConnectionsResult } from '../phases/connections';
+import { renderReportsSection, type ReportsResult } from '../phases/reports';
 import { TARGET_LABELS, type Measurement, type TargetName, type TargetResult } from '../phases/throughput';
 import type { ProfileSummary } from './profile';
 import { median } from './stats';
@@ -15,6 +16,7 @@ export interface RunSummary {
   burst?: BurstResult | { error: string };
   connections?: (ConnectionsResult | { target: string; error: string })[];
   profile?: ProfileSummary;
+  reports?: ReportsResult | { error: string };
   notes: string[];
 }
 
@@ -269,6 +271,7 @@ export function renderReport(summary: RunSummary): string {
   if (summary.burst) parts.push(burstSection(summary.burst), '');
   if (summary.connections) parts.push(connectionsSection(summary.connections), '');
   if (summary.profile) parts.push(profileSection(summary.profile), '');
+  if (summary.reports) parts.push(renderReportsSection(summary.reports), '');
   const targets = targetsSection(summary);
   if (targets) parts.push(targets, '');
   if (summary.notes.length) parts.push(...summary.notes.map((n) => `- ${n}`), '');

@@ -2,6 +2,7 @@ import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ConversationView } from '@cc/common';
 import { ConversationsRepository, toConversationView } from '@cc/conversations';
+import { estimateWait, StatsService } from '@cc/statistics';
 import { rooms, SocketHub } from './server-events';
 
 // Positions move in bursts (a whole line shifts at each assignment): recompute each queue at most
@@ -20,7 +21,9 @@ export function positionWindowMs(waiting: number): number {
 /**
  * Sends a waiting customer `conversation.queued` when its conversation starts waiting and each
  * time its position changes, never twice for the same position (this instance remembers what it
- * last sent for each waiting conversation).
+ * last sent for each waiting conversation). Each push carries the wait estimate for that position.
+ * Pushes leave in the order they were decided (one chain), so a late estimate never overtakes a
+ * newer position.
  */
 @Injectable()
 export class QueuePositions implements OnModuleDestroy {
@@ -30,6 +33,7 @@ export class QueuePositions implements OnModuleDestroy {
   private readonly dirty = new Set<number>();
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
+  private chain: Promise<void> = Promise.resolve();
   /** Waiting conversations seen by the last recompute (sets the next window). */
   private lineLength = 0;
 
@@ -37,6 +41,7 @@ export class QueuePositions implements OnModuleDestroy {
     private readonly dataSource: DataSource,
     private readonly conversations: ConversationsRepository,
     private readonly hub: SocketHub,
+    private readonly stats: StatsService,
   ) {}
 
   onModuleDestroy(): void {
@@ -46,9 +51,8 @@ export class QueuePositions implements OnModuleDestroy {
 
   queued(conversation: ConversationView): void {
     if (conversation.position === undefined) return this.changed([conversation.queueId]);
-    if (this.sent.get(conversation.id)?.position === conversation.position) return;
-    this.sent.set(conversation.id, { queueId: conversation.queueId, position: conversation.position });
-    this.hub.send(rooms.customer(conversation.customerId), 'conversation.queued', { conversation });
+    if (!this.remember(conversation)) return;
+    this.serial(async () => this.deliver([conversation], await this.stats.secondsPerPlace([conversation.queueId])));
   }
 
   /** The conversation left the waiting line. */
@@ -58,7 +62,7 @@ export class QueuePositions implements OnModuleDestroy {
 
   changed(queueIds: number[]): void {
     for (const id of queueIds) this.dirty.add(id);
-    if (!this.timer && !this.closed) this.timer = setTimeout(() => void this.flush(), positionWindowMs(this.lineLength));
+    if (!this.timer && !this.closed) this.timer = setTimeout(() => this.serial(() => this.flush()), positionWindowMs(this.lineLength));
   }
 
   async flush(): Promise<void> {
@@ -66,19 +70,36 @@ export class QueuePositions implements OnModuleDestroy {
     const queueIds = new Set(this.dirty);
     this.dirty.clear();
     if (!queueIds.size || this.closed) return;
-    try {
-      const rows = await this.conversations.waitingLine(this.dataSource.manager, [...queueIds]);
-      this.lineLength = rows.length;
-      const waiting = new Set(rows.map((r) => r.id));
-      for (const [id, last] of this.sent) if (queueIds.has(last.queueId) && !waiting.has(id)) this.sent.delete(id);
-      const moved = new Map(rows.filter((r) => this.sent.get(r.id)?.position !== r.position).map((r) => [r.id, r.position]));
-      if (!moved.size) return;
-      const changed = await this.conversations.queuedByIds(this.dataSource.manager, [...moved.keys()]);
-      // Front of the line first: those about to be served hear it soonest.
-      changed.sort((a, b) => (moved.get(a.id) as number) - (moved.get(b.id) as number));
-      for (const row of changed) this.queued(toConversationView(row, moved.get(row.id)));
-    } catch (err) {
-      if (!this.closed) this.logger.warn(`Position update failed: ${err instanceof Error ? err.message : String(err)}`);
+    const rows = await this.conversations.waitingLine(this.dataSource.manager, [...queueIds]);
+    this.lineLength = rows.length;
+    const waiting = new Set(rows.map((r) => r.id));
+    for (const [id, last] of this.sent) if (queueIds.has(last.queueId) && !waiting.has(id)) this.sent.delete(id);
+    const moved = new Map(rows.filter((r) => this.sent.get(r.id)?.position !== r.position).map((r) => [r.id, r.position]));
+    if (!moved.size) return;
+    const changed = await this.conversations.queuedByIds(this.dataSource.manager, [...moved.keys()]);
+    // Front of the line first: those about to be served hear it soonest.
+    changed.sort((a, b) => (moved.get(a.id) as number) - (moved.get(b.id) as number));
+    const views = changed.map((row) => toConversationView(row, moved.get(row.id))).filter((v) => this.remember(v));
+    if (views.length) this.deliver(views, await this.stats.secondsPerPlace(views.map((v) => v.queueId)));
+  }
+
+  /** True when this position is news for the customer (and notes it as sent). */
+  private remember(conversation: ConversationView): boolean {
+    if (this.sent.get(conversation.id)?.position === conversation.position) return false;
+    this.sent.set(conversation.id, { queueId: conversation.queueId, position: conversation.position! });
+    return true;
+  }
+
+  private deliver(views: ConversationView[], perPlace: Map<number, number | null>): void {
+    for (const view of views) {
+      const conversation = { ...view, estimatedWaitSeconds: estimateWait(view.position, perPlace.get(view.queueId) ?? null) };
+      this.hub.send(rooms.customer(conversation.customerId), 'conversation.queued', { conversation });
     }
+  }
+
+  private serial(work: () => Promise<void>): void {
+    this.chain = this.chain.then(work).catch((err) => {
+      if (!this.closed) this.logger.warn(`Position update failed: ${err instanceof Error ? err.message : String(err)}`);
+    });
   }
 }

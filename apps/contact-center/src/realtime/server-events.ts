@@ -83,6 +83,16 @@ export class SocketHub {
     }
   }
 
+  /** Emits only to the sockets of `room` held by this instance (each instance serves its own, e.g. for per-instance polling). */
+  sendLocal<K extends ServerEvent>(room: Room, event: K, payload: ServerEventMap[K]): void {
+    this.namespace(namespaceOf(room))?.local.to(room).emit(event, payload);
+  }
+
+  /** True when this instance holds at least one socket in `room`. */
+  hasLocal(room: Room): boolean {
+    return (this.namespace(namespaceOf(room))?.adapter.rooms.get(room)?.size ?? 0) > 0;
+  }
+
   /** Disconnects every socket in `room`, on every instance. */
   disconnect(room: Room): void {
     this.namespace(namespaceOf(room))?.in(room).disconnectSockets(true);

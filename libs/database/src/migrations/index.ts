@@ -2,7 +2,15 @@ import { Foundation1763884800000 } from './1763884800000-Foundation';
 import { AgentsPresenceQueues1763884900000 } from './1763884900000-AgentsPresenceQueues';
 import { MessagesAllocation1763885000000 } from './1763885000000-MessagesAllocation';
 import { WaitStartsInLine1763885100000 } from './1763885100000-WaitStartsInLine';
+import { StatisticsHistory1763885500000 } from './1763885500000-StatisticsHistory';
 import { AgentStatsIndexOnly1763885700000 } from './1763885700000-AgentStatsIndexOnly';
 
 /** Every migration, oldest first: the app and the TypeORM CLI run this same list. */
-export const MIGRATIONS = [Foundation1763884800000, AgentsPresenceQueues1763884900000, MessagesAllocation1763885000000, WaitStartsInLine1763885100000, AgentStatsIndexOnly1763885700000];
+export const MIGRATIONS = [
+  Foundation1763884800000,
+  AgentsPresenceQueues1763884900000,
+  MessagesAllocation1763885000000,
+  WaitStartsInLine1763885100000,
+  StatisticsHistory1763885500000,
+  AgentStatsIndexOnly1763885700000,
+];

@@ -1,0 +1,140 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { ConversationStatus } from '@cc/common';
+import { stateSql } from '@cc/presence';
+import { RoutingType } from './agent.entity';
+import { ListAgentsInput } from './agent.view';
+
+/** An `agents` row with its conversation stats, as the reads of this repository return it. */
+export interface AgentRow {
+  id: number;
+  email: string;
+  name: string;
+  number: string | null;
+  skills: string[];
+  max_concurrent: number;
+  wrap_up_seconds: number;
+  manual_status: string | null;
+  routing_type: RoutingType;
+  phone_number: string | null;
+  created_at: Date;
+  updated_at: Date;
+  active: number;
+  total: number;
+  resolved: number;
+  latest_id: number | null;
+  latest_status: ConversationStatus | null;
+  latest_created_at: Date | null;
+}
+
+/** The columns of a new agent row. */
+export interface NewAgentRow {
+  email: string;
+  name: string;
+  passwordHash: string;
+  number: string | null;
+  skills: string[];
+  maxConcurrent: number;
+  wrapUpSeconds: number;
+  manualStatus: string | null;
+  routingType: RoutingType;
+  phoneNumber: string | null;
+}
+
+// Conversation stats of agent `a`, for any number of agents in one query (a read model over conversations).
+const STATS_JOIN = `
+  LEFT JOIN LATERAL (
+    SELECT count(*) FILTER (WHERE c.status = 'active')::int AS active, count(*)::int AS total,
+           count(*) FILTER (WHERE c.status = 'resolved')::int AS resolved
+    FROM conversations c WHERE c.agent_id = a.id) s ON true
+  LEFT JOIN LATERAL (
+    SELECT c.id, c.status, c.created_at FROM conversations c WHERE c.agent_id = a.id ORDER BY c.id DESC LIMIT 1) l ON true`;
+
+const AGENT_COLUMNS = `a.id, a.email, a.name, a.number, a.skills, a.max_concurrent, a.wrap_up_seconds, a.manual_status,
+  a.routing_type, a.phone_number, a.created_at, a.updated_at, s.active, s.total, s.resolved,
+  l.id AS latest_id, l.status AS latest_status, l.created_at AS latest_created_at`;
+
+/** Every SQL statement on `agents` (the table of this library). Always given the caller's manager. */
+@Injectable()
+export class AgentsRepository {
+  /** Inserts the agent; null when `ignoreExistingEmail` and the email is taken. */
+  async insert(manager: EntityManager, a: NewAgentRow, ignoreExistingEmail: boolean): Promise<number | null> {
+    const rows: { id: number }[] = await manager.query(
+      `INSERT INTO agents (email, name, password_hash, number, skills, max_concurrent, wrap_up_seconds, manual_status, routing_type, phone_number, token_version)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0)
+       ${ignoreExistingEmail ? 'ON CONFLICT (email) DO NOTHING' : ''} RETURNING id`,
+      [a.email, a.name, a.passwordHash, a.number, a.skills, a.maxConcurrent, a.wrapUpSeconds, a.manualStatus, a.routingType, a.phoneNumber],
+    );
+    return rows[0]?.id ?? null;
+  }
+
+  async idByEmail(manager: EntityManager, email: string): Promise<number | null> {
+    const [row]: { id: number }[] = await manager.query(`SELECT id FROM agents WHERE email = $1`, [email]);
+    return row?.id ?? null;
+  }
+
+  /** A page of agents matching `input`, each row carrying the number matched. */
+  async page(manager: EntityManager, input: ListAgentsInput): Promise<{ rows: AgentRow[]; total: () => Promise<number> }> {
+    const params: unknown[] = [];
+    const where: string[] = [];
+    const param = (value: unknown) => `$${params.push(value)}`;
+    let from = 'agents a';
+    if (input.q) {
+      const q = param(`%${input.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+      where.push(`(a.name ILIKE ${q} OR a.email ILIKE ${q} OR a.number ILIKE ${q})`);
+    }
+    if (input.skill) where.push(`(cardinality(a.skills) = 0 OR ${param(input.skill.toLowerCase())} = ANY(a.skills))`);
+    if (input.state) {
+      from += ` LEFT JOIN agent_presence p ON p.agent_id = a.id
+        LEFT JOIN LATERAL (SELECT count(*)::int AS n FROM conversations c WHERE c.agent_id = a.id AND c.status = 'active') act ON true`;
+      where.push(`${stateSql('p', 'a', 'act.n')} = ${param(input.state)}`);
+    }
+    const filter = `FROM ${from} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`;
+    const filterParams = [...params];
+    const rows: (AgentRow & { matched: number })[] = await manager.query(
+      `WITH page AS (
+         SELECT a.id, count(*) OVER ()::int AS matched ${filter}
+         ORDER BY a.id LIMIT ${param(input.limit)} OFFSET ${param((input.page - 1) * input.limit)})
+       SELECT page.matched, ${AGENT_COLUMNS} FROM page JOIN agents a ON a.id = page.id ${STATS_JOIN} ORDER BY a.id`,
+      params,
+    );
+    // Past the last page there is no row to carry the window count: count separately.
+    const total = async () => (rows.length ? rows[0].matched : input.page > 1 ? (await manager.query(`SELECT count(*)::int AS n ${filter}`, filterParams))[0].n : 0);
+    return { rows, total };
+  }
+
+  async find(manager: EntityManager, id: number): Promise<AgentRow | null> {
+    const rows: AgentRow[] = await manager.query(`SELECT ${AGENT_COLUMNS} FROM agents a ${STATS_JOIN} WHERE a.id = $1`, [id]);
+    return rows[0] ?? null;
+  }
+
+  /** Locks the agent's row; null when unknown. */
+  async lock(manager: EntityManager, id: number): Promise<{ max_concurrent: number } | null> {
+    const [old]: { max_concurrent: number }[] = await manager.query(`SELECT max_concurrent FROM agents WHERE id = $1 FOR UPDATE`, [id]);
+    return old ?? null;
+  }
+
+  /** Sets the given columns (already normalised, by column name); a new password hash also revokes every older token. */
+  async update(manager: EntityManager, id: number, columns: Record<string, unknown>, passwordHash?: string): Promise<void> {
+    const sets = ['updated_at = now()'];
+    const params: unknown[] = [id];
+    for (const [column, value] of Object.entries(columns)) sets.push(`${column} = $${params.push(value)}`);
+    if (passwordHash !== undefined) sets.push(`password_hash = $${params.push(passwordHash)}`, 'token_version = token_version + 1');
+    await manager.query(`UPDATE agents SET ${sets.join(', ')} WHERE id = $1`, params);
+  }
+
+  async delete(manager: EntityManager, id: number): Promise<void> {
+    await manager.query(`DELETE FROM agents WHERE id = $1`, [id]);
+  }
+
+  /** Logout: every token issued before is refused. */
+  async bumpTokenVersion(manager: EntityManager, id: number): Promise<void> {
+    await manager.query(`UPDATE agents SET token_version = token_version + 1 WHERE id = $1`, [id]);
+  }
+
+  /** Read over `admins`: login looks up admins first, so an agent with an admin's email could never log in. */
+  async isAdminEmail(manager: EntityManager, email: string): Promise<boolean> {
+    const admins: unknown[] = await manager.query(`SELECT 1 FROM admins WHERE lower(email) = $1`, [email]);
+    return admins.length > 0;
+  }
+}

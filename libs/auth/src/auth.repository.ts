@@ -1,0 +1,94 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { Role } from '@cc/common';
+import { TABLE_OF_ROLE } from './auth-user';
+
+/** A `customers` row; the one row type of the table. */
+export interface CustomerRow {
+  id: number;
+  name: string | null;
+  email: string | null;
+  external_id: string | null;
+  token_version: number;
+}
+
+/** What login needs of an admin or an agent. */
+export interface CredentialsRow {
+  id: number;
+  name: string;
+  email: string;
+  password_hash: string;
+  token_version: number;
+}
+
+/**
+ * Every SQL statement on `admins` and `customers` (the tables of this library), and the reads
+ * over `agents` that login and token checks need (agents' writes are AgentsRepository's).
+ */
+@Injectable()
+export class AuthRepository {
+  async anyAdmin(manager: EntityManager): Promise<boolean> {
+    const rows: unknown[] = await manager.query(`SELECT 1 FROM admins LIMIT 1`);
+    return rows.length > 0;
+  }
+
+  /** The first admin, only when there is none (safe with several instances); answers whether it was created. */
+  async createFirstAdmin(manager: EntityManager, email: string, passwordHash: string): Promise<boolean> {
+    const inserted: unknown[] = await manager.query(
+      `INSERT INTO admins (email, name, password_hash)
+       SELECT $1, 'Administrator', $2 WHERE NOT EXISTS (SELECT 1 FROM admins)
+       ON CONFLICT (email) DO NOTHING RETURNING id`,
+      [email, passwordHash],
+    );
+    return inserted.length > 0;
+  }
+
+  /** An admin's or agent's credentials by email (`email` lowercased by the caller). */
+  async credentials(manager: EntityManager, role: 'admin' | 'agent', email: string): Promise<CredentialsRow | null> {
+    const rows: CredentialsRow[] = await manager.query(
+      `SELECT id, name, email, password_hash, token_version FROM ${TABLE_OF_ROLE[role]} WHERE lower(email) = $1`,
+      [email],
+    );
+    return rows[0] ?? null;
+  }
+
+  async user(manager: EntityManager, role: 'admin' | 'agent', id: number): Promise<{ id: number; name: string; email: string } | null> {
+    const rows: { id: number; name: string; email: string }[] = await manager.query(`SELECT id, name, email FROM ${TABLE_OF_ROLE[role]} WHERE id = $1`, [id]);
+    return rows[0] ?? null;
+  }
+
+  async tokenVersion(manager: EntityManager, role: Role, id: number): Promise<number | null> {
+    const rows: { token_version: number }[] = await manager.query(`SELECT token_version FROM ${TABLE_OF_ROLE[role]} WHERE id = $1`, [id]);
+    return rows.length ? rows[0].token_version : null;
+  }
+
+  /** Logout of an admin or a customer (an agent's is AgentsRepository.bumpTokenVersion). */
+  async bumpTokenVersion(manager: EntityManager, role: 'admin' | 'customer', id: number): Promise<void> {
+    await manager.query(`UPDATE ${TABLE_OF_ROLE[role]} SET token_version = token_version + 1 WHERE id = $1`, [id]);
+  }
+
+  async customer(manager: EntityManager, id: number): Promise<CustomerRow | null> {
+    const rows: CustomerRow[] = await manager.query(`SELECT id, name, email, external_id, token_version FROM customers WHERE id = $1`, [id]);
+    return rows[0] ?? null;
+  }
+
+  async createAnonymousCustomer(manager: EntityManager, name: string | null, email: string | null): Promise<CustomerRow> {
+    const [row]: CustomerRow[] = await manager.query(
+      `INSERT INTO customers (name, email, token_version) VALUES ($1, $2, 0) RETURNING id, name, email, external_id, token_version`,
+      [name, email],
+    );
+    return row;
+  }
+
+  /** Get-or-create by external id in one statement, so concurrent sessions for one externalId give one customer. */
+  async upsertIdentifiedCustomer(manager: EntityManager, externalId: string, name: string | null, email: string | null): Promise<number> {
+    const rows: { id: number }[] = await manager.query(
+      `INSERT INTO customers (external_id, name, email) VALUES ($1, $2, $3)
+       ON CONFLICT (external_id) DO UPDATE
+         SET name = coalesce(EXCLUDED.name, customers.name), email = coalesce(EXCLUDED.email, customers.email), updated_at = now()
+       RETURNING id`,
+      [externalId, name, email],
+    );
+    return rows[0].id;
+  }
+}

@@ -1,0 +1,144 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { InvalidError } from '@cc/common';
+import { withTransaction } from '@cc/database';
+import type { AgentReportView, ConversationMeasures, ConversationReport } from '@cc/protocol';
+
+export type { AgentReportView, ConversationMeasures, ConversationReport } from '@cc/protocol';
+import { ConversationReportQuery, ReportRangeQuery } from './report.dto';
+import { ConversationBucketRow, ReportsRepository } from './reports.repository';
+
+export const MAX_RANGE_DAYS = 366;
+
+/** The columns of a bucket, in CSV order. */
+export const BUCKET_COLUMNS = [
+  'start',
+  'started',
+  'assigned',
+  'resolved',
+  'abandoned',
+  'transferred',
+  'avgWaitSeconds',
+  'maxWaitSeconds',
+  'avgHandleSeconds',
+  'avgFirstResponseSeconds',
+  'serviceLevel',
+] as const;
+
+/** Reports over a time range (API.md section 13). The total is summed from the buckets, so the two always agree. */
+@Injectable()
+export class ReportsService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly repo: ReportsRepository,
+  ) {}
+
+  async conversations(query: ConversationReportQuery): Promise<ConversationReport> {
+    const { from, to } = range(query);
+    const tz = timeZone(query.tz);
+    let rows: ConversationBucketRow[];
+    try {
+      rows = await withTransaction(this.dataSource, (manager) =>
+        this.repo.conversationBuckets(manager, from, to, query.interval, tz, { queueId: query.queueId, agentId: query.agentId }),
+      );
+    } catch (err) {
+      // A zone the JavaScript runtime knows but PostgreSQL does not.
+      if ((err as { code?: string; driverError?: { code?: string } }).code === '22023' || (err as { driverError?: { code?: string } }).driverError?.code === '22023') {
+        throw new InvalidError('tz must be an IANA time zone');
+      }
+      throw err;
+    }
+    const sum = (pick: (r: ConversationBucketRow) => number | null) => rows.reduce((s, r) => s + Number(pick(r) ?? 0), 0);
+    const maxWait = rows.reduce<number | null>((m, r) => (r.wait_max === null ? m : Math.max(m ?? 0, Number(r.wait_max))), null);
+    const total = measures({
+      started: sum((r) => r.started),
+      assigned: sum((r) => r.assigned),
+      resolved: sum((r) => r.resolved),
+      abandoned: sum((r) => r.abandoned),
+      transferred: sum((r) => r.transferred),
+      wait_sum: sum((r) => r.wait_sum),
+      wait_max: maxWait,
+      in_sla: sum((r) => r.in_sla),
+      handle_sum: sum((r) => r.handle_sum),
+      handled: sum((r) => r.handled),
+      response_sum: sum((r) => r.response_sum),
+      responded: sum((r) => r.responded),
+    });
+    return { buckets: rows.map((r) => ({ start: new Date(r.start).toISOString(), ...measures(r) })), total };
+  }
+
+  async agents(query: ReportRangeQuery): Promise<AgentReportView[]> {
+    const { from, to } = range(query);
+    const rows = await this.repo.agents(this.dataSource.manager, from, to);
+    return rows.map((r) => {
+      const s = r.seconds_by_state;
+      return {
+        agentId: r.id,
+        name: r.name,
+        secondsByState: {
+          offline: seconds(s.offline),
+          available: seconds(s.available),
+          busy: seconds(s.busy),
+          paused: seconds(s.paused),
+          wrapUp: seconds(s['wrap-up']),
+        },
+        assigned: r.assigned,
+        resolved: r.resolved,
+        transferredOut: r.transferred_out,
+        missedOffers: r.missed_offers,
+        avgHandleSeconds: average(r.handle_sum, r.handled),
+        avgFirstResponseSeconds: average(r.response_sum, r.responded),
+      };
+    });
+  }
+}
+
+type Sums = Omit<ConversationBucketRow, 'start'>;
+
+function measures(r: Sums): ConversationMeasures {
+  const answeredOrAbandoned = r.assigned + r.abandoned;
+  return {
+    started: r.started,
+    assigned: r.assigned,
+    resolved: r.resolved,
+    abandoned: r.abandoned,
+    transferred: r.transferred,
+    avgWaitSeconds: average(r.wait_sum, r.assigned),
+    maxWaitSeconds: r.wait_max === null ? null : round(Number(r.wait_max)),
+    avgHandleSeconds: average(r.handle_sum, r.handled),
+    avgFirstResponseSeconds: average(r.response_sum, r.responded),
+    serviceLevel: answeredOrAbandoned ? round(r.in_sla / answeredOrAbandoned, 4) : null,
+  };
+}
+
+function average(sum: number | null, n: number): number | null {
+  return n > 0 && sum !== null ? round(Number(sum) / n) : null;
+}
+
+function seconds(v: number | undefined): number {
+  return v === undefined ? 0 : round(v);
+}
+
+function round(v: number, digits = 3): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}
+
+function range(query: ReportRangeQuery): { from: Date; to: Date } {
+  const from = new Date(query.from);
+  const to = new Date(query.to);
+  if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime())) throw new InvalidError('from and to must be ISO 8601 timestamps');
+  if (to.getTime() <= from.getTime()) throw new InvalidError('to must be later than from');
+  if (to.getTime() - from.getTime() > MAX_RANGE_DAYS * 86_400_000) throw new InvalidError(`from and to may be at most ${MAX_RANGE_DAYS} days apart`);
+  return { from, to };
+}
+
+function timeZone(tz: string): string {
+  try {
+    // Canonical spelling as the runtime knows it (e.g. "utc" → "UTC"); PostgreSQL gets what was asked.
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+  } catch {
+    throw new InvalidError('tz must be an IANA time zone');
+  }
+  return tz;
+}
