@@ -14,6 +14,7 @@ export interface QueueRow {
   priority: number;
   webhook_url: string | null;
   webhook_timeout_ms: number;
+  sla_seconds: number;
   last_assigned_agent_id: number | null;
   created_at: Date;
   updated_at: Date;
@@ -28,6 +29,7 @@ export interface QueueFields {
   priority?: number;
   webhookUrl?: string | null;
   webhookTimeoutMs?: number;
+  slaSeconds?: number;
 }
 
 const COLUMN_OF: Record<keyof QueueFields, string> = {
@@ -38,6 +40,7 @@ const COLUMN_OF: Record<keyof QueueFields, string> = {
   priority: 'priority',
   webhookUrl: 'webhook_url',
   webhookTimeoutMs: 'webhook_timeout_ms',
+  slaSeconds: 'sla_seconds',
 };
 
 /**
