@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { AgentStatusView, DomainEvents, Errors, ForbiddenError, paginated, Paginated, PasswordHasher, Principal } from '@cc/common';
+import { Access, AgentStatusView, DomainEvents, Errors, paginated, Paginated, PasswordHasher, Principal } from '@cc/common';
 import { isForeignKeyViolation, isUniqueViolation, toIso, withTransaction } from '@cc/database';
 import { PresenceService } from '@cc/presence';
 import { QueuesService } from '@cc/queues';
@@ -56,7 +56,7 @@ export class AgentsService {
 
   /** One agent; an agent caller may read only itself. */
   async get(id: number, caller?: Principal): Promise<AgentView> {
-    if (caller && caller.role !== 'admin' && !(caller.role === 'agent' && caller.id === id)) throw new ForbiddenError();
+    if (caller) Access.requireAdminOrSelf(caller, id);
     const row = await this.repo.find(this.dataSource.manager, id);
     if (!row) throw Errors.noSuchAgent();
     return (await this.views([row]))[0];
@@ -99,7 +99,7 @@ export class AgentsService {
 
   /** Replaces the agent's queues (an agent may set its own); an unknown queue changes nothing. */
   async setQueues(id: number, queueIds: number[], caller?: Principal): Promise<{ queueIds: number[] }> {
-    if (caller && caller.role !== 'admin' && !(caller.role === 'agent' && caller.id === id)) throw new ForbiddenError();
+    if (caller) Access.requireAdminOrSelf(caller, id);
     const changed = await this.transaction(async (manager) => {
       if (!(await this.repo.lock(manager, id))) throw Errors.noSuchAgent();
       return this.replaceQueues(manager, id, queueIds);

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { Errors, ForbiddenError, Principal } from '@cc/common';
+import { Access, Errors, Principal } from '@cc/common';
 import { ConversationsRepository } from '@cc/conversations';
 import { AllocationOutcome, CandidateVerdict } from './allocation-decision.entity';
 import { AllocationRepository } from './allocation.repository';
@@ -26,7 +26,7 @@ export class AllocationDecisionsService {
   async decisions(user: Principal, conversationId: number): Promise<AllocationDecisionView[]> {
     const conversation = await this.conversations.parties(this.dataSource.manager, conversationId);
     if (!conversation) throw Errors.noSuchConversation();
-    if (user.role !== 'admin' && !(user.role === 'agent' && conversation.agent_id === user.id)) throw new ForbiddenError();
+    Access.requireSteerConversation(user, conversation);
     const rows = await this.repo.decisionsOf(this.dataSource.manager, conversationId);
     return rows.map((r) => ({ at: r.at.toISOString(), trigger: r.trigger, strategy: r.strategy, candidates: r.candidates, outcome: r.outcome, agentId: r.agent_id }));
   }

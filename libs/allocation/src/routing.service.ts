@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { ConflictError, ConversationView, DomainEvents, Errors, ForbiddenError, InvalidError, MessageView, Principal, TransactionHooks } from '@cc/common';
+import { Access, ConflictError, ConversationView, DomainEvents, Errors, InvalidError, MessageView, Principal, TransactionHooks } from '@cc/common';
 import { afterCommit, isUniqueViolation, toInt, toIso, withTransaction } from '@cc/database';
 import {
   AssignConversationDto,
@@ -31,7 +31,7 @@ export class RoutingService {
 
   /** Creates the customer's conversation and allocates it before answering (or queues it). */
   async start(user: Principal, dto: StartConversationDto): Promise<ConversationView> {
-    if (user.role !== 'customer') throw new ForbiddenError('Only customers start conversations');
+    Access.requireCustomer(user, 'Only customers start conversations');
     const channel = dto.channel ?? 'web';
     // One statement routes, stores the conversation and its first text, durably; allocation
     // follows in a transaction of its own.
@@ -61,7 +61,7 @@ export class RoutingService {
     let viaWebhook = false;
     let row = await withTransaction(this.dataSource, async (manager) => {
       const current = await this.conversations.find(manager, id, true);
-      if (!(user.role === 'admin' || (user.role === 'agent' && current.agent_id === user.id))) throw new ForbiddenError('Only its agent or an admin may transfer a conversation');
+      Access.requireSteerConversation(user, current, 'Only its agent or an admin may transfer a conversation');
       if (current.status === 'resolved') throw new ConflictError('ConversationResolved', 'Conversation already resolved');
       let moved: ConversationRow;
       if (dto.agentId !== undefined) {

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { createHmac, timingSafeEqual } from 'crypto';
 import { DataSource } from 'typeorm';
-import { APP_CONFIG, AppConfig, DomainEvents, Errors, ForbiddenError, InvalidError, NotFoundError, PasswordHasher, Role, UnauthorizedError } from '@cc/common';
+import { Access, APP_CONFIG, AppConfig, DomainEvents, Errors, InvalidError, NotFoundError, PasswordHasher, Role, UnauthorizedError } from '@cc/common';
 import type { CustomerView, UserView } from '@cc/protocol';
 import { AuthUser } from './auth-user';
 import { AuthRepository, CustomerRow } from './auth.repository';
@@ -61,7 +61,7 @@ export class AuthService implements OnApplicationBootstrap {
   }
 
   async customerSession(dto: CustomerSessionDto, caller: AuthUser | undefined) {
-    if (caller && caller.role !== 'admin') throw new ForbiddenError('Only an admin may create a session for another customer');
+    Access.requireAdminIfAuthenticated(caller, 'Only an admin may create a session for another customer');
     if (dto.identityHash && !dto.externalId) throw new InvalidError('identityHash requires externalId');
     let customer: CustomerRow;
     if (dto.externalId === undefined) {

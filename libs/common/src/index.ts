@@ -6,3 +6,4 @@ export * from './transaction-hooks';
 export * from './password-hasher';
 export * from './common.module';
 export * from './pagination.dto';
+export * from './access-policy';

@@ -1,10 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { ConflictError, ConversationView, DomainEvents, Errors, ForbiddenError, paginated, Paginated, Principal } from '@cc/common';
+import { Access, ConflictError, ConversationView, DomainEvents, Errors, paginated, Paginated, Principal } from '@cc/common';
 import { afterCommit, withTransaction } from '@cc/database';
 import { PresenceService } from '@cc/presence';
 import { estimateWait, StatsService } from '@cc/statistics';
-import { assertCanSee } from './conversation-access';
 import { ListConversationsQuery, ResolveConversationDto } from './conversation.dto';
 import { ConversationRow, ConversationsRepository, toConversationView } from './conversations.repository';
 
@@ -23,19 +22,14 @@ export class ConversationsService {
   ) {}
 
   async list(user: Principal, query: ListConversationsQuery): Promise<Paginated<ConversationView>> {
-    const filter: { customerId?: number; agentId?: number; status?: ListConversationsQuery['status'] } = { status: query.status };
-    if (user.role === 'customer') filter.customerId = user.id;
-    if (user.role === 'agent') {
-      if (query.agentId !== undefined && query.agentId !== user.id) throw new ForbiddenError('Agents see only their own conversations');
-      filter.agentId = user.id;
-    } else if (query.agentId !== undefined) filter.agentId = query.agentId;
+    const filter = { ...Access.conversationScope(user, query.agentId), status: query.status };
     const { rows, total } = await this.repo.list(this.dataSource.manager, filter, query.page, query.limit);
     return paginated(await this.views(rows), query.page, query.limit, total);
   }
 
   async get(user: Principal, id: number): Promise<ConversationView> {
     const row = await this.find(this.dataSource.manager, id);
-    assertCanSee(user, row);
+    Access.requireReadConversation(user, row);
     return this.view(row);
   }
 
@@ -49,7 +43,7 @@ export class ConversationsService {
   async resolve(user: Principal, id: number, dto: ResolveConversationDto): Promise<ConversationView> {
     const row = await withTransaction(this.dataSource, async (manager) => {
       const current = await this.find(manager, id, true);
-      assertCanSee(user, current);
+      Access.requireReadConversation(user, current);
       if (current.status === 'resolved') throw new ConflictError('ConversationResolved', 'Conversation already resolved');
       const resolved = await this.repo.resolve(manager, id, user.role, dto.notes ?? null);
       const wrapUp = user.role === 'agent' && current.agent_id === user.id ? await this.presence.startWrapUp(manager, user.id) : null;

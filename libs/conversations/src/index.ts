@@ -1,7 +1,6 @@
 export * from './conversation.entity';
 export * from './message.entity';
 export * from './conversation.dto';
-export * from './conversation-access';
 export * from './conversations.repository';
 export * from './messages.repository';
 export * from './waiting-line';

@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { ConflictError, ConversationStatus, DomainEvents, Errors, ForbiddenError, MessageView, Principal } from '@cc/common';
+import { Access, ConflictError, ConversationStatus, DomainEvents, Errors, ForbiddenError, MessageView, Principal } from '@cc/common';
 import { toInt, toIso } from '@cc/database';
-import { assertCanSee } from './conversation-access';
 import { MessageHistoryQuery, SendMessageDto } from './conversation.dto';
 import { ConversationsRepository } from './conversations.repository';
 import { MessageRow, MessagesRepository } from './messages.repository';
@@ -79,7 +78,7 @@ export class MessagesService {
   async participants(user: Principal, conversationId: number): Promise<{ customerId: number; agentId: number | null; status: ConversationStatus }> {
     const row = await this.conversations.parties(this.dataSource.manager, conversationId);
     if (!row) throw Errors.noSuchConversation();
-    assertCanSee(user, row);
+    Access.requireReadConversation(user, row);
     return { customerId: row.customer_id, agentId: row.agent_id, status: row.status };
   }
 }

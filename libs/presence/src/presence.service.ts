@@ -1,6 +1,6 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { AgentState, AgentStatusView, DomainEvents, Errors, ForbiddenError, Principal, TransactionHooks } from '@cc/common';
+import { Access, AgentState, AgentStatusView, DomainEvents, Errors, ForbiddenError, Principal, TransactionHooks } from '@cc/common';
 import { advisoryXactLock, isUniqueViolation, LockKey, withTransaction } from '@cc/database';
 import { LockedPresence, PresenceRepository } from './presence.repository';
 import { WrapUpService } from './wrap-up.service';
@@ -55,7 +55,7 @@ export class PresenceService implements OnModuleInit {
   async resolve(ref: AgentRef, caller: Principal): Promise<number> {
     if (caller.role !== 'admin' && caller.role !== 'agent') throw new ForbiddenError();
     const id = 'id' in ref ? ref.id : await this.repo.findIdByNumber(this.dataSource.manager, ref.number);
-    if (caller.role === 'agent' && id !== caller.id) throw new ForbiddenError();
+    Access.requireAdminOrSelf(caller, id);
     if (id === null) throw Errors.noSuchAgent();
     return id;
   }
