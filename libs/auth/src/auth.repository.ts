@@ -64,7 +64,11 @@ export class AuthRepository {
 
   /** Logout of an admin or a customer (an agent's is AgentsRepository.bumpTokenVersion). */
   async bumpTokenVersion(manager: EntityManager, role: 'admin' | 'customer', id: number): Promise<void> {
-    await manager.query(`UPDATE ${TABLE_OF_ROLE[role]} SET token_version = token_version + 1 WHERE id = $1`, [id]);
+    const sql =
+      role === 'admin'
+        ? `UPDATE admins SET token_version = token_version + 1 WHERE id = $1`
+        : `UPDATE customers SET token_version = token_version + 1 WHERE id = $1`;
+    await manager.query(sql, [id]);
   }
 
   async customer(manager: EntityManager, id: number): Promise<CustomerRow | null> {
