@@ -4,6 +4,7 @@ import { AddressInfo } from 'net';
 import { DataSource } from 'typeorm';
 import { bearer, createTestApp, loginAdmin, TestApp } from './utils/create-test-app';
 import { AgentHandle, ContactCenter, eventually } from './factories/contact-center.factory';
+import { describeWith } from './utils/requires';
 
 const WEBHOOK_SECRET = 'webhook-secret-for-tests';
 
@@ -281,7 +282,7 @@ describe('Allocation (e2e)', () => {
   });
 });
 
-(process.env.DATABASE_URL ? describe : describe.skip)('Allocation across two instances (e2e)', () => {
+describeWith(['postgres'], 'Allocation across two instances (e2e)', () => {
   let a: TestApp;
   let b: TestApp;
 

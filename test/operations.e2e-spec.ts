@@ -1,4 +1,5 @@
 import { createTestApp, TestApp } from './utils/create-test-app';
+import { describeWith } from './utils/requires';
 
 describe('Operations (e2e)', () => {
   let t: TestApp;
@@ -31,7 +32,7 @@ describe('Operations (e2e)', () => {
 });
 
 const redisUrl = process.env.REDIS_URL;
-(redisUrl ? describe : describe.skip)('Operations with Redis (e2e)', () => {
+describeWith(['redis'], 'Operations with Redis (e2e)', () => {
   let t: TestApp;
 
   beforeAll(async () => {

@@ -1,13 +1,14 @@
 import { ContactCenter, eventually } from './factories/contact-center.factory';
 import { bearer, createTestApp, loginAdmin, TestApp } from './utils/create-test-app';
 import { connect, connectError, WsClient } from './utils/ws-client';
+import { describeWith } from './utils/requires';
 
 const redisUrl = process.env.REDIS_URL;
 const GRACE_SECONDS = 2;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // Two instances need one PostgreSQL database (the embedded engine is one process's) and Redis.
-(process.env.DATABASE_URL && redisUrl ? describe : describe.skip)('Real time on two instances with Redis (e2e)', () => {
+describeWith(['postgres', 'redis'], 'Real time on two instances with Redis (e2e)', () => {
   let a: TestApp;
   let b: TestApp;
   let cc: ContactCenter;

@@ -1,4 +1,4 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Module, RequestMethod } from '@nestjs/common';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { LoggerModule } from 'nestjs-pino';
@@ -9,13 +9,13 @@ import { AuthHttpModule } from './http/auth/auth-http.module';
 import { ConversationsHttpModule } from './http/conversations/conversations-http.module';
 import { QueuesHttpModule } from './http/queues/queues-http.module';
 import { HealthModule } from './http/health/health.module';
-import { MetricsModule } from './http/metrics/metrics.module';
 import { PresenceHttpModule } from './http/presence/presence-http.module';
 import { RealtimeModule } from './realtime/realtime.module';
 import { ReportsHttpModule } from './http/reports/reports-http.module';
 import { StatsHttpModule } from './http/stats/stats-http.module';
 import { PlatformMetricsModule } from './platform/metrics.module';
 import { RedisModule } from './platform/redis.module';
+import { LifecycleLog } from './lifecycle-log';
 
 @Module({})
 export class AppModule {
@@ -25,6 +25,8 @@ export class AppModule {
       imports: [
         CommonModule.forRoot(config),
         LoggerModule.forRoot({
+          // Named-wildcard syntax of path-to-regexp 8 (the library's default `*` draws a deprecation warning).
+          forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
           pinoHttp: {
             level: config.logLevel,
             autoLogging: { ignore: (req) => req.url === '/metrics' || req.url === '/api/v1/health' },
@@ -39,7 +41,6 @@ export class AppModule {
         DatabaseModule,
         RedisModule,
         PlatformMetricsModule,
-        MetricsModule,
         HealthModule,
         AuthHttpModule,
         PresenceHttpModule, // before AgentsHttpModule: /agents/statuses before /agents/:id
@@ -50,6 +51,7 @@ export class AppModule {
         StatsHttpModule,
         ReportsHttpModule,
       ],
+      providers: [LifecycleLog],
     };
   }
 }

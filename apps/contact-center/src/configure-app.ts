@@ -1,7 +1,12 @@
-import { INestApplication, RequestMethod, ValidationPipe } from '@nestjs/common';
+import { INestApplication, ValidationPipe } from '@nestjs/common';
 import { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
+import type { Express, Request, Response } from 'express';
 import { Logger } from 'nestjs-pino';
+import { buildAsyncApiDocument } from './api-docs/asyncapi';
+import { buildOpenApiDocument } from './api-docs/openapi';
+import { CLIENT_EVENT_DOCS, SERVER_EVENT_DOCS } from './realtime/socket-api';
+import { MetricsService } from './platform/metrics.service';
 import { HttpExceptionFilter } from './http/http-exception.filter';
 import { RedisClients } from './platform/redis-clients';
 import { RedisIoAdapter } from './realtime/redis-io.adapter';
@@ -13,24 +18,28 @@ export async function configureApp(app: INestApplication): Promise<void> {
   const express = app as NestExpressApplication;
   app.useLogger(app.get(Logger));
   express.useBodyParser('json', { limit: '64kb' });
-  app.setGlobalPrefix(API_PREFIX, { exclude: [{ path: 'metrics', method: RequestMethod.GET }] });
+  app.setGlobalPrefix(API_PREFIX);
+  // Prometheus scrapes /metrics (no prefix). A plain route rather than a controller excluded from
+  // the prefix, so that the start-up log names the route as it is (documented in openapi.ts).
+  const metrics = app.get(MetricsService);
+  const http = express.getHttpAdapter().getInstance() as Express;
+  http.get('/metrics', async (_req: Request, res: Response) => {
+    res.setHeader('Content-Type', metrics.registry.contentType);
+    res.end(await metrics.registry.metrics());
+  });
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   app.useGlobalFilters(new HttpExceptionFilter());
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  // process.exit (not a re-raised signal) lets the logger flush the shutdown's last line.
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   app.enableCors();
 
   const adapter = new RedisIoAdapter(app);
   await adapter.connect(app.get(RedisClients));
   app.useWebSocketAdapter(adapter);
 
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Contact center API')
-      .setDescription('HTTP API of the contact-center backend; real-time events are documented in the README.')
-      .setVersion('1')
-      .addBearerAuth()
-      .build(),
-  );
-  SwaggerModule.setup('docs', app, document);
+  const openapi = buildOpenApiDocument(app, Object.values(CLIENT_EVENT_DOCS).map((e) => e.payload));
+  const asyncapi = buildAsyncApiDocument(openapi, { server: SERVER_EVENT_DOCS, client: CLIENT_EVENT_DOCS });
+  // Before the OpenAPI UI, which serves everything else under /docs.
+  http.get('/docs/asyncapi.json', (_req: Request, res: Response) => void res.json(asyncapi));
+  SwaggerModule.setup('docs', app, openapi);
 }

@@ -1,9 +1,11 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
+import { Logger } from 'nestjs-pino';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { ConfigError, loadConfig } from '@cc/common';
 import { AppModule } from './app.module';
 import { configureApp } from './configure-app';
+import { startupSummary } from './lifecycle-log';
 
 async function bootstrap(): Promise<void> {
   let config;
@@ -19,6 +21,7 @@ async function bootstrap(): Promise<void> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { bufferLogs: true, bodyParser: false });
   await configureApp(app);
   await app.listen(config.port);
+  app.get(Logger).log(startupSummary(config.port), 'Bootstrap');
 }
 
 void bootstrap();

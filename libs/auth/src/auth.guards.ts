@@ -2,7 +2,7 @@ import { applyDecorators, CanActivate, createParamDecorator, ExecutionContext, I
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import { ApiBearerAuth } from '@nestjs/swagger';
-import { DomainError, ForbiddenError, Role, UnauthorizedError } from '@cc/common';
+import { ApiErrors, DomainError, ForbiddenError, Role, UnauthorizedError } from '@cc/common';
 import { AuthUser } from './auth-user';
 
 const ROLES_KEY = 'cc:roles';
@@ -40,9 +40,14 @@ export class RolesGuard implements CanActivate {
   }
 }
 
-/** Route needs a valid token whose role is one of `roles` (any role when none are named). */
+/** Route needs a valid token whose role is one of `roles` (any role when none are named); documents 401 and 403. */
 export function Auth(...roles: Role[]) {
-  return applyDecorators(SetMetadata(ROLES_KEY, roles), UseGuards(JwtAuthGuard, RolesGuard), ApiBearerAuth());
+  return applyDecorators(
+    SetMetadata(ROLES_KEY, roles),
+    UseGuards(JwtAuthGuard, RolesGuard),
+    ApiBearerAuth(),
+    ApiErrors(roles.length ? { 401: true, 403: `Allowed for: ${roles.join(', ')}` } : { 401: true }),
+  );
 }
 
 export const CurrentUser = createParamDecorator((_: unknown, ctx: ExecutionContext): AuthUser => ctx.switchToHttp().getRequest().user);

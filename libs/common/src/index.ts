@@ -6,4 +6,5 @@ export * from './transaction-hooks';
 export * from './password-hasher';
 export * from './common.module';
 export * from './pagination.dto';
+export * from './api-docs';
 export * from './access-policy';

@@ -1,5 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiErrors, ApiPage } from '@cc/common';
+import { AllocationDecision, Conversation, Message, MessageHistory } from '../../api-docs/schemas.dto';
 import { ParseIdPipe } from '../parse-id';
 import { Response } from 'express';
 import { Auth, AuthUser, CurrentUser } from '@cc/auth';
@@ -28,18 +30,33 @@ export class ConversationsController {
 
   @Post()
   @Auth('customer')
+  @ApiOperation({
+    summary: 'Start a conversation (customer)',
+    description:
+      'Allocated before the answer when an agent has a free slot (`status: active`), else it waits (`queued` with `position`) or overflows, per its queue. ' +
+      '`text` is stored as the first customer message.',
+  })
+  @ApiBody({ type: StartConversationDto, examples: { web: { value: { channel: 'web', text: 'Hello, I need help with my order' } } } })
+  @ApiResponse({ status: 201, type: Conversation })
+  @ApiErrors({ 404: 'No such queue', 409: 'Customer already has an open conversation (`conversationId` names it)' })
   start(@CurrentUser() user: AuthUser, @Body() dto: StartConversationDto) {
     return this.routing.start(user, dto);
   }
 
   @Get()
   @Auth()
+  @ApiOperation({ summary: 'List conversations', description: 'An agent sees its own, a customer its own, an admin all.' })
+  @ApiPage(Conversation)
+  @ApiErrors({ 403: 'Agents see only their own conversations (`agentId` of another)' })
   list(@CurrentUser() user: AuthUser, @Query() query: ListConversationsQuery) {
     return this.conversations.list(user, query);
   }
 
   @Get(':id')
   @Auth()
+  @ApiOperation({ summary: 'Read a conversation', description: 'Participants and admins only.' })
+  @ApiResponse({ status: 200, type: Conversation })
+  @ApiErrors({ 403: 'Not a participant of this conversation', 404: 'No such conversation' })
   get(@CurrentUser() user: AuthUser, @Param('id', ParseIdPipe) id: number) {
     return this.conversations.get(user, id);
   }
@@ -47,6 +64,14 @@ export class ConversationsController {
   /** 201 when stored, 200 when the same clientMessageId was already stored (the stored message). */
   @Post(':id/messages')
   @Auth()
+  @ApiOperation({
+    summary: 'Send a message',
+    description: 'A customer may write while queued. The same `clientMessageId` from the same sender again answers 200 with the stored message, never a duplicate.',
+  })
+  @ApiBody({ type: SendMessageDto, examples: { text: { value: { text: 'Hello!', clientMessageId: '8f14e45f-ceea-4e7a-9f5e-3a1c2b7d9e01' } } } })
+  @ApiResponse({ status: 201, type: Message, description: 'Stored' })
+  @ApiResponse({ status: 200, type: Message, description: 'Already stored with this clientMessageId: the stored message' })
+  @ApiErrors({ 403: 'Not a participant of this conversation', 404: 'No such conversation', 409: 'Conversation is resolved' })
   async send(@CurrentUser() user: AuthUser, @Param('id', ParseIdPipe) id: number, @Body() dto: SendMessageDto, @Res({ passthrough: true }) res: Response) {
     const { message, created } = await this.messages.send(user, id, dto);
     res.status(created ? 201 : 200);
@@ -55,6 +80,12 @@ export class ConversationsController {
 
   @Get(':id/messages')
   @Auth()
+  @ApiOperation({
+    summary: 'Message history',
+    description: '`after=<id>`: the messages after that id; `before=<id>`: the `limit` messages just before it; both oldest first. `meta.hasMore` says whether more exist that way.',
+  })
+  @ApiResponse({ status: 200, type: MessageHistory })
+  @ApiErrors({ 403: 'Not a participant of this conversation', 404: 'No such conversation' })
   history(@CurrentUser() user: AuthUser, @Param('id', ParseIdPipe) id: number, @Query() query: MessageHistoryQuery) {
     return this.messages.history(user, id, query);
   }
@@ -62,6 +93,10 @@ export class ConversationsController {
   @Post(':id/resolve')
   @HttpCode(200)
   @Auth()
+  @ApiOperation({ summary: 'Resolve a conversation', description: 'Its agent, its customer or an admin. The agent that resolves enters wrap-up for its `wrapUpSeconds`.' })
+  @ApiBody({ type: ResolveConversationDto, examples: { notes: { value: { notes: 'Refund issued' } } } })
+  @ApiResponse({ status: 200, type: Conversation })
+  @ApiErrors({ 403: 'Not a participant of this conversation', 404: 'No such conversation', 409: 'Conversation already resolved' })
   resolve(@CurrentUser() user: AuthUser, @Param('id', ParseIdPipe) id: number, @Body() dto: ResolveConversationDto) {
     return this.conversations.resolve(user, id, dto);
   }
@@ -69,6 +104,17 @@ export class ConversationsController {
   @Post(':id/transfer')
   @HttpCode(200)
   @Auth('agent', 'admin')
+  @ApiOperation({
+    summary: 'Transfer a conversation to an agent or a queue',
+    description: 'Exactly one of `agentId` (allowed beyond capacity) or `queueId` (waits again there and is allocated at once). Its agent or an admin.',
+  })
+  @ApiBody({ type: TransferConversationDto, examples: { toAgent: { value: { agentId: 2 } }, toQueue: { value: { queueId: 3 } } } })
+  @ApiResponse({ status: 200, type: Conversation })
+  @ApiErrors({
+    403: 'Only its agent or an admin may transfer a conversation',
+    404: 'No such conversation, No such agent or No such queue',
+    409: 'Conversation already resolved, or already with this agent',
+  })
   transfer(@CurrentUser() user: AuthUser, @Param('id', ParseIdPipe) id: number, @Body() dto: TransferConversationDto) {
     return this.routing.transfer(user, id, dto);
   }
@@ -76,12 +122,19 @@ export class ConversationsController {
   @Post(':id/assign')
   @HttpCode(200)
   @Auth('admin')
+  @ApiOperation({ summary: 'Assign a conversation to an agent by hand', description: 'Allowed beyond the agent\'s capacity.' })
+  @ApiBody({ type: AssignConversationDto, examples: { agent: { value: { agentId: 2 } } } })
+  @ApiResponse({ status: 200, type: Conversation })
+  @ApiErrors({ 404: 'No such conversation, or No such agent', 409: 'Conversation already resolved' })
   assign(@Param('id', ParseIdPipe) id: number, @Body() dto: AssignConversationDto) {
     return this.routing.assign(id, dto);
   }
 
   @Get(':id/allocations')
   @Auth('agent', 'admin')
+  @ApiOperation({ summary: 'The allocation decisions taken for a conversation', description: 'Oldest first: why this agent, and why not the others. An admin, or the conversation\'s agent.' })
+  @ApiResponse({ status: 200, type: [AllocationDecision] })
+  @ApiErrors({ 404: 'No such conversation' })
   allocations(@CurrentUser() user: AuthUser, @Param('id', ParseIdPipe) id: number) {
     return this.decisions.decisions(user, id);
   }

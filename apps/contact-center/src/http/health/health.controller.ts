@@ -1,5 +1,6 @@
 import { Controller, Get, Inject, Res } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Health } from '../../api-docs/schemas.dto';
 import { TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { Response } from 'express';
 import { RedisHealth } from '../../platform/redis-health';
@@ -14,6 +15,9 @@ export class HealthController {
 
   /** `{ status, db, redis }`; 503 when the database does not answer. */
   @Get()
+  @ApiOperation({ summary: 'Health of this instance and its database and Redis' })
+  @ApiResponse({ status: 200, type: Health, description: 'Serving' })
+  @ApiResponse({ status: 503, type: Health, description: 'The database does not answer (`db: "down"`)' })
   async check(@Res() res: Response) {
     const db = await this.db
       .pingCheck('db', { timeout: 2000 })

@@ -1,7 +1,8 @@
 import { IsBoolean, IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
 import { LoginInput } from '@cc/presence';
 
-export class LoginDto implements LoginInput {
+/** Named apart from the auth login body: schema names must be unique in the OpenAPI document. */
+export class AgentLoginDto implements LoginInput {
   /** The device's extension; none for an app-only login. The device is exactly what is given. */
   @IsOptional() @IsString() @Length(1, 64)
   extension?: string;
