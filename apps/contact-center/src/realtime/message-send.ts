@@ -10,6 +10,9 @@ import { Ack, errorAck, socketValidationPipe } from './ws-ack';
 
 const PAYLOAD_METADATA = { type: 'body', metatype: SendMessagePayload } as const;
 
+/** Client events every participant gateway handles on a plain listener rather than `@SubscribeMessage`. */
+export const PLAIN_LISTENER_EVENTS = ['message.send'] as const;
+
 /**
  * `message.send`, the one hot client event, on a plain listener instead of Nest's per-event
  * pipeline (guards, pipes, interceptor, filter, rxjs: 150–200 µs per message). The contract is
@@ -29,7 +32,7 @@ export class MessageSendHandler {
   ) {}
 
   attach(socket: ClientSocket): void {
-    socket.on('message.send', (...args: unknown[]) => {
+    socket.on(PLAIN_LISTENER_EVENTS[0], (...args: unknown[]) => {
       const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as (answer: Ack) => void) : undefined;
       void this.handle(socket, args[0]).then((answer) => ack?.(answer));
     });
