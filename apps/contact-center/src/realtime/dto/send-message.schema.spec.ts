@@ -71,10 +71,20 @@ describe('isPlainSendMessage (the compiled schema of the message.send fast path)
     expect(isPlainSendMessage({ conversationId: 17, text: 'Hello, I need help' })).toBe(true);
     expect(isPlainSendMessage({ conversationId: 17, text: 'ok', clientMessageId: 'widget-1' })).toBe(true);
     expect(isPlainSendMessage({ conversationId: 17, text: long(2000, '😀') })).toBe(true);
+    expect(isPlainSendMessage({ conversationId: 17, text: 'two\nlines, a tab\t, an emoji 👍🏽 and é' })).toBe(true);
   });
 
   it('leaves the refusals to the DTO (so the messages are the DTO\'s)', () => {
-    for (const p of [{ conversationId: 1 }, { conversationId: 1, text: '' }, { conversationId: 1, text: 'hi', extra: 1 }, { conversationId: '1', text: 'hi' }]) {
+    for (const p of [
+      { conversationId: 1 },
+      { conversationId: 1, text: '' },
+      { conversationId: 1, text: '\uFE0F' },
+      { conversationId: 1, text: 'hi', extra: 1 },
+      { conversationId: '1', text: 'hi' },
+      { conversationId: 1, text: 'nul \u0000 char' },
+      { conversationId: 1, text: 'lone surrogate \uD800' },
+      { conversationId: 1, text: 'hi', clientMessageId: 'id\uDC00' },
+    ]) {
       expect(isPlainSendMessage(p)).toBe(false);
     }
   });

@@ -2,9 +2,10 @@ import Ajv from 'ajv';
 import { MAX_ID } from '@cc/common';
 import type { SendMessagePayload } from './socket.dto';
 
-// A string whose length the DTO's @Length counts as at least 1 (validator.js does not count
-// U+FE0E/U+FE0F variation selectors; the schema's minLength would).
-const SOME_COUNTED_CHARACTER = '[^\\uFE0E\\uFE0F]';
+// Plain text only: at least one character the DTO's @Length counts (validator.js does not count
+// U+FE0E/U+FE0F variation selectors; the schema's minLength would), and no U+0000 or unpaired
+// surrogate (the shared input rules refuse those; here they simply leave the fast path).
+const PLAIN_TEXT = '^(?=[\\s\\S]*[^\\uFE0E\\uFE0F])[^\\u0000\\uD800-\\uDFFF]*$';
 
 /**
  * The payloads of `message.send` that SendMessagePayload certainly accepts, as a compiled JSON
@@ -17,8 +18,8 @@ export const SEND_MESSAGE_SCHEMA = {
   required: ['conversationId', 'text'],
   properties: {
     conversationId: { type: 'integer', minimum: 1, maximum: MAX_ID },
-    text: { type: 'string', minLength: 1, maxLength: 4000, pattern: SOME_COUNTED_CHARACTER },
-    clientMessageId: { type: 'string', minLength: 1, maxLength: 64, pattern: SOME_COUNTED_CHARACTER },
+    text: { type: 'string', minLength: 1, maxLength: 4000, pattern: PLAIN_TEXT },
+    clientMessageId: { type: 'string', minLength: 1, maxLength: 64, pattern: PLAIN_TEXT },
   },
 } as const;
 
