@@ -72,7 +72,7 @@ export async function runWaiting(options: GrowthOptions): Promise<WaitingResult>
       holderInits.map(async (h, i) => {
         const holder = new ChildRpc(forkBenchScript('line-holder.ts'), `line-holder(${i})`);
         holders.push(holder);
-        return holder.call<ConnectReport>('connect', h, 180_000);
+        return holder.call<ConnectReport>('connect', h, 600_000); // a loaded machine connects slowly
       }),
     );
     const failures = reports.reduce((s, r) => s + r.failures, 0);
