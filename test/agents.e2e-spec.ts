@@ -38,6 +38,7 @@ describe('Agents (e2e)', () => {
         number: body.number,
         skills: ['web', 'wa'],
         maxConcurrent: 2,
+        channelCapacity: {},
         wrapUpSeconds: 0,
         manualStatus: null,
         routingType: 'app',
@@ -46,7 +47,7 @@ describe('Agents (e2e)', () => {
         createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/),
         updatedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/),
         stats: { activeConversations: 0, totalConversations: 0, totalResolved: 0, latestConversation: null },
-        status: { logged: false, extension: null, context: null, paused: false, pauseReason: null, wrapUpUntil: null, state: 'offline' },
+        status: { logged: false, extension: null, context: null, paused: false, pauseReason: null, wrapUpUntil: null, state: 'offline', activeByChannel: {} },
       });
       expect(JSON.stringify(res.body)).not.toMatch(/password|\$2[aby]\$/i);
       const presence = await db.query(`SELECT logged FROM agent_presence WHERE agent_id = $1`, [res.body.id]);

@@ -221,9 +221,21 @@ describe('AsyncAPI document (e2e)', () => {
       await admin.client.waitFor('stats.queues', () => true, 8000);
       await agentA.client.waitFor('message.new');
       await admin.client.waitFor('agent.status');
+      // Offers (API.md section 11): offered, declined (revoked), offered again, accepted; a second accept is an error ack.
+      const offerQueue = await cc.queue({ offerTimeoutSeconds: 60 });
+      const c = await cc.agent({ queueIds: [offerQueue.id] });
+      const agentC = await sock('/agent', c.token);
+      const offered = (await cc.start({ queueId: offerQueue.id })).conversation;
+      await agentC.client.waitFor('conversation.offered', (p) => p.conversation.id === offered.id);
+      await request('/agent', agentC.client, 'offer.decline', { conversationId: offered.id });
+      await agentC.client.waitFor('conversation.offer.revoked', (p) => p.conversationId === offered.id);
+      await eventuallyTrue(() => agentC.client.all('conversation.offered').length >= 2);
+      await request('/agent', agentC.client, 'offer.accept', { conversationId: offered.id });
+      await request('/agent', agentC.client, 'offer.accept', { conversationId: offered.id });
+      await admin.client.waitFor('conversation.offer.revoked');
 
       const received = [
-        ...[admin, agentA, agentB].flatMap(({ client, ready }) => [{ ns: '/agent', event: 'ready', payload: ready }, ...client.received.map((r) => ({ ns: '/agent', ...r }))]),
+        ...[admin, agentA, agentB, agentC].flatMap(({ client, ready }) => [{ ns: '/agent', event: 'ready', payload: ready }, ...client.received.map((r) => ({ ns: '/agent', ...r }))]),
         { ns: '/customer', event: 'ready', payload: cust.ready },
         ...cust.client.received.map((r) => ({ ns: '/customer', ...r })),
       ];
@@ -251,7 +263,16 @@ describe('AsyncAPI document (e2e)', () => {
     }
   });
 
-  /** Validates `value` against `schema`, refusing properties the schema does not describe. */
+  /** Waits (bounded) until `check` holds. */
+async function eventuallyTrue(check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Validates `value` against `schema`, refusing properties the schema does not describe. */
   function check(what: string, schema: any, value: unknown): string[] {
     const components = { schemas: Object.fromEntries(Object.entries(doc.components.schemas).map(([k, v]) => [k, closed(v)])) };
     const validate = ajv.compile({ ...closed(schema), components });

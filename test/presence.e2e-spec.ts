@@ -7,7 +7,7 @@ import { bearer, createTestApp, loginAdmin, TestApp } from './utils/create-test-
 const API = '/api/v1';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-const STATUS_KEYS = ['activeConversations', 'context', 'extension', 'id', 'logged', 'maxConcurrent', 'number', 'pauseReason', 'paused', 'queueIds', 'state', 'wrapUpUntil'];
+const STATUS_KEYS = ['activeByChannel', 'activeConversations', 'context', 'extension', 'id', 'logged', 'maxConcurrent', 'number', 'offeredConversations', 'pauseReason', 'paused', 'queueIds', 'state', 'wrapUpUntil'];
 
 describe('Presence (e2e)', () => {
   let t: TestApp;

@@ -27,6 +27,8 @@ describe('Queues (e2e)', () => {
       priority: 5,
       webhookUrl: null,
       webhookTimeoutMs: 3000,
+      offerTimeoutSeconds: 0,
+      pauseOnMissedOffer: true,
       slaSeconds: 60,
       memberIds: [],
       waiting: { count: 0, oldestSince: null },

@@ -227,6 +227,7 @@ describe('Statistics and reports (e2e)', () => {
       await get(`${base}?to=2025-03-09T00:00:00Z`).expect(400);
       const tz = await get(`${base}?from=2025-03-08T00:00:00Z&to=2025-03-09T00:00:00Z&tz=Mars/Olympus`).expect(400);
       expect(JSON.stringify(tz.body.message)).toMatch(/tz/);
+      await get(`${base}?from=2025-03-08T00:00:00Z&to=2025-03-09T00:00:00Z&tz=${encodeURIComponent('+05:00')}`).expect(400);
       await get(`${base}?from=2025-03-08T00:00:00Z&to=2025-03-09T00:00:00Z&interval=week`).expect(400);
       await get(`${base}?from=2025-03-08T00:00:00Z&to=2025-03-09T00:00:00Z`, agent.token).expect(403);
       await t.http.get(`${api}${base}?from=2025-03-08T00:00:00Z&to=2025-03-09T00:00:00Z`).expect(401);

@@ -130,6 +130,7 @@ async function reportsPhase(ctx: Context): Promise<void> {
     conversations: options.reportsConversations,
     agents: options.reportsAgents,
     runs: options.reportsRuns,
+    keep: !!process.env.BENCH_KEEP_DB,
     log,
   }).catch((error: Error) => ({ error: error.message }));
   ctx.failed ||= 'error' in summary.reports;

@@ -9,6 +9,7 @@ import { CLIENT_EVENT_DOCS, SERVER_EVENT_DOCS } from './realtime/socket-api';
 import { MetricsService } from './platform/metrics.service';
 import { HttpExceptionFilter } from './http/http-exception.filter';
 import { RedisClients } from './platform/redis-clients';
+import { serveWebUi } from './platform/web-ui';
 import { RedisIoAdapter } from './realtime/redis-io.adapter';
 
 export const API_PREFIX = 'api/v1';
@@ -32,6 +33,7 @@ export async function configureApp(app: INestApplication): Promise<void> {
   // process.exit (not a re-raised signal) lets the logger flush the shutdown's last line.
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   app.enableCors();
+  serveWebUi(express);
 
   const adapter = new RedisIoAdapter(app);
   await adapter.connect(app.get(RedisClients));

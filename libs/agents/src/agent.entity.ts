@@ -12,6 +12,8 @@ export class Agent {
   @Column({ type: 'varchar', nullable: true }) number: string | null;
   @Column({ type: 'text', array: true, default: () => "'{}'" }) skills: string[];
   @Column({ name: 'max_concurrent', default: 2 }) maxConcurrent: number;
+  /** Per-channel caps on offered + active conversations, `{ "<channel>": n }` (API.md section 12). */
+  @Column({ name: 'channel_capacity', type: 'jsonb', default: () => "'{}'" }) channelCapacity: Record<string, number>;
   @Column({ name: 'wrap_up_seconds', default: 0 }) wrapUpSeconds: number;
   @Column({ name: 'manual_status', type: 'varchar', nullable: true }) manualStatus: string | null;
   @Column({ name: 'routing_type', type: 'varchar', default: 'app' }) routingType: RoutingType;

@@ -10,6 +10,7 @@ export interface CreateAgentInput {
   number?: string | null;
   skills?: string[];
   maxConcurrent?: number;
+  channelCapacity?: Record<string, number>;
   wrapUpSeconds?: number;
   manualStatus?: string | null;
   routingType?: RoutingType;

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { ConversationStatus } from '@cc/common';
-import { stateSql } from '@cc/presence';
+import { heldCountSql, stateSql } from '@cc/presence';
 import { RoutingType } from './agent.entity';
 import { ListAgentsInput } from './agent.view';
 
@@ -13,6 +13,7 @@ export interface AgentRow {
   number: string | null;
   skills: string[];
   max_concurrent: number;
+  channel_capacity: Record<string, number>;
   wrap_up_seconds: number;
   manual_status: string | null;
   routing_type: RoutingType;
@@ -39,6 +40,7 @@ export interface NewAgentRow {
   manualStatus: string | null;
   routingType: RoutingType;
   phoneNumber: string | null;
+  channelCapacity: Record<string, number>;
 }
 
 // Conversation stats of agent `a`, for any number of agents in one query (a read model over conversations).
@@ -50,7 +52,7 @@ const STATS_JOIN = `
   LEFT JOIN LATERAL (
     SELECT c.id, c.status, c.created_at FROM conversations c WHERE c.agent_id = a.id ORDER BY c.id DESC LIMIT 1) l ON true`;
 
-const AGENT_COLUMNS = `a.id, a.email, a.name, a.number, a.skills, a.max_concurrent, a.wrap_up_seconds, a.manual_status,
+const AGENT_COLUMNS = `a.id, a.email, a.name, a.number, a.skills, a.max_concurrent, a.channel_capacity, a.wrap_up_seconds, a.manual_status,
   a.routing_type, a.phone_number, a.created_at, a.updated_at, s.active, s.total, s.resolved,
   l.id AS latest_id, l.status AS latest_status, l.created_at AS latest_created_at`;
 
@@ -60,10 +62,10 @@ export class AgentsRepository {
   /** Inserts the agent; null when `ignoreExistingEmail` and the email is taken. */
   async insert(manager: EntityManager, a: NewAgentRow, ignoreExistingEmail: boolean): Promise<number | null> {
     const rows: { id: number }[] = await manager.query(
-      `INSERT INTO agents (email, name, password_hash, number, skills, max_concurrent, wrap_up_seconds, manual_status, routing_type, phone_number, token_version)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0)
+      `INSERT INTO agents (email, name, password_hash, number, skills, max_concurrent, wrap_up_seconds, manual_status, routing_type, phone_number, channel_capacity, token_version)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0)
        ${ignoreExistingEmail ? 'ON CONFLICT (email) DO NOTHING' : ''} RETURNING id`,
-      [a.email, a.name, a.passwordHash, a.number, a.skills, a.maxConcurrent, a.wrapUpSeconds, a.manualStatus, a.routingType, a.phoneNumber],
+      [a.email, a.name, a.passwordHash, a.number, a.skills, a.maxConcurrent, a.wrapUpSeconds, a.manualStatus, a.routingType, a.phoneNumber, JSON.stringify(a.channelCapacity)],
     );
     return rows[0]?.id ?? null;
   }
@@ -85,9 +87,9 @@ export class AgentsRepository {
     }
     if (input.skill) where.push(`(cardinality(a.skills) = 0 OR ${param(input.skill.toLowerCase())} = ANY(a.skills))`);
     if (input.state) {
-      from += ` LEFT JOIN agent_presence p ON p.agent_id = a.id
-        LEFT JOIN LATERAL (SELECT count(*)::int AS n FROM conversations c WHERE c.agent_id = a.id AND c.status = 'active') act ON true`;
-      where.push(`${stateSql('p', 'a', 'act.n')} = ${param(input.state)}`);
+      // Offers hold slots: an agent whose offers and conversations fill its capacity is busy.
+      from += ' LEFT JOIN agent_presence p ON p.agent_id = a.id';
+      where.push(`${stateSql('p', 'a', heldCountSql('a.id'))} = ${param(input.state)}`);
     }
     const filter = `FROM ${from} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`;
     const filterParams = [...params];
@@ -109,8 +111,11 @@ export class AgentsRepository {
   }
 
   /** Locks the agent's row; null when unknown. */
-  async lock(manager: EntityManager, id: number): Promise<{ max_concurrent: number } | null> {
-    const [old]: { max_concurrent: number }[] = await manager.query(`SELECT max_concurrent FROM agents WHERE id = $1 FOR UPDATE`, [id]);
+  async lock(manager: EntityManager, id: number): Promise<{ max_concurrent: number; channel_capacity: Record<string, number> } | null> {
+    const [old]: { max_concurrent: number; channel_capacity: Record<string, number> }[] = await manager.query(
+      `SELECT max_concurrent, channel_capacity FROM agents WHERE id = $1 FOR UPDATE`,
+      [id],
+    );
     return old ?? null;
   }
 

@@ -13,6 +13,7 @@ const COLUMN_OF: Record<Exclude<keyof UpdateAgentInput, 'password' | 'queueIds'>
   number: 'number',
   skills: 'skills',
   maxConcurrent: 'max_concurrent',
+  channelCapacity: 'channel_capacity',
   wrapUpSeconds: 'wrap_up_seconds',
   manualStatus: 'manual_status',
   routingType: 'routing_type',
@@ -70,14 +71,19 @@ export class AgentsService {
       const columns: Record<string, unknown> = {};
       for (const [key, column] of Object.entries(COLUMN_OF) as [keyof typeof COLUMN_OF, string][]) {
         const value = key === 'email' && input.email !== undefined ? normalizeEmail(input.email) : input[key];
-        if (value !== undefined) columns[column] = key === 'skills' ? normalizeSkills(value as string[]) : value;
+        if (value !== undefined) columns[column] = key === 'skills' ? normalizeSkills(value as string[]) : key === 'channelCapacity' ? JSON.stringify(value) : value;
       }
       if (input.email !== undefined) await this.assertNotAdminEmail(manager, input.email);
       // A new password revokes every token issued with the old one.
       await this.repo.update(manager, id, columns, hash);
       const queuesChanged = input.queueIds === undefined ? false : await this.replaceQueues(manager, id, input.queueIds);
       const capacityChanged = input.maxConcurrent !== undefined && input.maxConcurrent !== old.max_concurrent;
-      return { queuesChanged, capacityChanged, capacityRaised: capacityChanged && input.maxConcurrent! > old.max_concurrent };
+      const channelsChanged = input.channelCapacity !== undefined && !sameCapacity(input.channelCapacity, old.channel_capacity);
+      return {
+        queuesChanged,
+        capacityChanged: capacityChanged || channelsChanged,
+        capacityRaised: (capacityChanged && input.maxConcurrent! > old.max_concurrent) || channelsChanged,
+      };
     });
     if (hash !== undefined) this.events.publish('auth.logged-out', { role: 'agent', userId: id });
     if (effects.queuesChanged || effects.capacityChanged) await this.publishStatus(id, 'agent-updated');
@@ -125,6 +131,7 @@ export class AgentsService {
         manualStatus: input.manualStatus ?? null,
         routingType: input.routingType ?? 'app',
         phoneNumber: input.phoneNumber ?? null,
+        channelCapacity: input.channelCapacity ?? {},
       },
       ignoreExistingEmail,
     );
@@ -173,6 +180,11 @@ function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
+function sameCapacity(a: Record<string, number>, b: Record<string, number>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => b[k] === a[k]);
+}
+
 function normalizeSkills(skills: string[]): string[] {
   return [...new Set(skills.map((s) => s.trim().toLowerCase()))];
 }
@@ -185,6 +197,7 @@ function toView(r: AgentRow, s: AgentStatusView): AgentView {
     number: r.number,
     skills: r.skills,
     maxConcurrent: r.max_concurrent,
+    channelCapacity: r.channel_capacity,
     wrapUpSeconds: r.wrap_up_seconds,
     manualStatus: r.manual_status,
     routingType: r.routing_type,
@@ -206,6 +219,7 @@ function toView(r: AgentRow, s: AgentStatusView): AgentView {
       pauseReason: s.pauseReason,
       wrapUpUntil: s.wrapUpUntil,
       state: s.state,
+      activeByChannel: s.activeByChannel,
     },
   };
 }

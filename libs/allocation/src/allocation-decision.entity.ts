@@ -8,7 +8,23 @@ export interface CandidateVerdict {
   maxConcurrent: number;
 }
 
-export type AllocationOutcome = 'assigned' | 'queued' | 'overflow' | 'webhook' | 'webhook-fallback' | 'manual' | 'transfer';
+export type AllocationOutcome =
+  | 'assigned'
+  | 'queued'
+  | 'overflow'
+  | 'webhook'
+  | 'webhook-fallback'
+  | 'manual'
+  | 'transfer'
+  // Offers (API.md section 11): `agentId` is the agent the offer was made to.
+  | 'offered'
+  | 'accepted'
+  | 'declined'
+  | 'offer-expired'
+  | 'offer-revoked';
+
+/** The outcomes that end an offer unaccepted: a report counts `declined` and `offer-expired` as missed offers. */
+export type OfferEndOutcome = 'declined' | 'offer-expired' | 'offer-revoked';
 
 @Entity('allocation_decisions')
 export class AllocationDecision {

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ConversationsModule } from '@cc/conversations';
+import { PresenceModule } from '@cc/presence';
 import { QueuesModule } from '@cc/queues';
 import { AgentRelease } from './agent-release';
 import { AllocationDecision } from './allocation-decision.entity';
@@ -13,12 +14,13 @@ import { CandidatesRepository } from './candidates.repository';
 import { Decider } from './decider';
 import { DecisionQueue } from './decision-queue';
 import { Drainer } from './drainer';
+import { OffersService } from './offers.service';
 import { RoutingService } from './routing.service';
 import { WebhookConsultation } from './webhook-consultation';
 
 /** Owns the table `allocation_decisions`; builds on @cc/conversations, @cc/queues and @cc/presence. */
 @Module({
-  imports: [TypeOrmModule.forFeature([AllocationDecision]), ConversationsModule, QueuesModule],
+  imports: [TypeOrmModule.forFeature([AllocationDecision]), ConversationsModule, QueuesModule, PresenceModule],
   providers: [
     AllocationRepository,
     CandidatesRepository,
@@ -32,7 +34,8 @@ import { WebhookConsultation } from './webhook-consultation';
     RoutingService,
     AllocationWebhook,
     AllocationListener,
+    OffersService,
   ],
-  exports: [AllocationService, Decider, Drainer, AllocationDecisionsService, RoutingService],
+  exports: [AllocationService, Decider, Drainer, AllocationDecisionsService, RoutingService, OffersService],
 })
 export class AllocationModule {}

@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { LockKey } from '@cc/database';
-import { assignConversationSql, ConversationRow, joinWaitingLineSql, positionOfSql, waitingOrderSql } from '@cc/conversations';
+import { acceptOfferSql, assignConversationSql, ConversationRow, endOffersSql, heldSlotsSql, joinWaitingLineSql, offerConversationSql, positionOfSql, waitingOrderSql } from '@cc/conversations';
 import { markAssignedSql } from '@cc/presence';
 import { markQueueAssignedSql } from '@cc/queues';
-import { AllocationOutcome, CandidateVerdict } from './allocation-decision.entity';
+import { AllocationOutcome, CandidateVerdict, OfferEndOutcome } from './allocation-decision.entity';
 
 /** One row of `allocation_decisions` as the decision writes it. */
 export interface DecisionRecord {
@@ -28,11 +28,11 @@ export interface DecisionRow {
 
 const INSERT_DECISION = `INSERT INTO allocation_decisions (conversation_id, trigger, strategy, candidates, outcome, agent_id) VALUES ($1, $2, $3, $4, $5, $6)`;
 
-/** Members that could take a conversation now: logged in, not paused, out of wrap-up, below capacity. */
+/** Members that could take a conversation now: logged in, not paused, out of wrap-up, holding fewer slots (offered + active) than their capacity. */
 const FREE_AGENTS_SQL = `
   SELECT a.id FROM agents a JOIN agent_presence p ON p.agent_id = a.id
   WHERE p.logged AND NOT p.paused AND (p.wrap_up_until IS NULL OR p.wrap_up_until <= now())
-    AND (SELECT count(*) FROM conversations x WHERE x.agent_id = a.id AND x.status = 'active') < a.max_concurrent`;
+    AND ${heldSlotsSql('a.id')} < a.max_concurrent`;
 
 /** The oldest waiting conversation (higher queue priority first) that one of the free agents may take. */
 const NEXT_SERVICEABLE_SQL = `
@@ -41,9 +41,21 @@ const NEXT_SERVICEABLE_SQL = `
     AND EXISTS (
       SELECT 1 FROM queue_members m JOIN agents a ON a.id = m.agent_id
       WHERE m.queue_id = c.queue_id AND m.agent_id = ANY($2::int[])
-        AND (cardinality(a.skills) = 0 OR c.channel = ANY(a.skills)))
+        AND (cardinality(a.skills) = 0 OR c.channel = ANY(a.skills))
+        -- The SQL form of channelFull() in strategies.ts: a capped channel needs a free slot on it.
+        AND (NOT (a.channel_capacity ? c.channel) OR (a.channel_capacity ->> c.channel)::int > ${heldSlotsSql('a.id', 'c.channel')}))
   ORDER BY q.priority DESC, ${waitingOrderSql('c')}
   LIMIT 1`;
+
+/** An offer that ended unaccepted: the conversation (waiting again) and the agent it was offered to. */
+export type EndedOffer = ConversationRow & { offered_agent_id: number; pause_on_missed_offer: boolean };
+
+/** Which offers to end. */
+export type OfferFilter =
+  | { kind: 'declined'; conversationId: number; agentId: number }
+  /** One conversation's offer if its deadline has passed (its timer), or every such offer (the sweep). */
+  | { kind: 'expired'; conversationId?: number; limit: number }
+  | { kind: 'agent'; agentId: number };
 
 function params(d: DecisionRecord): unknown[] {
   return [d.conversationId, d.trigger, d.strategy, JSON.stringify(d.candidates), d.outcome, d.agentId];
@@ -82,6 +94,73 @@ export class AllocationRepository {
       [...params(decision), queueId],
     );
     return rows[0];
+  }
+
+  /** The decision to offer, the offer (it holds the agent's slot until it ends) and the bookkeeping, in one round trip. */
+  async recordOffer(manager: EntityManager, decision: DecisionRecord & { agentId: number }, queueId: number, seconds: number): Promise<ConversationRow> {
+    const rows: ConversationRow[] = await manager.query(
+      `WITH decision AS (
+         ${INSERT_DECISION}
+       ), offered AS (
+         ${offerConversationSql('$1', '$6', '$8')}
+       ), presence AS (
+         ${markAssignedSql('$6')}
+       ), queue AS (
+         ${markQueueAssignedSql('$7', '$6')}
+       )
+       SELECT * FROM offered`,
+      [...params(decision), queueId, seconds],
+    );
+    return rows[0];
+  }
+
+  /** The offered agent accepts before the deadline, and the decision log says so; null when there is no such offer. */
+  async recordAccept(manager: EntityManager, conversationId: number, agentId: number): Promise<ConversationRow | null> {
+    const rows: ConversationRow[] = await manager.query(
+      `WITH accepted AS (
+         ${acceptOfferSql('$1', '$2')}
+       ), decision AS (
+         INSERT INTO allocation_decisions (conversation_id, trigger, strategy, candidates, outcome, agent_id)
+         SELECT a.id, 'offer-accepted', coalesce(q.strategy, 'none'), '[]', 'accepted', a.agent_id FROM accepted a LEFT JOIN queues q ON q.id = a.queue_id
+       )
+       SELECT * FROM accepted`,
+      [conversationId, agentId],
+    );
+    return rows[0] ?? null;
+  }
+
+  /**
+   * Ends the offers the filter names, each with a decision `outcome` for the agent it was offered
+   * to, in one statement. Expiry skips rows another transaction holds (an accept in flight): that
+   * one decides, and the next sweep looks again.
+   */
+  async recordOffersEnded(manager: EntityManager, filter: OfferFilter, outcome: OfferEndOutcome, trigger: string): Promise<EndedOffer[]> {
+    const values: unknown[] = [outcome, trigger];
+    const param = (value: unknown) => `$${values.push(value)}`;
+    let where: string;
+    let tail = '';
+    switch (filter.kind) {
+      case 'declined':
+        where = `id = ${param(filter.conversationId)} AND agent_id = ${param(filter.agentId)}`;
+        break;
+      case 'expired':
+        where = `offer_expires_at <= now()${filter.conversationId === undefined ? '' : ` AND id = ${param(filter.conversationId)}`}`;
+        tail = `LIMIT ${param(filter.limit)} FOR UPDATE SKIP LOCKED`;
+        break;
+      case 'agent':
+        where = `agent_id = ${param(filter.agentId)}`;
+        tail = 'FOR UPDATE';
+        break;
+    }
+    return manager.query(
+      `WITH ${endOffersSql(where, tail, outcome !== 'offer-revoked')}, decision AS (
+         INSERT INTO allocation_decisions (conversation_id, trigger, strategy, candidates, outcome, agent_id)
+         SELECT e.id, $2, coalesce(q.strategy, 'none'), '[]', $1, e.offered_agent_id FROM ended e LEFT JOIN queues q ON q.id = e.queue_id
+       )
+       SELECT e.*, coalesce(q.pause_on_missed_offer, false) AS pause_on_missed_offer
+       FROM ended e LEFT JOIN queues q ON q.id = e.queue_id ORDER BY e.id`,
+      values,
+    );
   }
 
   /**

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { Errors } from '@cc/common';
-import { ConversationRow } from '@cc/conversations';
+import { ConversationRow, heldByChannelSql, heldSlotsSql } from '@cc/conversations';
 import { QueueRow } from '@cc/queues';
 import { Candidate } from './strategies';
 
@@ -17,6 +17,8 @@ interface MemberRecord {
   name: string;
   skills: string[];
   max_concurrent: number;
+  channel_capacity: Record<string, number>;
+  by_channel: Record<string, number>;
   logged: boolean;
   paused: boolean;
   wrap_up_until: Date | null;
@@ -24,10 +26,11 @@ interface MemberRecord {
   active: number;
 }
 
+// `active` counts the slots an agent holds (offered + active); per channel only when it has channel caps.
 const CANDIDATE_COLUMNS = `
-  a.id, a.name, a.skills, a.max_concurrent, coalesce(p.logged, false) AS logged, coalesce(p.paused, false) AS paused,
-  p.wrap_up_until, p.last_assigned_at,
-  (SELECT count(*)::int FROM conversations c WHERE c.agent_id = a.id AND c.status = 'active') AS active`;
+  a.id, a.name, a.skills, a.max_concurrent, a.channel_capacity, coalesce(p.logged, false) AS logged, coalesce(p.paused, false) AS paused,
+  p.wrap_up_until, p.last_assigned_at, ${heldSlotsSql('a.id')} AS active,
+  CASE WHEN a.channel_capacity = '{}'::jsonb THEN '{}'::jsonb ELSE ${heldByChannelSql('a.id')} END AS by_channel`;
 
 const QUEUE_WITH_MEMBERS_SQL = `
   SELECT to_jsonb(q) AS queue, ${CANDIDATE_COLUMNS} FROM queues q
@@ -90,6 +93,8 @@ function toMember(r: MemberRecord): Member {
     name: r.name,
     skills: r.skills,
     maxConcurrent: r.max_concurrent,
+    channelCapacity: r.channel_capacity,
+    byChannel: r.by_channel,
     active: r.active,
     logged: r.logged,
     paused: r.paused,

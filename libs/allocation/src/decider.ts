@@ -8,7 +8,7 @@ import { AllocationOutcome, CandidateVerdict } from './allocation-decision.entit
 import { AllocationRepository } from './allocation.repository';
 import { CandidatesRepository, Member, QueueRow } from './candidates.repository';
 import { DecisionQueue } from './decision-queue';
-import { chooseOverflow, judge, JudgeOptions, orderByStrategy, Verdict } from './strategies';
+import { chooseOverflow, judge, JudgeOptions, orderByStrategy, preferFresh, Verdict } from './strategies';
 
 export interface Choice {
   agent: Member | null;
@@ -18,6 +18,9 @@ export interface Choice {
 
 /** Triggers by which a conversation enters a waiting line (its customer is told its position). */
 const ENTRY_TRIGGERS = new Set(['conversation-started', 'transfer']);
+
+/** Outcomes that become offers in a queue with `offerTimeoutSeconds` > 0 (overflow, transfer and manual assignment assign at once). */
+const OFFERABLE = new Set<AllocationOutcome>(['assigned', 'webhook', 'webhook-fallback']);
 
 /**
  * Decides who takes a conversation (choose) and writes the decision (apply). Every decision runs
@@ -47,7 +50,7 @@ export class Decider {
     const conversation = typeof target === 'number' ? await this.conversations.find(manager, target, true) : target;
     if (conversation.status !== 'queued') return conversation;
     const { queue, members } = await this.candidates.queueWithMembers(manager, conversation.queue_id);
-    return this.apply(manager, conversation, queue, this.choose(queue, conversation.channel, members), trigger);
+    return this.apply(manager, conversation, queue, this.choose(queue, conversation.channel, members, {}, conversation.offer_passed_agent_ids), trigger);
   }
 
   /** Decides about a stored conversation by the queue's strategy, in the decision queue (see DecisionQueue). */
@@ -55,7 +58,7 @@ export class Decider {
     return this.decisions.push(async (manager) => {
       const { conversation: current, queue, members } = await this.candidates.lockedContext(manager, conversationId);
       if (current.status !== 'queued') return current;
-      return this.apply(manager, current, queue, this.choose(queue, current.channel, members), trigger);
+      return this.apply(manager, current, queue, this.choose(queue, current.channel, members, {}, current.offer_passed_agent_ids), trigger);
     });
   }
 
@@ -78,12 +81,15 @@ export class Decider {
     return choice.agent.agentId;
   }
 
-  /** The queue's strategy, then its overflow rule, over the members' verdicts. Pure. */
-  choose(queue: QueueRow, channel: string, members: Member[], options: JudgeOptions = {}): Choice {
+  /**
+   * The queue's strategy, then its overflow rule, over the members' verdicts. Pure. `passed`: the
+   * members that declined or missed this conversation, tried only when nobody else is eligible.
+   */
+  choose(queue: QueueRow, channel: string, members: Member[], options: JudgeOptions = {}, passed: readonly number[] = []): Choice {
     const now = new Date();
     const verdicts = members.map((m) => judge(m, channel, now, options));
     const eligible = verdicts.filter((v) => v.eligible).map((v) => v.candidate);
-    const best = orderByStrategy(queue.strategy, eligible, queue.last_assigned_agent_id)[0] as Member | undefined;
+    const best = preferFresh(orderByStrategy(queue.strategy, eligible, queue.last_assigned_agent_id), passed ?? [])[0] as Member | undefined;
     if (best) return { agent: best, outcome: 'assigned', verdicts };
     const overflow = chooseOverflow(queue.overflow, members, channel) as Member | null;
     return overflow ? { agent: overflow, outcome: 'overflow', verdicts } : { agent: null, outcome: 'queued', verdicts };
@@ -115,6 +121,20 @@ export class Decider {
       return waiting;
     }
     const agent = choice.agent;
+    const offerSeconds = OFFERABLE.has(choice.outcome) ? queue.offer_timeout_seconds : 0;
+    if (offerSeconds > 0) {
+      const offered = await this.repo.recordOffer(manager, { ...decision, outcome: 'offered', agentId: agent.agentId }, queue.id, offerSeconds);
+      // An offer holds a slot: reaching capacity with it makes the agent busy, as an assignment does.
+      if (agent.active < agent.maxConcurrent && agent.active + 1 >= agent.maxConcurrent) {
+        await this.hooks.run('agent.load.changed', manager, { agentIds: [agent.agentId], reason: 'offered' });
+      }
+      afterCommit(manager, () => {
+        const view = toConversationView(offered);
+        this.events.publish('conversation.offered', { conversation: view, agent: { id: agent.agentId, name: agent.name }, expiresAt: view.offerExpiresAt! });
+        if (wasQueued) this.events.publish('queue.positions.changed', { queueIds: [offered.queue_id] });
+      });
+      return offered;
+    }
     const assigned = await this.repo.recordAssignment(manager, { ...decision, agentId: agent.agentId }, queue.id);
     const previousAgentId = conversation.agent_id;
     // Reaching capacity makes the agent busy: the state history records it in this transaction.

@@ -8,3 +8,4 @@ export * from './allocation-decisions.service';
 export * from './routing.service';
 export * from './allocation.module';
 export * from './strategies';
+export * from './offers.service';

@@ -1,4 +1,4 @@
-import { Candidate, chooseOverflow, judge, orderByStrategy } from './strategies';
+import { Candidate, chooseOverflow, judge, orderByStrategy, preferFresh } from './strategies';
 
 const now = new Date('2026-01-01T12:00:00Z');
 const at = (minutesAgo: number) => new Date(now.getTime() - minutesAgo * 60_000);
@@ -33,6 +33,48 @@ describe('judge', () => {
     expect(judge(agent(1, { logged: false, paused: true, wrapUpUntil: new Date(now.getTime() + 1000) }), 'web', now, opts).eligible).toBe(true);
     expect(judge(agent(1, { logged: false, active: 2 }), 'web', now, opts).reason).toBe('full');
     expect(judge(agent(1, { logged: false, skills: ['fb'] }), 'web', now, opts).reason).toBe('skill');
+  });
+});
+
+describe('judge with channel capacity', () => {
+  const limited = (over: Partial<Candidate> = {}) => agent(1, { maxConcurrent: 3, channelCapacity: { web: 2, wa: 1 }, ...over });
+
+  it('is channel-full when the offered + active conversations on that channel reach its cap', () => {
+    expect(judge(limited({ active: 1, byChannel: { wa: 1 } }), 'wa', now).reason).toBe('channel-full');
+    expect(judge(limited({ active: 1, byChannel: { wa: 1 } }), 'web', now).eligible).toBe(true);
+    expect(judge(limited({ active: 2, byChannel: { web: 2 } }), 'web', now).reason).toBe('channel-full');
+    expect(judge(limited({ active: 2, byChannel: { web: 1, wa: 1 } }), 'web', now).eligible).toBe(true);
+  });
+
+  it('caps nothing for a channel without a key, while maxConcurrent caps every channel', () => {
+    expect(judge(limited({ active: 2, byChannel: { fb: 2 } }), 'fb', now).eligible).toBe(true);
+    expect(judge(limited({ active: 3, byChannel: { fb: 3 } }), 'fb', now).reason).toBe('full');
+    expect(judge(limited({ active: 3, byChannel: { web: 1, fb: 2 } }), 'web', now).reason).toBe('full');
+  });
+
+  it('a cap of 0 closes the channel; no caps at all behave as before', () => {
+    expect(judge(agent(1, { channelCapacity: { line: 0 } }), 'line', now).reason).toBe('channel-full');
+    expect(judge(agent(1, { byChannel: { web: 1 }, active: 1 }), 'web', now).eligible).toBe(true);
+  });
+
+  it('names skill, presence and overall capacity before channel-full', () => {
+    expect(judge(limited({ skills: ['web'], byChannel: { wa: 1 } }), 'wa', now).reason).toBe('skill');
+    expect(judge(limited({ paused: true, byChannel: { wa: 1 } }), 'wa', now).reason).toBe('paused');
+    expect(judge(limited({ active: 3, byChannel: { wa: 1, web: 2 } }), 'wa', now).reason).toBe('full');
+  });
+});
+
+describe('preferFresh', () => {
+  it('moves the agents that declined or missed the conversation to the end, keeping the strategy order', () => {
+    const ordered = [agent(3), agent(1), agent(4), agent(2)];
+    expect(ids(preferFresh(ordered, [1, 2]))).toEqual([3, 4, 1, 2]);
+    expect(ids(preferFresh(ordered, [3]))).toEqual([1, 4, 2, 3]);
+  });
+
+  it('still offers to a decliner when nobody else is eligible, and changes nothing without decliners', () => {
+    expect(ids(preferFresh([agent(5)], [5]))).toEqual([5]);
+    expect(ids(preferFresh([agent(2), agent(1)], []))).toEqual([2, 1]);
+    expect(ids(preferFresh([agent(2), agent(1)], [9]))).toEqual([2, 1]);
   });
 });
 

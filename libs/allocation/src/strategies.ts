@@ -11,14 +11,19 @@ export interface Candidate {
   agentId: number;
   skills: string[];
   maxConcurrent: number;
+  /** Slots the agent holds: its offered + active conversations. */
   active: number;
+  /** Per-channel caps (API.md section 12); a channel without a key is capped by `maxConcurrent` only. */
+  channelCapacity?: Record<string, number>;
+  /** Slots held per channel (offered + active). */
+  byChannel?: Record<string, number>;
   logged: boolean;
   paused: boolean;
   wrapUpUntil: Date | null;
   lastAssignedAt: Date | null;
 }
 
-export type IneligibleReason = 'skill' | 'offline' | 'paused' | 'wrap-up' | 'full';
+export type IneligibleReason = 'skill' | 'offline' | 'paused' | 'wrap-up' | 'full' | 'channel-full';
 
 export interface Verdict {
   candidate: Candidate;
@@ -33,6 +38,12 @@ export interface JudgeOptions {
 
 export function servesChannel(c: Candidate, channel: string): boolean {
   return c.skills.length === 0 || c.skills.includes(channel);
+}
+
+/** True when the agent's slots on `channel` are all held (only when it has a cap for that channel). */
+export function channelFull(c: Candidate, channel: string): boolean {
+  const cap = c.channelCapacity?.[channel];
+  return cap !== undefined && (c.byChannel?.[channel] ?? 0) >= cap;
 }
 
 export function inWrapUp(c: Candidate, now: Date): boolean {
@@ -51,7 +62,9 @@ export function judge(c: Candidate, channel: string, now: Date, options: JudgeOp
           ? 'wrap-up'
           : c.active >= c.maxConcurrent
             ? 'full'
-            : 'eligible';
+            : channelFull(c, channel)
+              ? 'channel-full'
+              : 'eligible';
   return { candidate: c, eligible: reason === 'eligible', reason };
 }
 
@@ -82,6 +95,16 @@ export function orderByStrategy(strategy: Strategy, eligible: Candidate[], lastA
       return next <= 0 ? list : [...list.slice(next), ...list.slice(0, next)];
     }
   }
+}
+
+/**
+ * The strategy's order, with the agents that declined or missed this conversation moved to the
+ * end (in their strategy order): they are offered it again only when nobody else is eligible.
+ */
+export function preferFresh(ordered: Candidate[], passed: readonly number[]): Candidate[] {
+  if (!passed.length) return ordered;
+  const set = new Set(passed);
+  return [...ordered.filter((c) => !set.has(c.agentId)), ...ordered.filter((c) => set.has(c.agentId))];
 }
 
 /**

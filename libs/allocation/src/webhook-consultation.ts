@@ -42,7 +42,7 @@ export class WebhookConsultation {
     return this.decisions.push(async (manager) => {
       const { conversation: current, members: fresh } = await this.candidates.lockedContext(manager, conversation.id);
       if (current.status !== 'queued') return current;
-      const choice = this.decider.choose(queue, current.channel, fresh);
+      const choice = this.decider.choose(queue, current.channel, fresh, {}, current.offer_passed_agent_ids);
       if (answer.kind === 'agent') {
         const verdict = choice.verdicts.find((v) => v.candidate.agentId === answer.agentId);
         if (verdict?.eligible) return this.decider.apply(manager, current, queue, { ...choice, agent: verdict.candidate as Member, outcome: 'webhook' }, trigger);

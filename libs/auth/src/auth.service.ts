@@ -85,6 +85,13 @@ export class AuthService implements OnApplicationBootstrap {
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new UnauthorizedError('Invalid identity hash');
   }
 
+  /** A customer's profile (callers check first that the reader may see it). */
+  async customer(id: number): Promise<CustomerView> {
+    const found = await this.repo.customer(this.dataSource.manager, id);
+    if (!found) throw new NotFoundError('NoSuchCustomer', 'No such customer');
+    return this.customerView(found);
+  }
+
   private customerView(c: CustomerRow): CustomerView {
     return { id: c.id, name: c.name, email: c.email, externalId: c.external_id };
   }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { AgentStatusView, ConversationView, MessageView, Role } from './views';
+import { AgentStatusView, ConversationView, MessageView, OfferEndReason, Role } from './views';
 
 /**
  * Every domain event, by name. Services publish these after their transaction commits;
@@ -16,6 +16,12 @@ export interface DomainEventMap {
   'conversation.assigned': { conversation: ConversationView; agent: { id: number; name: string }; previousAgentId: number | null };
   'conversation.resolved': { conversation: ConversationView };
   'conversation.transferred': { conversation: ConversationView; fromAgentId: number | null; toAgentId: number | null };
+  /** Automatic allocation reserved a slot of `agent` and waits for its answer until `expiresAt`. */
+  'conversation.offered': { conversation: ConversationView; agent: { id: number; name: string }; expiresAt: string };
+  /** The offered agent accepted; `conversation.assigned` follows as for any assignment. */
+  'conversation.offer.accepted': { conversation: ConversationView; agentId: number };
+  /** An offer ended unaccepted (declined, expired, the agent logged off, paused or was deleted); the conversation waits again. */
+  'conversation.offer.revoked': { conversation: ConversationView; agentId: number; reason: OfferEndReason };
   /** Conversations went back to the waiting line (agent logged off or deleted). */
   'conversation.requeued': { conversation: ConversationView; fromAgentId: number };
   /** Waiting positions may have moved in these queues. */

@@ -9,6 +9,8 @@ import { EntityManager } from 'typeorm';
 export interface TransactionHookMap {
   /** The agent can no longer hold conversations (logged off, or about to be deleted). */
   'agent.released': { agentId: number; reason: 'logoff' | 'deleted' };
+  /** The agent paused: it can keep its conversations but not its pending offers. */
+  'agent.paused': { agentId: number };
   /** The agents' load changed (assignment, resolve, transfer): their state may have moved between available and busy. */
   'agent.load.changed': { agentIds: number[]; reason: string };
 }

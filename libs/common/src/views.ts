@@ -10,6 +10,7 @@ export type {
   ConversationView,
   SenderType,
   MessageView,
+  OfferEndReason,
   Paginated,
 } from '@cc/protocol';
 

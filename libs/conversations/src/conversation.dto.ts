@@ -47,8 +47,8 @@ export class AssignConversationDto {
 }
 
 export class ListConversationsQuery extends PaginationQuery {
-  @IsOptional() @IsIn(['queued', 'active', 'resolved'])
-  status?: 'queued' | 'active' | 'resolved';
+  @IsOptional() @IsIn(['queued', 'offered', 'active', 'resolved'])
+  status?: 'queued' | 'offered' | 'active' | 'resolved';
 
   @IsOptional() @Type(() => Number) @IsInt() @IsPositive() @Max(MAX_ID)
   agentId?: number;

@@ -21,6 +21,10 @@ export interface ConversationRow {
   first_response_at?: Date | null;
   resolved_by: string | null;
   notes: string | null;
+  /** While `offered`: the deadline of the offer (API.md section 11). */
+  offer_expires_at?: Date | null;
+  /** Agents that declined or missed an offer of it: offered it again only when nobody else is eligible. */
+  offer_passed_agent_ids?: number[];
   /** Its place in the waiting line, when the statement that read the row computed it. */
   position?: number;
 }
@@ -53,6 +57,7 @@ export function toConversationView(row: ConversationRow, position?: number | nul
     view.position = position;
     if (estimatedWaitSeconds !== undefined) view.estimatedWaitSeconds = estimatedWaitSeconds;
   }
+  if (row.status === 'offered' && row.offer_expires_at) view.offerExpiresAt = toIso(row.offer_expires_at)!;
   return view;
 }
 
@@ -65,8 +70,50 @@ export function toConversationView(row: ConversationRow, position?: number | nul
 /** `UPDATE` handing conversation `conv` to agent `agent`; returns the row. */
 export function assignConversationSql(conv: string, agent: string): string {
   // The first assignment is kept for the statistics (API.md 13): later ones never move it.
-  return `UPDATE conversations SET status = 'active', agent_id = ${agent}, assigned_at = now(), first_assigned_at = coalesce(first_assigned_at, now())
+  return `UPDATE conversations SET status = 'active', agent_id = ${agent}, assigned_at = now(), first_assigned_at = coalesce(first_assigned_at, now()),
+          offer_expires_at = NULL WHERE id = ${conv} RETURNING *`;
+}
+
+/** `UPDATE` offering conversation `conv` to agent `agent` for `seconds` (an offer holds the agent's slot); returns the row. */
+export function offerConversationSql(conv: string, agent: string, seconds: string): string {
+  return `UPDATE conversations SET status = 'offered', agent_id = ${agent}, offer_expires_at = now() + ${seconds}::int * interval '1 second'
           WHERE id = ${conv} RETURNING *`;
+}
+
+/** `UPDATE` of the offered agent `agent` accepting conversation `conv` before its deadline; returns the row (none: no such offer). */
+export function acceptOfferSql(conv: string, agent: string): string {
+  return `UPDATE conversations SET status = 'active', assigned_at = now(), first_assigned_at = coalesce(first_assigned_at, now()), offer_expires_at = NULL
+          WHERE id = ${conv} AND agent_id = ${agent} AND status = 'offered' AND offer_expires_at > now() RETURNING *`;
+}
+
+/**
+ * Two WITH terms, `old` and `ended`, ending the offers that match `where` (a condition on
+ * `conversations`, `tail` appended to the select, e.g. a lock clause): each conversation waits
+ * again keeping `waiting_since` (so at the front of its line); with `remember` the agent is added
+ * to those that passed on it. `ended` returns the rows and `offered_agent_id`. The update
+ * re-checks status and agent, so an offer that changed meanwhile is left alone.
+ */
+export function endOffersSql(where: string, tail: string, remember: boolean): string {
+  const passed = remember ? 'array_append(array_remove(c.offer_passed_agent_ids, old.agent_id), old.agent_id)' : 'c.offer_passed_agent_ids';
+  return `old AS (
+      SELECT id, agent_id FROM conversations WHERE status = 'offered' AND ${where} ORDER BY id ${tail}
+    ), ended AS (
+      UPDATE conversations c SET status = 'queued', agent_id = NULL, offer_expires_at = NULL,
+        waiting_since = coalesce(c.waiting_since, c.created_at), offer_passed_agent_ids = ${passed}
+      FROM old WHERE c.id = old.id AND c.status = 'offered' AND c.agent_id = old.agent_id
+      RETURNING c.*, old.agent_id AS offered_agent_id
+    )`;
+}
+
+/** Offered + active conversations of agent `a` (on channel `channel` when given): the slots it holds. */
+export function heldSlotsSql(a: string, channel?: string): string {
+  return `(SELECT count(*)::int FROM conversations x WHERE x.agent_id = ${a} AND x.status IN ('offered', 'active')${channel ? ` AND x.channel = ${channel}` : ''})`;
+}
+
+/** `{ "<channel>": n }` of agent `a`'s held slots per channel. */
+export function heldByChannelSql(a: string): string {
+  return `(SELECT coalesce(jsonb_object_agg(h.channel, h.n), '{}'::jsonb) FROM (
+    SELECT x.channel, count(*)::int AS n FROM conversations x WHERE x.agent_id = ${a} AND x.status IN ('offered', 'active') GROUP BY x.channel) h)`;
 }
 
 /** `UPDATE` placing conversation `conv` in its waiting line from `since` on; returns the row. */
@@ -129,7 +176,7 @@ export class ConversationsRepository {
   }
 
   async openIdOf(manager: EntityManager, customerId: number): Promise<number | null> {
-    const open: { id: number }[] = await manager.query(`SELECT id FROM conversations WHERE customer_id = $1 AND status IN ('queued', 'active')`, [customerId]);
+    const open: { id: number }[] = await manager.query(`SELECT id FROM conversations WHERE customer_id = $1 AND status IN ('queued', 'offered', 'active')`, [customerId]);
     return open[0]?.id ?? null;
   }
 
@@ -152,10 +199,10 @@ export class ConversationsRepository {
     return { rows, total: count[0].n };
   }
 
-  /** The queued and active conversations of an agent or a customer. */
+  /** The queued, offered and active conversations of an agent or a customer. */
   async openOf(manager: EntityManager, party: 'agent' | 'customer', id: number): Promise<ConversationRow[]> {
     const column = party === 'agent' ? 'agent_id' : 'customer_id';
-    return manager.query(`SELECT * FROM conversations WHERE ${column} = $1 AND status IN ('queued', 'active') ORDER BY id`, [id]);
+    return manager.query(`SELECT * FROM conversations WHERE ${column} = $1 AND status IN ('queued', 'offered', 'active') ORDER BY id`, [id]);
   }
 
   async queuedByIds(manager: EntityManager, ids: number[]): Promise<ConversationRow[]> {

@@ -8,6 +8,8 @@ export interface PresenceFacts {
   paused: boolean;
   wrapUpUntil: Date | null;
   activeConversations: number;
+  /** Offers waiting for the agent's answer: they hold slots like active conversations. */
+  offeredConversations?: number;
   maxConcurrent: number;
 }
 
@@ -23,14 +25,14 @@ export function deriveState(facts: PresenceFacts, now: Date): AgentState {
   if (!facts.logged) return 'offline';
   if (facts.paused) return 'paused';
   if (inWrapUp(facts.wrapUpUntil, now)) return 'wrap-up';
-  if (facts.activeConversations >= facts.maxConcurrent) return 'busy';
+  if (facts.activeConversations + (facts.offeredConversations ?? 0) >= facts.maxConcurrent) return 'busy';
   return 'available';
 }
 
 /**
  * The same rule in SQL, for filtering lists by state in the database. `p` is the alias of
  * agent_presence (may be NULL from an outer join), `a` of agents, `active` an expression for the
- * number of active conversations. Keep it in step with deriveState.
+ * number of slots the agent holds (offered + active conversations). Keep it in step with deriveState.
  */
 export function stateSql(p: string, a: string, active: string): string {
   return `(CASE
@@ -41,7 +43,12 @@ export function stateSql(p: string, a: string, active: string): string {
     ELSE 'available' END)`;
 }
 
-/** The number of conversations an agent holds (`agent` an SQL expression for its id): the load that makes it busy. */
+/** The number of active conversations of an agent (`agent` an SQL expression for its id). */
 export function activeCountSql(agent: string): string {
   return `(SELECT count(*)::int FROM conversations c WHERE c.agent_id = ${agent} AND c.status = 'active')`;
+}
+
+/** The slots an agent holds, offered + active conversations: the load that makes it busy (deriveState's active + offered). */
+export function heldCountSql(agent: string): string {
+  return `(SELECT count(*)::int FROM conversations c WHERE c.agent_id = ${agent} AND c.status IN ('offered', 'active'))`;
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { AgentState, AgentStatusView, Errors } from '@cc/common';
-import { activeCountSql, deriveState, inWrapUp, stateSql } from './presence-state';
+import { activeCountSql, deriveState, heldCountSql, inWrapUp, stateSql } from './presence-state';
 
 /** An agent's presence row, locked FOR UPDATE for the rest of the transaction. */
 export interface LockedPresence {
@@ -33,6 +33,7 @@ interface LockedRow {
   wrap_up_seconds: number;
   max_concurrent: number;
   active: number;
+  offered: number;
   now: Date;
 }
 
@@ -48,6 +49,8 @@ interface StatusRow {
   pause_reason_name: string | null;
   wrap_up_until: Date | null;
   active: number;
+  offered: number;
+  active_by_channel: Record<string, number>;
   queue_ids: number[];
   now: Date;
 }
@@ -57,6 +60,9 @@ const GO_OFFLINE = `UPDATE agent_presence SET logged = false, extension = NULL, 
   updated_at = now() WHERE agent_id = ANY($1::int[])`;
 
 const ACTIVE = activeCountSql;
+const OFFERED = (agent: string) => `(SELECT count(*)::int FROM conversations c WHERE c.agent_id = ${agent} AND c.status = 'offered')`;
+const ACTIVE_BY_CHANNEL = (agent: string) => `(SELECT coalesce(jsonb_object_agg(x.channel, x.n), '{}'::jsonb) FROM (
+  SELECT c.channel, count(*)::int AS n FROM conversations c WHERE c.agent_id = ${agent} AND c.status = 'active' GROUP BY c.channel) x)`;
 
 /** SQL of presence: locking rows, reading statuses, appending history. Always given the caller's manager. */
 @Injectable()
@@ -100,7 +106,7 @@ export class PresenceRepository {
     const rows: StatusRow[] = await manager.query(
       `SELECT a.id, a.number, a.max_concurrent, p.logged, p.extension, p.context, p.paused,
               pr.id AS pause_reason_id, pr.name AS pause_reason_name, p.wrap_up_until,
-              ${ACTIVE('a.id')} AS active,
+              ${ACTIVE('a.id')} AS active, ${OFFERED('a.id')} AS offered, ${ACTIVE_BY_CHANNEL('a.id')} AS active_by_channel,
               ARRAY(SELECT m.queue_id FROM queue_members m WHERE m.agent_id = a.id ORDER BY m.queue_id) AS queue_ids,
               now() AS now
        FROM agents a
@@ -111,6 +117,13 @@ export class PresenceRepository {
       agentIds ? [agentIds] : [],
     );
     return rows.map(toStatusView);
+  }
+
+  /** The id of the pause reason named `name`, created when missing (safe under concurrent calls). */
+  async pauseReasonId(manager: EntityManager, name: string): Promise<number> {
+    await manager.query(`INSERT INTO pause_reasons (name) VALUES ($1) ON CONFLICT (name) DO NOTHING`, [name]);
+    const [row]: { id: number }[] = await manager.query(`SELECT id FROM pause_reasons WHERE name = $1`, [name]);
+    return row.id;
   }
 
   async history(manager: EntityManager, rows: HistoryRow[]): Promise<void> {
@@ -245,7 +258,7 @@ export class PresenceRepository {
     await manager.query(
       `INSERT INTO agent_state_history (agent_id, from_state, to_state, reason)
        SELECT s.id, s.last_state, s.state, $2 FROM (
-         SELECT a.id, ${stateSql('p', 'a', ACTIVE('a.id'))} AS state,
+         SELECT a.id, ${stateSql('p', 'a', heldCountSql('a.id'))} AS state,
                 coalesce((SELECT h.to_state FROM agent_state_history h WHERE h.agent_id = a.id ORDER BY h.at DESC, h.id DESC LIMIT 1), 'offline') AS last_state
          FROM agents a LEFT JOIN agent_presence p ON p.agent_id = a.id WHERE a.id = ANY($1::int[])
        ) s WHERE s.state <> s.last_state`,
@@ -256,7 +269,7 @@ export class PresenceRepository {
   private async selectLocked(manager: EntityManager, where: string, params: unknown[]): Promise<LockedPresence[]> {
     const rows: LockedRow[] = await manager.query(
       `SELECT p.agent_id, p.logged, p.extension, p.context, p.paused, p.wrap_up_until,
-              a.wrap_up_seconds, a.max_concurrent, ${ACTIVE('p.agent_id')} AS active, now() AS now
+              a.wrap_up_seconds, a.max_concurrent, ${ACTIVE('p.agent_id')} AS active, ${OFFERED('p.agent_id')} AS offered, now() AS now
        FROM agent_presence p JOIN agents a ON a.id = p.agent_id
        WHERE ${where} ORDER BY p.agent_id FOR UPDATE OF p`,
       params,
@@ -270,7 +283,7 @@ export class PresenceRepository {
       wrapUpUntil: r.wrap_up_until,
       wrapUpSeconds: r.wrap_up_seconds,
       state: deriveState(
-        { logged: r.logged, paused: r.paused, wrapUpUntil: r.wrap_up_until, activeConversations: r.active, maxConcurrent: r.max_concurrent },
+        { logged: r.logged, paused: r.paused, wrapUpUntil: r.wrap_up_until, activeConversations: r.active, offeredConversations: r.offered, maxConcurrent: r.max_concurrent },
         r.now,
       ),
     }));
@@ -290,8 +303,10 @@ function toStatusView(r: StatusRow): AgentStatusView {
     paused,
     pauseReason: paused && r.pause_reason_id !== null ? { id: r.pause_reason_id, name: r.pause_reason_name! } : null,
     wrapUpUntil: wrapUpUntil ? wrapUpUntil.toISOString() : null,
-    state: deriveState({ logged, paused, wrapUpUntil, activeConversations: r.active, maxConcurrent: r.max_concurrent }, r.now),
+    state: deriveState({ logged, paused, wrapUpUntil, activeConversations: r.active, offeredConversations: r.offered, maxConcurrent: r.max_concurrent }, r.now),
     activeConversations: r.active,
+    activeByChannel: r.active_by_channel,
+    offeredConversations: r.offered,
     maxConcurrent: r.max_concurrent,
     queueIds: r.queue_ids,
   };

@@ -115,10 +115,31 @@ export class PresenceService implements OnModuleInit {
       if (reasonId !== undefined) {
         if (!(await this.repo.pauseReasonExists(manager, reasonId))) throw Errors.noSuchPauseReason();
       }
+      // A pause revokes the agent's pending offers (the `agent.paused` hook): locked like a logoff.
+      await this.lockAllocation(manager);
       const me = await this.lockLogged(manager, agentId);
       await this.repo.pause(manager, agentId, reasonId ?? null);
+      await this.hooks.run('agent.paused', manager, { agentId });
       return [{ agentId, from: me.state, reason: 'pause' }];
     });
+  }
+
+  /**
+   * For offer expiry, inside its transaction (which holds the allocation lock): pauses a logged-in,
+   * unpaused agent with the reason named `reasonName` (created when missing). Answers the change to
+   * publish after the commit, or null when nothing changed.
+   */
+  async pauseInTransaction(manager: EntityManager, agentId: number, reasonName: string, why: string): Promise<StatusChange | null> {
+    const [me] = await this.repo.lockMany(manager, [agentId]);
+    if (!me?.logged || me.paused) return null;
+    await this.repo.pause(manager, agentId, await this.repo.pauseReasonId(manager, reasonName));
+    await this.hooks.run('agent.paused', manager, { agentId });
+    const [change] = await this.record(manager, [{ agentId, from: me.state, reason: why }]);
+    return change;
+  }
+
+  publishChanges(changes: StatusChange[]): void {
+    this.publish(changes);
   }
 
   async unpause(agentId: number): Promise<AgentStatusView> {

@@ -1,4 +1,4 @@
-import { AgentStatusView, ConversationView, ErrorBody, MessageView, QueueStatsView, SenderType, UserView } from './views';
+import { AgentStatusView, ConversationView, ErrorBody, MessageView, OfferEndReason, QueueStatsView, SenderType, UserView } from './views';
 
 /**
  * Every server → client event and its payload (API.md section 8 and the sections that extend
@@ -12,6 +12,10 @@ export interface ServerEventMap {
   'conversation.assigned': { conversation: ConversationView; agent: { id: number; name: string } };
   'conversation.resolved': { conversation: ConversationView };
   'conversation.transferred': { conversation: ConversationView; fromAgentId: number | null; toAgentId: number | null };
+  /** To the offered agent and admins (section 11): answer with `offer.accept` / `offer.decline` before `expiresAt`. */
+  'conversation.offered': { conversation: ConversationView; expiresAt: string };
+  /** To the agent whose offer ended unaccepted, and admins. */
+  'conversation.offer.revoked': { conversationId: number; reason: OfferEndReason };
   typing: { conversationId: number; senderType: SenderType; typing: boolean };
   'agent.status': AgentStatusView;
   /** Admins: the live queue statistics (as GET /stats/queues), at most once per second and only when they changed. */
@@ -51,6 +55,11 @@ export interface TypingPayload {
   typing: boolean;
 }
 
+/** `offer.accept` and `offer.decline` (section 11): the offered agent only. */
+export interface OfferPayload {
+  conversationId: number;
+}
+
 /** Every client → server event: its payload and the `data` of a successful ack. */
 export interface ClientEventMap {
   'conversation.start': { payload: StartConversationPayload; data: ConversationView };
@@ -58,10 +67,12 @@ export interface ClientEventMap {
   'messages.sync': { payload: SyncMessagesPayload; data: MessageView[] };
   'conversation.resolve': { payload: ResolveConversationPayload; data: ConversationView };
   typing: { payload: TypingPayload; data: null };
+  'offer.accept': { payload: OfferPayload; data: ConversationView };
+  'offer.decline': { payload: OfferPayload; data: ConversationView };
 }
 
 export type ClientEvent = keyof ClientEventMap;
 
 /** The client events each namespace accepts. */
 export type AgentClientEvent = Exclude<ClientEvent, 'conversation.start'>;
-export type CustomerClientEvent = ClientEvent;
+export type CustomerClientEvent = Exclude<ClientEvent, 'offer.accept' | 'offer.decline'>;

@@ -24,11 +24,18 @@ export interface AgentStatusView {
   wrapUpUntil: string | null;
   state: AgentState;
   activeConversations: number;
+  /** Active conversations per channel (section 12); the values add up to `activeConversations`. */
+  activeByChannel: Record<string, number>;
+  /** Offers waiting for the agent's answer (section 11): they hold slots like active conversations. */
+  offeredConversations: number;
   maxConcurrent: number;
   queueIds: number[];
 }
 
-export type ConversationStatus = 'queued' | 'active' | 'resolved';
+export type ConversationStatus = 'queued' | 'offered' | 'active' | 'resolved';
+
+/** Why an offer ended without being accepted (`conversation.offer.revoked`). */
+export type OfferEndReason = 'declined' | 'expired' | 'logoff' | 'paused';
 
 export interface ConversationView {
   id: number;
@@ -43,6 +50,8 @@ export interface ConversationView {
   resolvedBy: string | null;
   notes: string | null;
   position?: number;
+  /** While `offered`: when the offer expires. */
+  offerExpiresAt?: string;
   /** While queued: the estimated seconds until assignment, or null without a basis (API.md section 13). */
   estimatedWaitSeconds?: number | null;
 }
@@ -109,6 +118,8 @@ export interface AgentView {
   number: string | null;
   skills: string[];
   maxConcurrent: number;
+  /** Caps per channel on offered + active conversations (section 12). */
+  channelCapacity: Record<string, number>;
   wrapUpSeconds: number;
   manualStatus: string | null;
   routingType: RoutingType;
@@ -122,7 +133,7 @@ export interface AgentView {
     totalResolved: number;
     latestConversation: { id: number; status: ConversationStatus; createdAt: string } | null;
   };
-  status: Pick<AgentStatusView, 'logged' | 'extension' | 'context' | 'paused' | 'pauseReason' | 'wrapUpUntil' | 'state'>;
+  status: Pick<AgentStatusView, 'logged' | 'extension' | 'context' | 'paused' | 'pauseReason' | 'wrapUpUntil' | 'state' | 'activeByChannel'>;
 }
 
 export type QueueStrategy = 'least-busy' | 'longest-idle' | 'round-robin';
@@ -138,6 +149,9 @@ export interface QueueView {
   priority: number;
   webhookUrl: string | null;
   webhookTimeoutMs: number;
+  /** 0: direct assignment; else automatic allocation offers and waits this long (section 11). */
+  offerTimeoutSeconds: number;
+  pauseOnMissedOffer: boolean;
   /** Service-level target in seconds (API.md section 13). */
   slaSeconds: number;
   memberIds: number[];

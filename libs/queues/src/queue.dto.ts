@@ -1,6 +1,6 @@
 import { PartialType } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsIn, IsInt, IsOptional, IsPositive, IsString, IsUrl, Length, Matches, Max, Min, ValidateIf } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsPositive, IsString, IsUrl, Length, Matches, Max, Min, ValidateIf } from 'class-validator';
 import { MAX_ID } from '@cc/common';
 import { QUEUE_OVERFLOWS, QUEUE_STRATEGIES, QueueOverflow, QueueStrategy } from './queue.entity';
 
@@ -30,12 +30,19 @@ export class CreateQueueDto {
   @IsOptional() @IsInt() @Min(100) @Max(30000)
   webhookTimeoutMs?: number;
 
+  /** 0 (default): assign directly. Else offer, and the agent has this many seconds to accept. */
+  @ValidateIf((_, v) => v !== undefined) @IsInt() @Min(0) @Max(600)
+  offerTimeoutSeconds?: number;
+
+  /** A missed (expired) offer pauses the agent with the reason `Missed offer`. */
+  @ValidateIf((_, v) => v !== undefined) @IsBoolean()
+  pauseOnMissedOffer?: boolean;
   /** Service-level target: a conversation assigned within this many seconds of entering the line counts as answered in time. */
   @IsOptional() @IsInt() @Min(1) @Max(86400)
   slaSeconds?: number;
 }
 
-export class UpdateQueueDto extends PartialType(CreateQueueDto) {}
+export class UpdateQueueDto extends PartialType(CreateQueueDto, { skipNullProperties: false }) {}
 
 export class AddMemberDto {
   @IsInt() @IsPositive() @Max(MAX_ID)

@@ -15,6 +15,9 @@ export class Queue {
   @Column({ default: 0 }) priority: number;
   @Column({ name: 'webhook_url', type: 'text', nullable: true }) webhookUrl: string | null;
   @Column({ name: 'webhook_timeout_ms', default: 3000 }) webhookTimeoutMs: number;
+  /** > 0: automatic allocation offers, and the agent has this long to accept (API.md section 11). */
+  @Column({ name: 'offer_timeout_seconds', default: 0 }) offerTimeoutSeconds: number;
+  @Column({ name: 'pause_on_missed_offer', default: true }) pauseOnMissedOffer: boolean;
   @Column({ name: 'sla_seconds', default: 60 }) slaSeconds: number;
   @Column({ name: 'last_assigned_agent_id', type: 'int', nullable: true }) lastAssignedAgentId: number | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;

@@ -14,6 +14,9 @@ export interface QueueRow {
   priority: number;
   webhook_url: string | null;
   webhook_timeout_ms: number;
+  /** > 0: automatic allocation offers for this long (API.md section 11). */
+  offer_timeout_seconds: number;
+  pause_on_missed_offer: boolean;
   sla_seconds: number;
   last_assigned_agent_id: number | null;
   created_at: Date;
@@ -29,6 +32,8 @@ export interface QueueFields {
   priority?: number;
   webhookUrl?: string | null;
   webhookTimeoutMs?: number;
+  offerTimeoutSeconds?: number;
+  pauseOnMissedOffer?: boolean;
   slaSeconds?: number;
 }
 
@@ -40,6 +45,8 @@ const COLUMN_OF: Record<keyof QueueFields, string> = {
   priority: 'priority',
   webhookUrl: 'webhook_url',
   webhookTimeoutMs: 'webhook_timeout_ms',
+  offerTimeoutSeconds: 'offer_timeout_seconds',
+  pauseOnMissedOffer: 'pause_on_missed_offer',
   slaSeconds: 'sla_seconds',
 };
 

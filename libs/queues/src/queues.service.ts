@@ -54,7 +54,7 @@ export class QueuesService {
       throw err;
     }
     // A new strategy or overflow rule may let waiting conversations through.
-    if (dto.overflow !== undefined || dto.strategy !== undefined) {
+    if (dto.overflow !== undefined || dto.strategy !== undefined || dto.offerTimeoutSeconds !== undefined) {
       for (const agentId of await this.repo.memberIds(this.dataSource.manager, id)) this.events.publish('agent.capacity.changed', { agentId, reason: 'queue-changed' });
     }
     return this.get(id);
@@ -128,6 +128,8 @@ export class QueuesService {
         priority: q.priority,
         webhookUrl: q.webhook_url,
         webhookTimeoutMs: q.webhook_timeout_ms,
+        offerTimeoutSeconds: q.offer_timeout_seconds,
+        pauseOnMissedOffer: q.pause_on_missed_offer,
         slaSeconds: q.sla_seconds,
         memberIds: members.get(q.id) ?? [],
         waiting: { count: w ? w.count : 0, oldestSince: toIso(w?.oldest) },

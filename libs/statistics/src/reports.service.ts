@@ -69,7 +69,10 @@ export class ReportsService {
 
   async agents(query: ReportRangeQuery): Promise<AgentReportView[]> {
     const { from, to } = range(query);
-    const rows = await this.repo.agents(this.dataSource.manager, from, to);
+    const rows = await withTransaction(this.dataSource, async (manager) => {
+      await this.repo.withoutJit(manager);
+      return this.repo.agents(manager, from, to);
+    });
     return rows.map((r) => {
       const s = r.seconds_by_state;
       return {
@@ -133,12 +136,18 @@ function range(query: ReportRangeQuery): { from: Date; to: Date } {
   return { from, to };
 }
 
+/**
+ * An IANA zone name ("UTC", "Europe/Berlin", "Etc/GMT+5"), known to the JavaScript runtime.
+ * Offsets and POSIX strings ("+05:00", "EST5") are refused: PostgreSQL reads their sign inverted.
+ * PostgreSQL checks the name again when it runs the report (unknown there → 400 as well).
+ */
 function timeZone(tz: string): string {
+  const invalid = () => new InvalidError('tz must be an IANA time zone name such as UTC or Europe/Berlin');
+  if (!/^[A-Za-z][A-Za-z0-9_-]*(\/[A-Za-z0-9_+-]+)*$/.test(tz)) throw invalid();
   try {
-    // Canonical spelling as the runtime knows it (e.g. "utc" → "UTC"); PostgreSQL gets what was asked.
     new Intl.DateTimeFormat('en-US', { timeZone: tz });
   } catch {
-    throw new InvalidError('tz must be an IANA time zone');
+    throw invalid();
   }
   return tz;
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { AgentState } from '@cc/common';
-import { activeCountSql, stateSql } from '@cc/presence';
+import { activeCountSql, heldCountSql, stateSql } from '@cc/presence';
 import { ESTIMATE_WINDOW_SECONDS } from './wait-estimate';
 
 export interface QueueLiveRow {
@@ -32,7 +32,8 @@ export interface AgentLiveRow {
   created_at: Date;
 }
 
-const STATE = stateSql('p', 'a', activeCountSql('a.id'));
+// Offers hold slots: an agent whose offers and conversations fill its capacity is busy.
+const STATE = stateSql('p', 'a', heldCountSql('a.id'));
 
 /** Counts per queue, each on an index: open conversations by queue, the waiting line, recent first assignments. */
 const QUEUES_SQL = `
@@ -65,6 +66,11 @@ const AGENTS_SQL = `
 /** Live read models of the supervisor view (API.md section 13): reads only, every number from the stored state. */
 @Injectable()
 export class StatsRepository {
+  /** For the caller's transaction: no JIT compilation (see ReportsRepository.withoutJit). */
+  async withoutJit(manager: EntityManager): Promise<void> {
+    await manager.query(`SELECT set_config('jit', 'off', true)`);
+  }
+
   /** One row per queue (only `queueIds` when given). */
   queues(manager: EntityManager, queueIds: number[] | null = null): Promise<QueueLiveRow[]> {
     return manager.query(QUEUES_SQL, [queueIds]);

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AgentState } from '@cc/common';
+import { withTransaction } from '@cc/database';
 import type { AgentStatsView, QueueStatsView } from '@cc/protocol';
 
 export type { AgentStatsView, QueueStatsView } from '@cc/protocol';
@@ -44,7 +45,10 @@ export class StatsService {
   }
 
   async agents(): Promise<AgentStatsView[]> {
-    const rows = await this.repo.agents(this.dataSource.manager);
+    const rows = await withTransaction(this.dataSource, async (manager) => {
+      await this.repo.withoutJit(manager);
+      return this.repo.agents(manager);
+    });
     return rows.map((r) => ({
       agentId: r.id,
       name: r.name,

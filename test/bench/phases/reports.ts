@@ -43,6 +43,7 @@ const DAY = 86_400_000;
 export async function runReports(options: ReportsOptions): Promise<ReportsResult> {
   if (!/^postgres(ql)?:\/\//.test(options.database)) throw new Error('the reports phase needs PostgreSQL (--db=postgres or a URL)');
   const name = `cc_bench_reports_${process.pid}`;
+  options.log(`reports: database ${name}${options.keep ? ' (kept afterwards: BENCH_KEEP_DB)' : ''}`);
   const admin = new Client({ connectionString: options.database });
   await admin.connect();
   await admin.query(`DROP DATABASE IF EXISTS ${name}`);

@@ -31,6 +31,10 @@ export class AgentStatus implements Wire.AgentStatusView {
   /** Derived by precedence offline > paused > wrap-up > busy (at capacity) > available. */
   state: AgentState;
   activeConversations: number;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'integer' }, description: 'Active conversations per channel; the values add up to `activeConversations`', example: { web: 1, wa: 1 } })
+  activeByChannel: Record<string, number>;
+  /** Offers waiting for this agent's answer: they hold slots like active conversations (state `busy` counts them). */
+  offeredConversations: number;
   maxConcurrent: number;
   queueIds: number[];
 }
@@ -49,7 +53,7 @@ export class AgentConversationStats {
   latestConversation: AgentConversationRef | null;
 }
 
-export class AgentPresence implements Pick<Wire.AgentStatusView, 'logged' | 'extension' | 'context' | 'paused' | 'pauseReason' | 'wrapUpUntil' | 'state'> {
+export class AgentPresence implements Pick<Wire.AgentStatusView, 'logged' | 'extension' | 'context' | 'paused' | 'pauseReason' | 'wrapUpUntil' | 'state' | 'activeByChannel'> {
   logged: boolean;
   extension: string | null;
   context: string | null;
@@ -57,6 +61,8 @@ export class AgentPresence implements Pick<Wire.AgentStatusView, 'logged' | 'ext
   pauseReason: PauseReason | null;
   wrapUpUntil: string | null;
   state: AgentState;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'integer' }, description: 'Active conversations per channel', example: { web: 1 } })
+  activeByChannel: Record<string, number>;
 }
 
 export class Agent implements Wire.AgentView {
@@ -68,6 +74,13 @@ export class Agent implements Wire.AgentView {
   /** Channels served; empty means every channel. */
   skills: string[];
   maxConcurrent: number;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'integer', minimum: 0, maximum: 50 },
+    description: 'Caps on offered + active conversations per channel; `maxConcurrent` stays the cap over all channels',
+    example: { web: 2, wa: 1 },
+  })
+  channelCapacity: Record<string, number>;
   wrapUpSeconds: number;
   manualStatus: string | null;
   routingType: 'app' | 'phone';
@@ -137,6 +150,10 @@ export class Queue implements Wire.QueueView {
   priority: number;
   webhookUrl: string | null;
   webhookTimeoutMs: number;
+  /** 0: assign directly; else automatic allocation offers and the agent has this many seconds to accept (0..600). */
+  offerTimeoutSeconds: number;
+  /** A missed (expired) offer pauses the agent with the reason `Missed offer`. */
+  pauseOnMissedOffer: boolean;
   /** Service-level target: conversations assigned within this many seconds count as answered in time. */
   slaSeconds: number;
   memberIds: number[];
@@ -160,6 +177,8 @@ export class Conversation implements Wire.ConversationView {
   position?: number;
   /** While queued: the estimated seconds until assignment, or null without a basis. */
   estimatedWaitSeconds?: number | null;
+  /** While offered: when the offer expires. */
+  offerExpiresAt?: string;
 }
 
 export class Message implements Wire.MessageView {

@@ -67,6 +67,17 @@ export class DomainEventsListener {
     });
   }
 
+  @On('conversation.offered')
+  onOffered({ conversation, agent, expiresAt }: DomainEventMap['conversation.offered']): void {
+    this.hub.send([rooms.agent(agent.id), rooms.admins], 'conversation.offered', { conversation, expiresAt });
+  }
+
+  /** The customer's view is unchanged by an offer, so only the agent (and admins) hear it end. */
+  @On('conversation.offer.revoked')
+  onOfferRevoked({ conversation, agentId, reason }: DomainEventMap['conversation.offer.revoked']): void {
+    this.hub.send([rooms.agent(agentId), rooms.admins], 'conversation.offer.revoked', { conversationId: conversation.id, reason });
+  }
+
   /** Back to the waiting line: the customer sees it waiting again, the agent sees it leave (a transfer to nobody). */
   @On('conversation.requeued')
   onRequeued({ conversation, fromAgentId }: DomainEventMap['conversation.requeued']): void {

@@ -1,5 +1,5 @@
 import type { ClientEvent, ServerEvent } from '@cc/protocol';
-import { ResolveConversationPayload, SendMessagePayload, StartConversationPayload, SyncMessagesPayload, TypingPayload } from './dto/socket.dto';
+import { OfferPayload, ResolveConversationPayload, SendMessagePayload, StartConversationPayload, SyncMessagesPayload, TypingPayload } from './dto/socket.dto';
 import type { SocketNamespace } from './server-events';
 
 /*
@@ -44,7 +44,7 @@ const BOTH: SocketNamespace[] = ['/agent', '/customer'];
 
 export const SERVER_EVENT_DOCS: { [K in ServerEvent]: ServerEventDoc } = {
   ready: {
-    summary: 'Sent on every (re)connection: who the socket is and its queued and active conversations',
+    summary: 'Sent on every (re)connection: who the socket is and its queued, offered and active conversations',
     to: 'the connecting socket; agents also get their `status`',
     namespaces: BOTH,
     payload: object({
@@ -81,6 +81,18 @@ export const SERVER_EVENT_DOCS: { [K in ServerEvent]: ServerEventDoc } = {
     to: 'both agents and the customer',
     namespaces: BOTH,
     payload: object({ conversation: ref('Conversation'), fromAgentId: nullable({ type: 'integer' }), toAgentId: nullable({ type: 'integer' }) }),
+  },
+  'conversation.offered': {
+    summary: 'A conversation is offered to the agent (its slot is held): answer with `offer.accept` or `offer.decline` before `expiresAt`',
+    to: 'the offered agent, admins',
+    namespaces: ['/agent'],
+    payload: object({ conversation: ref('Conversation'), expiresAt: { type: 'string', format: 'date-time' } }),
+  },
+  'conversation.offer.revoked': {
+    summary: 'An offer ended unaccepted; the conversation waits again at the front of its line',
+    to: 'the agent it was offered to, admins',
+    namespaces: ['/agent'],
+    payload: object({ conversationId: { type: 'integer' }, reason: { type: 'string', enum: ['declined', 'expired', 'logoff', 'paused'] } }),
   },
   typing: {
     summary: 'The other side is typing (or stopped)',
@@ -141,5 +153,19 @@ export const CLIENT_EVENT_DOCS: { [K in ClientEvent]: ClientEventDoc } = {
     namespaces: BOTH,
     payload: TypingPayload,
     ackData: { type: 'null' },
+  },
+  'offer.accept': {
+    summary: 'Accept an offer: the conversation becomes active (409 `No offer` when it is not offered to the caller)',
+    from: 'the offered agent',
+    namespaces: ['/agent'],
+    payload: OfferPayload,
+    ackData: ref('Conversation'),
+  },
+  'offer.decline': {
+    summary: 'Decline an offer: the conversation goes to the next eligible agent (409 `No offer` when it is not offered to the caller)',
+    from: 'the offered agent',
+    namespaces: ['/agent'],
+    payload: OfferPayload,
+    ackData: ref('Conversation'),
   },
 };

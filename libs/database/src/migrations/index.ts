@@ -2,6 +2,7 @@ import { Foundation1763884800000 } from './1763884800000-Foundation';
 import { AgentsPresenceQueues1763884900000 } from './1763884900000-AgentsPresenceQueues';
 import { MessagesAllocation1763885000000 } from './1763885000000-MessagesAllocation';
 import { WaitStartsInLine1763885100000 } from './1763885100000-WaitStartsInLine';
+import { OffersChannelCapacity1763885400000 } from './1763885400000-OffersChannelCapacity';
 import { StatisticsHistory1763885500000 } from './1763885500000-StatisticsHistory';
 import { AgentStatsIndexOnly1763885700000 } from './1763885700000-AgentStatsIndexOnly';
 
@@ -11,6 +12,7 @@ export const MIGRATIONS = [
   AgentsPresenceQueues1763884900000,
   MessagesAllocation1763885000000,
   WaitStartsInLine1763885100000,
+  OffersChannelCapacity1763885400000,
   StatisticsHistory1763885500000,
   AgentStatsIndexOnly1763885700000,
 ];

@@ -1,10 +1,10 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ApiErrors, ApiPage } from '@cc/common';
-import { AllocationDecision, Conversation, Message, MessageHistory } from '../../api-docs/schemas.dto';
+import { AllocationDecision, Conversation, Customer, Message, MessageHistory } from '../../api-docs/schemas.dto';
 import { ParseIdPipe } from '../parse-id';
 import { Response } from 'express';
-import { Auth, AuthUser, CurrentUser } from '@cc/auth';
+import { Auth, AuthService, AuthUser, CurrentUser } from '@cc/auth';
 import {
   AssignConversationDto,
   ConversationsService,
@@ -16,7 +16,7 @@ import {
   StartConversationDto,
   TransferConversationDto,
 } from '@cc/conversations';
-import { AllocationDecisionsService, RoutingService } from '@cc/allocation';
+import { AllocationDecisionsService, OffersService, RoutingService } from '@cc/allocation';
 
 @ApiTags('conversations')
 @Controller('conversations')
@@ -26,6 +26,8 @@ export class ConversationsController {
     private readonly messages: MessagesService,
     private readonly routing: RoutingService,
     private readonly decisions: AllocationDecisionsService,
+    private readonly offers: OffersService,
+    private readonly auth: AuthService,
   ) {}
 
   @Post()
@@ -59,6 +61,16 @@ export class ConversationsController {
   @ApiErrors({ 403: 'Not a participant of this conversation', 404: 'No such conversation' })
   get(@CurrentUser() user: AuthUser, @Param('id', ParseIdPipe) id: number) {
     return this.conversations.get(user, id);
+  }
+
+  @Get(':id/customer')
+  @Auth()
+  @ApiOperation({ summary: "Read a conversation's customer", description: 'An extension of the contract, for consoles that show who they talk to: participants and admins only.' })
+  @ApiResponse({ status: 200, type: Customer })
+  @ApiErrors({ 403: 'Not a participant of this conversation', 404: 'No such conversation' })
+  async customer(@CurrentUser() user: AuthUser, @Param('id', ParseIdPipe) id: number) {
+    const conversation = await this.conversations.get(user, id);
+    return this.auth.customer(conversation.customerId);
   }
 
   /** 201 when stored, 200 when the same clientMessageId was already stored (the stored message). */
@@ -117,6 +129,32 @@ export class ConversationsController {
   })
   transfer(@CurrentUser() user: AuthUser, @Param('id', ParseIdPipe) id: number, @Body() dto: TransferConversationDto) {
     return this.routing.transfer(user, id, dto);
+  }
+
+  @Post(':id/accept')
+  @HttpCode(200)
+  @Auth('agent', 'admin')
+  @ApiOperation({
+    summary: 'Accept the offer of this conversation (the offered agent)',
+    description: 'The conversation becomes `active`; `conversation.assigned` follows as for any assignment (API.md section 11).',
+  })
+  @ApiResponse({ status: 200, type: Conversation })
+  @ApiErrors({ 403: 'Customers cannot accept offers', 404: 'No such conversation', 409: 'No offer: the conversation is not offered to the caller (expired, declined, taken, or never offered)' })
+  accept(@CurrentUser() user: AuthUser, @Param('id', ParseIdPipe) id: number) {
+    return this.offers.accept(user, id);
+  }
+
+  @Post(':id/decline')
+  @HttpCode(200)
+  @Auth('agent', 'admin')
+  @ApiOperation({
+    summary: 'Decline the offer of this conversation (the offered agent)',
+    description: 'The conversation waits again at the front of its line and is offered at once to the next eligible agent (API.md section 11).',
+  })
+  @ApiResponse({ status: 200, type: Conversation })
+  @ApiErrors({ 403: 'Customers cannot decline offers', 404: 'No such conversation', 409: 'No offer: the conversation is not offered to the caller' })
+  decline(@CurrentUser() user: AuthUser, @Param('id', ParseIdPipe) id: number) {
+    return this.offers.decline(user, id);
   }
 
   @Post(':id/assign')

@@ -33,3 +33,8 @@ export class TypingPayload implements Wire.TypingPayload {
   @IsBoolean()
   typing: boolean;
 }
+
+export class OfferPayload implements Wire.OfferPayload {
+  @IsInt() @IsPositive()
+  conversationId: number;
+}

@@ -1,9 +1,28 @@
 import { PartialType } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsEmail, IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, MaxLength, Min, ValidateIf } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsEmail, IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, MaxLength, Min, ValidateBy, ValidateIf } from 'class-validator';
 import { AGENT_STATES } from '@cc/presence';
 import { AgentState, MAX_ID, PaginationQuery } from '@cc/common';
 import { CreateAgentInput, ListAgentsInput, RoutingType } from '@cc/agents';
+
+const CHANNEL = /^[a-z0-9_.:-]{1,32}$/;
+const MAX_CHANNELS = 50;
+
+/** `{ "<channel>": n }`: at most 50 lowercase channel names (as in `skills`), each capped at an integer 0..50. */
+function IsChannelCapacity() {
+  return ValidateBy({
+    name: 'isChannelCapacity',
+    validator: {
+      validate: (value: unknown) =>
+        typeof value === 'object' &&
+        value !== null &&
+        !Array.isArray(value) &&
+        Object.keys(value).length <= MAX_CHANNELS &&
+        Object.entries(value).every(([k, n]) => CHANNEL.test(k) && Number.isInteger(n) && n >= 0 && n <= 50),
+      defaultMessage: () => `channelCapacity must be an object of at most ${MAX_CHANNELS} lowercase channel names, each with an integer 0..50`,
+    },
+  });
+}
 
 /** Optional, but not nullable: `null` is validated (and so refused) like any other value. */
 const IsOptionalValue = () => ValidateIf((_, value) => value !== undefined);
@@ -30,6 +49,10 @@ export class CreateAgentDto implements CreateAgentInput {
 
   @IsOptionalValue() @IsInt() @Min(1) @Max(50)
   maxConcurrent?: number;
+
+  /** Caps per channel on offered + active conversations (API.md section 12); `maxConcurrent` stays the cap over all. */
+  @IsOptionalValue() @IsChannelCapacity()
+  channelCapacity?: Record<string, number>;
 
   @IsOptionalValue() @IsInt() @Min(0) @Max(3600)
   wrapUpSeconds?: number;
