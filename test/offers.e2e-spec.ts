@@ -382,4 +382,26 @@ describe('Offers and channel capacity (e2e)', () => {
     const paused = await db.query(`SELECT count(*)::int AS n FROM agent_state_history WHERE agent_id = ANY($1) AND reason = 'missed-offer'`, [agents.map((x) => x.id)]);
     expect(paused[0].n).toBe(4);
   });
+
+  it('an offer made by an instance that goes away is ended by another instance\'s sweep', async () => {
+    const c = await createTestApp({ databaseUrl: a.databaseUrl!, keepDatabase: true });
+    const cc = new ContactCenter(c, await loginAdmin(c));
+    const q = await cc.queue({ offerTimeoutSeconds: 1, pauseOnMissedOffer: false });
+    const agent = await cc.agent({ maxConcurrent: 1, queueIds: [q.id] });
+    const { conversation } = await cc.start({ queueId: q.id });
+    expect(conversation).toMatchObject({ status: 'offered', agentId: agent.id });
+    // Its timer for this offer goes with it. (Last in this file, and only the database is asked
+    // afterwards: two Nest apps in one process share passport's one registered JWT strategy, the
+    // newest app's, which cannot reach its database once that app is closed.)
+    await c.close();
+    const db = a.app.get(DataSource);
+    // Bound: the deadline, plus one sweep period of the instances left (1 s in tests), plus slack.
+    const bound = new Date(conversation.offerExpiresAt).getTime() - Date.now() + 1000 + 3000;
+    await eventually(async () => {
+      const [row] = await db.query(`SELECT count(*)::int AS n FROM allocation_decisions WHERE conversation_id = $1 AND outcome = 'offer-expired'`, [conversation.id]);
+      return row.n === 1;
+    }, bound);
+    // Re-offered at once (to the same agent, the only member; not paused with the option off).
+    await eventually(async () => (await db.query(`SELECT status FROM conversations WHERE id = $1`, [conversation.id]))[0].status === 'offered', 5000);
+  });
 });
