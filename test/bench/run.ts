@@ -65,8 +65,8 @@ async function buildPhase(ctx: Context): Promise<void> {
 /** Phases a–c. */
 async function messagePhases(ctx: Context): Promise<void> {
   const { options, summary } = ctx;
-  const targets = options.phases.filter((p): p is TargetName => p === 'bare' || p === 'insert' || (p === 'ours' && ctx.oursBuilt));
-  if (options.phases.includes('ours') && !ctx.oursBuilt) summary.notes.push('ours: skipped, our server was not built');
+  const targets = options.phases.filter((p): p is TargetName => p === 'bare' || p === 'insert' || ((p === 'ours' || p === 'hooked') && ctx.oursBuilt));
+  if ((options.phases.includes('ours') || options.phases.includes('hooked')) && !ctx.oursBuilt) summary.notes.push('ours: skipped, our server was not built');
   if (!targets.length) return;
   log(`messages: ${targets.join(', ')}; ${options.pairs} pairs, ${options.rate} msg/s × ${options.durationS} s, ${options.rounds} round(s)${options.ramp ? ', with ramp' : ''}`);
   const profileDir = options.profile && targets.includes('ours') ? join(BUILD_DIR, 'profiles', String(started)) : undefined;
@@ -136,7 +136,7 @@ async function reportsPhase(ctx: Context): Promise<void> {
   ctx.failed ||= 'error' in summary.reports;
 }
 
-/** Phases g–k (issue 15): growth of the data and scale-out; each renders its own section. */
+/** Phases h–l (issue 15): growth of the data and scale-out; each renders its own section. */
 async function growthPhases(ctx: Context): Promise<void> {
   const { options } = ctx;
   for (const key of GROWTH_PHASES) {

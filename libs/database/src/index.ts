@@ -5,4 +5,6 @@ export * from './sql';
 export { MIGRATIONS } from './migrations';
 export * from './after-commit';
 export * from './batch-queue';
+export * from './outbox';
+export * from './outbox.repository';
 export * from './lock-timing';

@@ -1,12 +1,12 @@
 /** Command-line options of `npm run bench`. */
 import { DEFAULT_POSTGRES_URL } from './servers';
 
-export const PHASES = ['bare', 'insert', 'ours', 'burst', 'connections', 'reports', 'history', 'waiting', 'agents', 'burst2', 'redis'] as const;
+export const PHASES = ['bare', 'insert', 'ours', 'burst', 'connections', 'reports', 'hooked', 'history', 'waiting', 'agents', 'burst2', 'redis'] as const;
 /** The growth and scale-out phases (issue 15): each writes its own section of BENCHMARKS.md. */
 export const GROWTH_PHASES = ['history', 'waiting', 'agents', 'burst2', 'redis'] as const;
 export type Phase = (typeof PHASES)[number];
 /** Phases run only when named with --only. */
-export const OPTIONAL_PHASES: Phase[] = ['reports'];
+export const OPTIONAL_PHASES: Phase[] = ['reports', 'hooked'];
 
 const ALIASES: Record<string, Phase[]> = {
   a: ['bare'],
@@ -14,11 +14,13 @@ const ALIASES: Record<string, Phase[]> = {
   c: ['ours'],
   d: ['burst'],
   e: ['connections'],
-  g: ['history'],
-  h: ['waiting'],
-  i: ['agents'],
-  j: ['burst2'],
-  k: ['redis'],
+  g: ['hooked'],
+  outbox: ['ours', 'hooked'],
+  h: ['history'],
+  i: ['waiting'],
+  j: ['agents'],
+  k: ['burst2'],
+  l: ['redis'],
   growth: [...GROWTH_PHASES],
   references: ['bare', 'insert'],
   throughput: ['bare', 'insert', 'ours'],
@@ -64,9 +66,10 @@ export interface BenchOptions {
 
 export const USAGE = `usage: npm run bench -- [options]
   --quick              one round, short phases, 100 pairs, burst of 500 against 50 × 5, 2,000 sockets (under 2 minutes)
-  --only=<phases>      comma list of bare|insert|ours|burst|connections|reports|history|waiting|agents|burst2|redis
-                       (or a..k, references, throughput, growth = history..redis);
-                       reports (f) is optional: it runs only when named, and needs PostgreSQL
+  --only=<phases>      comma list of bare|insert|ours|burst|connections|reports|hooked|history|waiting|agents|burst2|redis
+                       (or a..l, references, throughput, growth = history..redis);
+                       reports (f) is optional: it runs only when named, and needs PostgreSQL;
+                       hooked (g) is optional: our server with one message.created webhook (outbox = ours,hooked)
   --conversations=<n>  conversations seeded by the reports phase (default 1000000; quick 100000)
   --agents=<n>         agents seeded by the reports phase (default 10000; quick 1000)
   --rate=<msg/s>       fixed-rate run, total over all pairs (default 1000)

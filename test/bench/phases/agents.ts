@@ -1,5 +1,5 @@
 /**
- * Phase (i), agents: how long one allocation decision holds the cluster-wide allocation lock
+ * Phase (j), agents: how long one allocation decision holds the cluster-wide allocation lock
  * with 10 logged-in agents and 50 active conversations, and with 1,000 agents and 5,000 active
  * conversations (the same load per agent; the 990 extra agents, their presence, membership and
  * conversations seeded with SQL). Conversations are started one after the other over HTTP, so

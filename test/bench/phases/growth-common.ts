@@ -1,4 +1,4 @@
-/** What the growth phases (g–k) share: PostgreSQL access for seeding, a load generator, sequential latencies, CPU per process. */
+/** What the growth phases (h–l) share: PostgreSQL access for seeding, a load generator, sequential latencies, CPU per process. */
 import { performance } from 'perf_hooks';
 import { Client } from 'pg';
 import { forkBenchScript, stopChild } from '../lib/children';

@@ -1,4 +1,4 @@
-/** The growth and scale-out phases (g–k), each rendering its own section of BENCHMARKS.md. */
+/** The growth and scale-out phases (h–l), each rendering its own section of BENCHMARKS.md. */
 import type { GrowthOptions } from './growth-common';
 import { agentsSection, runAgents } from './agents';
 import { historySection, runHistory } from './history';

@@ -1,5 +1,5 @@
 /**
- * Phase (g), history: does a big database slow the message path and the read paths down?
+ * Phase (h), history: does a big database slow the message path and the read paths down?
  * One server, the pairs workload measured on the fresh database, then 100,000 resolved
  * conversations with 1,000,000 messages seeded by SQL (generate_series, spread over the pairs'
  * agents so that their `stats` have history to count, messages of different conversations

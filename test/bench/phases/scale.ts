@@ -1,9 +1,9 @@
 /**
  * Scale-out phases, two instances of our server sharing PostgreSQL and a Redis (a private
  * redis-server child on a free port):
- *   (j) burst2: the allocation burst (1,000 starts against 100 agents × 5) on one instance
+ *   (k) burst2: the allocation burst (1,000 starts against 100 agents × 5) on one instance
  *       without Redis, then split over two instances with Redis, in the same run;
- *   (k) redis: the cost of the Socket.IO Redis adapter per message: one instance without Redis,
+ *   (l) redis: the cost of the Socket.IO Redis adapter per message: one instance without Redis,
  *       then two instances with Redis with every pair on the first (messages stay local, but
  *       each broadcast is still published), then each customer on the first and its agent on the
  *       second (every message crosses).

@@ -1,5 +1,5 @@
 /**
- * Phase (h), waiting: 10,000 customers wait in one queue, each with its socket, while 100 agents
+ * Phase (i), waiting: 10,000 customers wait in one queue, each with its socket, while 100 agents
  * resolve 50 conversations per second (each resolve frees a slot that the head of the line
  * takes) and chat with 100 other customers. Measures the chats' acks, whether every waiting
  * customer hears its new position at least every 5 s, and the server's CPU.
