@@ -117,6 +117,10 @@ describe('OpenAPI document (e2e)', () => {
     expect(page.properties.meta).toEqual({ $ref: '#/components/schemas/PageMeta' });
     expect(page.properties.data).toEqual({ type: 'array', items: { $ref: '#/components/schemas/Agent' } });
     expect(doc.components.schemas.PageMeta.required).toEqual(['page', 'limit', 'total', 'totalPages']);
+    // Ids are integers for client generators.
+    expect(doc.components.schemas.Agent.properties.id.type).toBe('integer');
+    expect(doc.components.schemas.Agent.properties.queueIds.items.type).toBe('integer');
+    expect(history.parameters.find((p: any) => p.name === 'id').schema.type).toBe('integer');
   });
 
   it('answers what it documents (a login and an agent list validate against their schemas)', async () => {
