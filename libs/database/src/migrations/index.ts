@@ -6,6 +6,7 @@ import { OffersChannelCapacity1763885400000 } from './1763885400000-OffersChanne
 import { StatisticsHistory1763885500000 } from './1763885500000-StatisticsHistory';
 import { DecisionsByTime1763885510000 } from './1763885510000-DecisionsByTime';
 import { Integrations1763885600000 } from './1763885600000-Integrations';
+import { AgentStatsIndexOnly1763885700000 } from './1763885700000-AgentStatsIndexOnly';
 
 /** Every migration, oldest first: the app and the TypeORM CLI run this same list. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   StatisticsHistory1763885500000,
   DecisionsByTime1763885510000,
   Integrations1763885600000,
+  AgentStatsIndexOnly1763885700000,
 ];
