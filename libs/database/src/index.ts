@@ -9,3 +9,4 @@ export * from './unavailable';
 export * from './database-health';
 export * from './outbox';
 export * from './outbox.repository';
+export * from './lock-timing';
