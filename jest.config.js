@@ -11,7 +11,7 @@ module.exports = {
     {
       displayName: 'unit',
       rootDir: __dirname,
-      testMatch: ['<rootDir>/libs/**/*.spec.ts', '<rootDir>/apps/**/*.spec.ts', '<rootDir>/test/structure.spec.ts'],
+      testMatch: ['<rootDir>/libs/**/*.spec.ts', '<rootDir>/apps/**/*.spec.ts', '<rootDir>/test/structure.spec.ts', '<rootDir>/test/rules.spec.ts'],
       moduleFileExtensions: ['js', 'json', 'ts'],
       transform,
       moduleNameMapper,

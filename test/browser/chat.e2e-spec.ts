@@ -136,6 +136,35 @@ describeInBrowser('Console and widget in a browser (e2e)', () => {
     await see.text(state, 'offline');
   }, 180_000);
 
+  it('offers a conversation to the agent, who accepts it with Accept (queues with offerTimeoutSeconds)', async () => {
+    const queue = await cc.queue({ channels: ['web'], priority: 100, offerTimeoutSeconds: 60 });
+    const handle = await cc.agent({ name: 'Olga Offer', queueIds: [queue.id] }, { login: false });
+    const agent = await page(LAPTOP);
+    await signIn(agent, handle.email, 'secret-pass');
+    await agent.getByRole('button', { name: 'Log in' }).click();
+    await see.text(agent.getByRole('status', { name: 'Agent state' }), 'available');
+
+    const customer = await page(PHONE);
+    await customer.goto('/widget/');
+    await customer.getByRole('textbox', { name: 'Your name' }).fill('Oscar Customer');
+    await customer.getByRole('button', { name: 'Start chat' }).click();
+
+    const item = agent.getByRole('list', { name: 'Conversations' }).getByRole('listitem').filter({ hasText: 'Oscar Customer' });
+    await see.text(item, 'offered');
+    await screenshot(agent, 'console-offer');
+    await item.getByRole('button', { name: 'Decline' }).waitFor();
+    await item.getByRole('button', { name: 'Accept' }).click();
+    await see.count(item.getByRole('button', { name: 'Accept' }), 0);
+    await see.visible(customer.getByText('You are chatting with Olga Offer'));
+    await customer.getByRole('textbox', { name: 'Message' }).fill('Thanks for taking my chat');
+    await customer.getByRole('button', { name: 'Send' }).click();
+    await see.text(agent.getByRole('log', { name: 'Messages' }), 'Thanks for taking my chat');
+    await agent.getByRole('button', { name: 'Resolve' }).click();
+    await see.visible(customer.getByText('This chat has ended'));
+    await agent.getByRole('button', { name: 'Log off' }).click();
+    await see.text(agent.getByRole('status', { name: 'Agent state' }), 'offline');
+  }, 120_000);
+
   it('lets the customer end the chat, and serves the one-tag embed script that opens the widget in an iframe', async () => {
     const host = await page(PHONE);
     // A page of "another website" on its own server (another origin) that includes the embed

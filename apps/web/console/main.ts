@@ -25,8 +25,8 @@ interface Session {
   user: UserView;
 }
 
-/** Offers (API.md section 11) may add the status `offered`; the console shows them when they come. */
-type Conversation = Omit<ConversationView, 'status'> & { status: ConversationView['status'] | 'offered'; offerExpiresAt?: string | null };
+/** A conversation of the list: active, offered (API.md section 11, with `offerExpiresAt`) or resolved. */
+type Conversation = ConversationView;
 
 interface Entry {
   conversation: Conversation;
@@ -137,7 +137,7 @@ function start(session: Session): void {
     for (const conversation of conversations) upsert(conversation);
     // Conversations we showed that are gone meanwhile (resolved, transferred) leave the list.
     const open = new Set(conversations.map((x) => x.id));
-    for (const [id, e] of store.state.entries) if (!open.has(id) && e.conversation.status !== 'resolved' && e.conversation.status !== 'offered') remove(id);
+    for (const [id, e] of store.state.entries) if (!open.has(id) && e.conversation.status !== 'resolved') remove(id);
     if (isAdmin()) void refreshSupervisor();
   });
   c.on('agent.status', (status) => {
@@ -172,12 +172,11 @@ function start(session: Session): void {
   c.on('typing', ({ conversationId, senderType, typing }) => senderType === 'customer' && updateEntry(conversationId, () => ({ customerTyping: typing })));
 
   c.on('stats.queues', (rows) => store.set({ queues: rows, queueSource: 'stats' }));
-  // Offers (section 11), when the server has them.
-  const untyped = c as unknown as { on(event: string, handler: (payload: any) => void): () => void };
-  untyped.on('conversation.offered', ({ conversation, expiresAt }: { conversation: ConversationView; expiresAt: string }) => {
+  // Offers (section 11): shown with Accept / Decline until accepted, declined or revoked.
+  c.on('conversation.offered', ({ conversation, expiresAt }) => {
     if (!isAdmin()) upsert({ ...conversation, status: 'offered', offerExpiresAt: expiresAt });
   });
-  untyped.on('conversation.offer.revoked', ({ conversationId }: { conversationId: number }) => {
+  c.on('conversation.offer.revoked', ({ conversationId }) => {
     const e = store.state.entries.get(conversationId);
     if (e?.conversation.status === 'offered') remove(conversationId);
   });
@@ -424,7 +423,7 @@ function ConversationPane({ entry, myId }: { entry: Entry; myId: number }) {
     <div class="typing" aria-live="polite">${entry.customerTyping ? `${name} is typing…` : ''}</div>
     <form class="composer" onSubmit=${send}>
       <label class="sr-only" for="composer">Message</label>
-      <input id="composer" autocomplete="off" maxlength="4000" placeholder=${open ? 'Reply…' : 'This conversation is closed'} disabled=${!open} value=${text}
+      <input id="composer" autocomplete="off" maxlength="4000" placeholder=${open ? 'Reply…' : c.status === 'offered' ? 'Accept the offer to reply' : 'This conversation is closed'} disabled=${!open} value=${text}
         onInput=${(e: Event) => (setText((e.target as HTMLInputElement).value), typing.current.input())} />
       <button class="primary" type="submit" disabled=${!open || !text.trim()}>Send</button>
     </form>

@@ -180,6 +180,7 @@ function Chat({ s }: { s: State }) {
     }
   };
   const waiting = conversation.status === 'queued' && !s.ended;
+  const offered = conversation.status === 'offered' && !s.ended;
   const estimate = conversation.estimatedWaitSeconds;
   return html`
     ${waiting &&
@@ -187,6 +188,7 @@ function Chat({ s }: { s: State }) {
       <strong>Position ${conversation.position ?? '…'}</strong> in line.
       ${typeof estimate === 'number' ? html` Estimated wait: about ${duration(estimate)}.` : ' An agent will be with you shortly.'}
     </div>`}
+    ${offered && html`<div class="waiting" role="status">An agent is about to answer…</div>`}
     ${conversation.status === 'active' && !s.ended && html`<div class="agent" role="status">You are chatting with <strong>${s.agentName ?? 'an agent'}</strong>.</div>`}
     <ol class="log" role="log" aria-label="Messages" aria-live="polite" ref=${logRef}>
       ${s.messages.map(

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { LockKey } from '@cc/database';
-import { acceptOfferSql, assignConversationSql, ConversationRow, endOffersSql, heldSlotsSql, joinWaitingLineSql, offerConversationSql, positionOfSql, waitingOrderSql } from '@cc/conversations';
-import { markAssignedSql } from '@cc/presence';
+import { acceptOfferSql, assignConversationSql, ConversationRow, endOffersSql, joinWaitingLineSql, offerConversationSql, positionOfSql, waitingOrderSql } from '@cc/conversations';
+import { availableSql, heldCountSql, markAssignedSql } from '@cc/presence';
 import { markQueueAssignedSql } from '@cc/queues';
 import { AllocationOutcome, CandidateVerdict, OfferEndOutcome } from './allocation-decision.entity';
 import { channelHasRoomSql } from './strategies';
@@ -32,8 +32,7 @@ const INSERT_DECISION = `INSERT INTO allocation_decisions (conversation_id, trig
 /** Members that could take a conversation now: logged in, not paused, out of wrap-up, holding fewer slots (offered + active) than their capacity. */
 const FREE_AGENTS_SQL = `
   SELECT a.id FROM agents a JOIN agent_presence p ON p.agent_id = a.id
-  WHERE p.logged AND NOT p.paused AND (p.wrap_up_until IS NULL OR p.wrap_up_until <= now())
-    AND ${heldSlotsSql('a.id')} < a.max_concurrent`;
+  WHERE ${availableSql('p', 'a', heldCountSql('a.id'))}`;
 
 /** The oldest waiting conversation (higher queue priority first) that one of the free agents may take. */
 const NEXT_SERVICEABLE_SQL = `
@@ -43,7 +42,7 @@ const NEXT_SERVICEABLE_SQL = `
       SELECT 1 FROM queue_members m JOIN agents a ON a.id = m.agent_id
       WHERE m.queue_id = c.queue_id AND m.agent_id = ANY($2::int[])
         AND (cardinality(a.skills) = 0 OR c.channel = ANY(a.skills))
-        AND ${channelHasRoomSql('a', 'c.channel', heldSlotsSql('a.id', 'c.channel'))})
+        AND ${channelHasRoomSql('a', 'c.channel', heldCountSql('a.id', 'c.channel'))})
   ORDER BY q.priority DESC, ${waitingOrderSql('c')}
   LIMIT 1`;
 

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { Errors } from '@cc/common';
-import { ConversationRow, heldByChannelSql, heldSlotsSql } from '@cc/conversations';
+import { ConversationRow, heldByChannelSql } from '@cc/conversations';
+import { heldCountSql } from '@cc/presence';
 import { QueueRow } from '@cc/queues';
 import { Candidate } from './strategies';
 
@@ -29,7 +30,7 @@ interface MemberRecord {
 // `active` counts the slots an agent holds (offered + active); per channel only when it has channel caps.
 const CANDIDATE_COLUMNS = `
   a.id, a.name, a.skills, a.max_concurrent, a.channel_capacity, coalesce(p.logged, false) AS logged, coalesce(p.paused, false) AS paused,
-  p.wrap_up_until, p.last_assigned_at, ${heldSlotsSql('a.id')} AS active,
+  p.wrap_up_until, p.last_assigned_at, ${heldCountSql('a.id')} AS active,
   CASE WHEN a.channel_capacity = '{}'::jsonb THEN '{}'::jsonb ELSE ${heldByChannelSql('a.id')} END AS by_channel`;
 
 const QUEUE_WITH_MEMBERS_SQL = `

@@ -2,7 +2,8 @@
  * The pure rules of allocation: who is eligible, in which order a strategy tries them, and
  * whom an overflow rule picks. No I/O here, so every rule is unit-tested on plain lists.
  */
-import type { QueueOverflow, QueueStrategy } from '@cc/protocol';
+import type { AgentState, QueueOverflow, QueueStrategy } from '@cc/protocol';
+import { deriveState } from '@cc/presence';
 
 export type Strategy = QueueStrategy;
 export type Overflow = QueueOverflow;
@@ -57,25 +58,22 @@ export function channelHasRoomSql(a: string, channel: string, held: string): str
   return `(NOT (${a}.channel_capacity ? ${channel}) OR (${a}.channel_capacity ->> ${channel})::int > ${held})`;
 }
 
-export function inWrapUp(c: Candidate, now: Date): boolean {
-  return !!c.wrapUpUntil && c.wrapUpUntil.getTime() > now.getTime();
-}
+/** The presence state an agent's availability comes from, renamed as an allocation verdict. */
+const REASON_OF_STATE: Record<AgentState, Verdict['reason']> = { offline: 'offline', paused: 'paused', 'wrap-up': 'wrap-up', busy: 'full', available: 'eligible' };
 
-/** Why an agent can or cannot take a conversation on `channel` now (first failing rule wins). */
+/**
+ * Why an agent can or cannot take a conversation on `channel` now (first failing rule wins): the
+ * channel, then the one availability rule of presence (deriveState, with `active` as the slots
+ * held; its SQL twin availableSql picks the drain's free agents), then the channel's own cap.
+ * With ignoreAvailability only capacity counts.
+ */
 export function judge(c: Candidate, channel: string, now: Date, options: JudgeOptions = {}): Verdict {
-  const reason: Verdict['reason'] = !servesChannel(c, channel)
-    ? 'skill'
-    : !options.ignoreAvailability && !c.logged
-      ? 'offline'
-      : !options.ignoreAvailability && c.paused
-        ? 'paused'
-        : !options.ignoreAvailability && inWrapUp(c, now)
-          ? 'wrap-up'
-          : c.active >= c.maxConcurrent
-            ? 'full'
-            : channelFull(c, channel)
-              ? 'channel-full'
-              : 'eligible';
+  const available: Verdict['reason'] = options.ignoreAvailability
+    ? c.active >= c.maxConcurrent
+      ? 'full'
+      : 'eligible'
+    : REASON_OF_STATE[deriveState({ logged: c.logged, paused: c.paused, wrapUpUntil: c.wrapUpUntil, activeConversations: c.active, maxConcurrent: c.maxConcurrent }, now)];
+  const reason: Verdict['reason'] = !servesChannel(c, channel) ? 'skill' : available === 'eligible' && channelFull(c, channel) ? 'channel-full' : available;
   return { candidate: c, eligible: reason === 'eligible', reason };
 }
 

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { ConversationStatus, ConversationView } from '@cc/common';
 import { returnedRows, toIso } from '@cc/database';
+import { heldCountSql } from '@cc/presence';
 import { routeQueueSql } from '@cc/queues';
 import { waitingLineSql, waitsBeforeSql, waitsNotAfterSql } from './waiting-line';
 
@@ -105,10 +106,8 @@ export function endOffersSql(where: string, tail: string, remember: boolean): st
     )`;
 }
 
-/** Offered + active conversations of agent `a` (on channel `channel` when given): the slots it holds. */
-export function heldSlotsSql(a: string, channel?: string): string {
-  return `(SELECT count(*)::int FROM conversations x WHERE x.agent_id = ${a} AND x.status IN ('offered', 'active')${channel ? ` AND x.channel = ${channel}` : ''})`;
-}
+/** Offered + active conversations of agent `a` (on channel `channel` when given): the one rule is presence's heldCountSql. */
+export const heldSlotsSql = heldCountSql;
 
 /** `{ "<channel>": n }` of agent `a`'s held slots per channel. */
 export function heldByChannelSql(a: string): string {

@@ -29,26 +29,44 @@ export function deriveState(facts: PresenceFacts, now: Date): AgentState {
   return 'available';
 }
 
-/**
- * The same rule in SQL, for filtering lists by state in the database. `p` is the alias of
- * agent_presence (may be NULL from an outer join), `a` of agents, `active` an expression for the
- * number of slots the agent holds (offered + active conversations). Keep it in step with deriveState.
+/** Can the agent take one more conversation now? The `available` state of deriveState. */
+export function isAvailable(facts: PresenceFacts, now: Date): boolean {
+  return deriveState(facts, now) === 'available';
+}
+
+/*
+ * The same rules in SQL, beside their TypeScript twins above; test/rules.spec.ts runs both on
+ * the same cases on a real (embedded) database, so they cannot drift. `p` is the alias of
+ * agent_presence (may be NULL from an outer join), `a` of agents, `held` an SQL expression for the
+ * slots the agent holds (heldCountSql: offered + active conversations).
  */
-export function stateSql(p: string, a: string, active: string): string {
+
+/** deriveState in SQL, for filtering and reporting by state in the database. */
+export function stateSql(p: string, a: string, held: string): string {
   return `(CASE
     WHEN ${p}.logged IS NOT TRUE THEN 'offline'
     WHEN ${p}.paused THEN 'paused'
     WHEN ${p}.wrap_up_until > now() THEN 'wrap-up'
-    WHEN ${active} >= ${a}.max_concurrent THEN 'busy'
+    WHEN ${held} >= ${a}.max_concurrent THEN 'busy'
     ELSE 'available' END)`;
 }
 
-/** The number of active conversations of an agent (`agent` an SQL expression for its id). */
-export function activeCountSql(agent: string): string {
-  return `(SELECT count(*)::int FROM conversations c WHERE c.agent_id = ${agent} AND c.status = 'active')`;
+/** isAvailable in SQL, as a predicate (NULL, so false in a WHERE, when `p` is missing: offline). */
+export function availableSql(p: string, a: string, held: string): string {
+  return `(${p}.logged AND NOT ${p}.paused AND (${p}.wrap_up_until IS NULL OR ${p}.wrap_up_until <= now()) AND ${held} < ${a}.max_concurrent)`;
 }
 
-/** The slots an agent holds, offered + active conversations: the load that makes it busy (deriveState's active + offered). */
-export function heldCountSql(agent: string): string {
-  return `(SELECT count(*)::int FROM conversations c WHERE c.agent_id = ${agent} AND c.status IN ('offered', 'active'))`;
+/*
+ * The load of an agent (`agent` an SQL expression for its id), written once. The subqueries'
+ * aliases are their own, so `agent` and `channel` may name the outer query's conversation `c`.
+ */
+
+/** The number of active conversations of an agent. */
+export function activeCountSql(agent: string): string {
+  return `(SELECT count(*)::int FROM conversations act WHERE act.agent_id = ${agent} AND act.status = 'active')`;
+}
+
+/** The slots an agent holds, offered + active conversations (only on `channel` when given): the load that makes it busy (deriveState's active + offered). */
+export function heldCountSql(agent: string, channel?: string): string {
+  return `(SELECT count(*)::int FROM conversations held WHERE held.agent_id = ${agent} AND held.status IN ('offered', 'active')${channel ? ` AND held.channel = ${channel}` : ''})`;
 }

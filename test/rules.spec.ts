@@ -1,0 +1,180 @@
+import { DataSource } from 'typeorm';
+import { compareWaiting, ConversationsRepository, positionOfSql, WaitingFacts } from '@cc/conversations';
+import { activeCountSql, availableSql, deriveState, heldCountSql, isAvailable, PresenceFacts, stateSql } from '@cc/presence';
+import { embeddedDataSource } from './utils/embedded-db';
+
+/*
+ * Each rule that exists in SQL and in TypeScript, run both ways on the same cases, the SQL on the
+ * real schema of an embedded database (PGlite), so the twins cannot drift:
+ * - an agent's state and availability: deriveState / isAvailable vs stateSql / availableSql,
+ *   with the load from heldCountSql (offered + active) and activeCountSql (libs/presence/src/presence-state.ts);
+ * - the waiting line's order: compareWaiting vs the waiting line, positions and positionOfSql
+ *   (libs/conversations/src/waiting-line.ts, conversations.repository.ts).
+ */
+interface Case {
+  presence: { logged: boolean; paused: boolean; wrapUpInSeconds: number | null } | null;
+  active: number;
+  offered: number;
+  maxConcurrent: number;
+}
+
+const cases: Case[] = [];
+for (const presence of [
+  null,
+  { logged: false, paused: false, wrapUpInSeconds: null },
+  { logged: false, paused: true, wrapUpInSeconds: 600 },
+  { logged: true, paused: false, wrapUpInSeconds: null },
+  { logged: true, paused: true, wrapUpInSeconds: null },
+  { logged: true, paused: true, wrapUpInSeconds: 600 },
+  { logged: true, paused: false, wrapUpInSeconds: 600 },
+  { logged: true, paused: false, wrapUpInSeconds: -600 },
+]) {
+  for (const [active, offered, maxConcurrent] of [
+    [0, 0, 1],
+    [1, 0, 2],
+    [0, 1, 2],
+    [1, 1, 2],
+    [2, 0, 2],
+    [3, 0, 2],
+  ]) {
+    cases.push({ presence, active, offered, maxConcurrent });
+  }
+}
+
+let db: { dataSource: DataSource; close(): Promise<void> };
+const q = (sql: string, params: unknown[] = []) => db.dataSource.query(sql, params);
+
+beforeAll(async () => {
+  db = await embeddedDataSource();
+}, 60_000);
+
+afterAll(() => db?.close());
+
+describe('presence rules: TypeScript and SQL agree', () => {
+  let rows: { id: number; state: string; available: boolean | null; active: number; held: number; now: Date; wrap_up_until: Date | null }[];
+
+  beforeAll(async () => {
+    // A few statements for all cases: agents, their presence rows, their conversations.
+    const agents: { id: number }[] = await q(
+      `INSERT INTO agents (email, name, password_hash, max_concurrent)
+       SELECT 'rule' || n || '@x', 'a', 'x', m FROM unnest($1::int[]) WITH ORDINALITY AS u(m, n) ORDER BY n RETURNING id`,
+      [cases.map((c) => c.maxConcurrent)],
+    );
+    const withPresence = cases.map((c, i) => ({ c, id: agents[i].id })).filter(({ c }) => c.presence);
+    await q(
+      `INSERT INTO agent_presence (agent_id, logged, paused, wrap_up_until)
+       SELECT id, l, p, CASE WHEN w IS NULL THEN NULL ELSE now() + w * interval '1 second' END
+       FROM unnest($1::int[], $2::boolean[], $3::boolean[], $4::int[]) AS u(id, l, p, w)`,
+      [withPresence.map((x) => x.id), withPresence.map((x) => x.c.presence!.logged), withPresence.map((x) => x.c.presence!.paused), withPresence.map((x) => x.c.presence!.wrapUpInSeconds)],
+    );
+    // Each agent: its active and offered conversations, and a resolved and a queued one that do not count.
+    const conversations = cases.flatMap((c, i) => [...Array(c.active).fill('active'), ...Array(c.offered).fill('offered'), 'resolved', 'queued'].map((status) => ({ agentId: agents[i].id, status })));
+    const customers: { id: number }[] = await q(`INSERT INTO customers (name) SELECT 'c' FROM generate_series(1, $1::int) RETURNING id`, [conversations.length]);
+    const [{ id: queueId }] = await q(`SELECT id FROM queues WHERE name = 'default'`);
+    await q(
+      `INSERT INTO conversations (customer_id, agent_id, queue_id, channel, status, offer_expires_at)
+       SELECT cust, CASE WHEN s = 'queued' THEN NULL ELSE ag END, $4, 'web', s, CASE WHEN s = 'offered' THEN now() + interval '1 minute' END
+       FROM unnest($1::int[], $2::int[], $3::text[]) AS u(cust, ag, s)`,
+      [customers.map((c) => c.id), conversations.map((c) => c.agentId), conversations.map((c) => c.status), queueId],
+    );
+    rows = await q(
+      `SELECT a.id, ${stateSql('p', 'a', heldCountSql('a.id'))} AS state, ${availableSql('p', 'a', heldCountSql('a.id'))} AS available,
+              ${activeCountSql('a.id')} AS active, ${heldCountSql('a.id')} AS held, p.wrap_up_until, now() AS now
+       FROM agents a LEFT JOIN agent_presence p ON p.agent_id = a.id WHERE a.email LIKE 'rule%' ORDER BY a.id`,
+    );
+  }, 60_000);
+
+  it('counts active conversations, and offered + active as the slots held', () => {
+    expect(rows.map((r) => r.active)).toEqual(cases.map((c) => c.active));
+    expect(rows.map((r) => r.held)).toEqual(cases.map((c) => c.active + c.offered));
+  });
+
+  it('derives the same state in SQL as deriveState', () => {
+    cases.forEach((c, i) => {
+      const facts: PresenceFacts = {
+        logged: c.presence?.logged ?? false,
+        paused: c.presence?.paused ?? false,
+        wrapUpUntil: rows[i].wrap_up_until,
+        activeConversations: c.active,
+        offeredConversations: c.offered,
+        maxConcurrent: c.maxConcurrent,
+      };
+      expect({ case: i, state: rows[i].state }).toEqual({ case: i, state: deriveState(facts, rows[i].now) });
+      expect({ case: i, available: rows[i].available === true }).toEqual({ case: i, available: isAvailable(facts, rows[i].now) });
+    });
+  });
+
+  it('covers every state', () => {
+    expect(new Set(rows.map((r) => r.state))).toEqual(new Set(['offline', 'paused', 'wrap-up', 'busy', 'available']));
+  });
+});
+
+describe('the waiting line: TypeScript and SQL agree', () => {
+  const base = Date.parse('2026-01-01T10:00:00Z');
+  // Two queues, ties on waiting_since (the id decides), conversations not in the line (active, not yet placed).
+  const layout: { queue: 0 | 1; status: 'queued' | 'active'; waitingAt: number | null }[] = [
+    { queue: 0, status: 'queued', waitingAt: 30 },
+    { queue: 0, status: 'queued', waitingAt: 10 },
+    { queue: 1, status: 'queued', waitingAt: 10 },
+    { queue: 0, status: 'queued', waitingAt: 10 },
+    { queue: 0, status: 'active', waitingAt: 5 },
+    { queue: 0, status: 'queued', waitingAt: null },
+    { queue: 1, status: 'queued', waitingAt: 0 },
+    { queue: 0, status: 'queued', waitingAt: 20 },
+    { queue: 1, status: 'queued', waitingAt: 10 },
+    { queue: 0, status: 'queued', waitingAt: 30 },
+  ];
+  let rows: { id: number; queue_id: number; status: string; waiting_since: Date | null }[];
+  let queueIds: number[];
+
+  beforeAll(async () => {
+    const [{ id: q0 }] = await q(`SELECT id FROM queues WHERE name = 'default'`);
+    const [{ id: q1 }] = await q(`INSERT INTO queues (name) VALUES ('second') RETURNING id`);
+    queueIds = [q0, q1];
+    const [{ id: agentId }] = await q(`INSERT INTO agents (email, name, password_hash) VALUES ('line@x', 'l', 'x') RETURNING id`);
+    const customers: { id: number }[] = await q(`INSERT INTO customers (name) SELECT 'w' FROM generate_series(1, $1::int) RETURNING id`, [layout.length]);
+    rows = await q(
+      `INSERT INTO conversations (customer_id, queue_id, channel, status, waiting_since, agent_id)
+       SELECT *, CASE WHEN s = 'active' THEN $6::int END FROM unnest($1::int[], $2::int[], $3::text[], $4::text[], $5::timestamptz[]) AS u(c, q, ch, s, w) ORDER BY 1
+       RETURNING id, queue_id, status, waiting_since`,
+      [
+        customers.map((c) => c.id),
+        layout.map((l) => queueIds[l.queue]),
+        layout.map(() => 'web'),
+        layout.map((l) => l.status),
+        layout.map((l) => (l.waitingAt === null ? null : new Date(base + l.waitingAt * 1000).toISOString())),
+        agentId,
+      ],
+    );
+  });
+
+  /** The positions by the TypeScript rule: queued and placed, per queue, in compareWaiting order. */
+  function expected(): Map<number, number> {
+    const positions = new Map<number, number>();
+    for (const queueId of queueIds) {
+      const line: WaitingFacts[] = rows
+        .filter((r) => r.queue_id === queueId && r.status === 'queued' && r.waiting_since !== null)
+        .map((r) => ({ id: r.id, waitingSince: r.waiting_since! }));
+      line.sort(compareWaiting).forEach((c, i) => positions.set(c.id, i + 1));
+    }
+    return positions;
+  }
+
+  it('numbers the line the same way (waitingLineSql)', async () => {
+    const line = await new ConversationsRepository().waitingLine(db.dataSource.manager, queueIds);
+    expect(new Map(line.map((r) => [r.id, r.position]))).toEqual(expected());
+  });
+
+  it('counts the same positions (positions, positionOfSql)', async () => {
+    const repo = new ConversationsRepository();
+    expect(await repo.positions(db.dataSource.manager, rows.map((r) => r.id))).toEqual(expected());
+    const counted: { id: number; position: number }[] = await q(
+      `SELECT c.id, ${positionOfSql('c')} AS position FROM conversations c WHERE c.status = 'queued' AND c.waiting_since IS NOT NULL`,
+    );
+    expect(new Map(counted.map((r) => [r.id, r.position]))).toEqual(expected());
+  });
+
+  it('has ties and conversations outside the line among its cases', () => {
+    expect(expected().size).toBe(8);
+  });
+});
