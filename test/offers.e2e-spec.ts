@@ -2,6 +2,8 @@ import { DataSource } from 'typeorm';
 import { bearer, createTestApp, loginAdmin, TestApp } from './utils/create-test-app';
 import { AgentHandle, ContactCenter, eventually } from './factories/contact-center.factory';
 import { closeAll, connect, WsClient } from './utils/ws-client';
+import { Candidate, channelFull, channelHasRoomSql } from '../libs/allocation/src/strategies';
+import { describeWith } from './utils/requires';
 
 /** Offered + active conversations per agent, straight from the database. */
 async function heldSlots(t: TestApp, agentIds: number[]): Promise<number[]> {
@@ -272,6 +274,30 @@ describe('Offers and channel capacity (e2e)', () => {
   });
 
   describe('capacity per channel', () => {
+    it('the channel rule in TypeScript (channelFull) and in SQL (channelHasRoomSql) agree on the same cases', async () => {
+      const cases: [Record<string, number>, string, number][] = [
+        [{}, 'web', 0],
+        [{}, 'web', 7],
+        [{ web: 2 }, 'web', 1],
+        [{ web: 2 }, 'web', 2],
+        [{ web: 2 }, 'web', 3],
+        [{ web: 2 }, 'wa', 9],
+        [{ wa: 0 }, 'wa', 0],
+        [{ wa: 1, web: 5 }, 'wa', 1],
+        [{ 'x.y:z_1-2': 1 }, 'x.y:z_1-2', 0],
+      ];
+      const db = t.app.get(DataSource);
+      for (const [channelCapacity, channel, held] of cases) {
+        const candidate: Candidate = { agentId: 1, skills: [], maxConcurrent: 50, active: held, logged: true, paused: false, wrapUpUntil: null, lastAssignedAt: null, channelCapacity, byChannel: { [channel]: held } };
+        const [row]: { room: boolean }[] = await db.query(`SELECT ${channelHasRoomSql('a', '$2::text', '$3::int')} AS room FROM (SELECT $1::jsonb AS channel_capacity) a`, [
+          JSON.stringify(channelCapacity),
+          channel,
+          held,
+        ]);
+        expect([channelCapacity, channel, held, row.room]).toEqual([channelCapacity, channel, held, !channelFull(candidate, channel)]);
+      }
+    });
+
     it('limits offered + active per channel, logs channel-full, and reports activeByChannel', async () => {
       const q = await cc.queue();
       const [a] = await team(1, q.id, { maxConcurrent: 3, channelCapacity: { web: 2, wa: 1 } });
@@ -315,7 +341,7 @@ describe('Offers and channel capacity (e2e)', () => {
   });
 });
 
-(process.env.DATABASE_URL ? describe : describe.skip)('Offers across two instances (e2e)', () => {
+describeWith(['postgres'], 'Offers across two instances (e2e)', () => {
   let a: TestApp;
   let b: TestApp;
 

@@ -5,6 +5,7 @@ import { acceptOfferSql, assignConversationSql, ConversationRow, endOffersSql, j
 import { availableSql, heldCountSql, markAssignedSql } from '@cc/presence';
 import { markQueueAssignedSql } from '@cc/queues';
 import { AllocationOutcome, CandidateVerdict, OfferEndOutcome } from './allocation-decision.entity';
+import { channelHasRoomSql } from './strategies';
 
 /** One row of `allocation_decisions` as the decision writes it. */
 export interface DecisionRecord {
@@ -41,8 +42,7 @@ const NEXT_SERVICEABLE_SQL = `
       SELECT 1 FROM queue_members m JOIN agents a ON a.id = m.agent_id
       WHERE m.queue_id = c.queue_id AND m.agent_id = ANY($2::int[])
         AND (cardinality(a.skills) = 0 OR c.channel = ANY(a.skills))
-        -- The SQL form of channelFull() in strategies.ts: a capped channel needs a free slot on it.
-        AND (NOT (a.channel_capacity ? c.channel) OR (a.channel_capacity ->> c.channel)::int > ${heldCountSql('a.id', 'c.channel')}))
+        AND ${channelHasRoomSql('a', 'c.channel', heldCountSql('a.id', 'c.channel'))})
   ORDER BY q.priority DESC, ${waitingOrderSql('c')}
   LIMIT 1`;
 

@@ -41,10 +41,21 @@ export function servesChannel(c: Candidate, channel: string): boolean {
   return c.skills.length === 0 || c.skills.includes(channel);
 }
 
-/** True when the agent's slots on `channel` are all held (only when it has a cap for that channel). */
+/**
+ * True when the agent's slots on `channel` are all held (only when it has a cap for that channel).
+ * The same rule in SQL is `channelHasRoomSql` below (its negation); keep the two in step.
+ */
 export function channelFull(c: Candidate, channel: string): boolean {
   const cap = c.channelCapacity?.[channel];
   return cap !== undefined && (c.byChannel?.[channel] ?? 0) >= cap;
+}
+
+/**
+ * `NOT channelFull` in SQL: agent `a` (an `agents` row) has room on channel `channel` (an SQL
+ * expression), given `held`, an SQL expression for its offered + active conversations on it.
+ */
+export function channelHasRoomSql(a: string, channel: string, held: string): string {
+  return `(NOT (${a}.channel_capacity ? ${channel}) OR (${a}.channel_capacity ->> ${channel})::int > ${held})`;
 }
 
 /** The presence state an agent's availability comes from, renamed as an allocation verdict. */
