@@ -25,6 +25,13 @@ export const TABLE_OWNERS: Record<string, string> = {
   messages: 'conversations',
   conversation_transfers: 'conversations',
   allocation_decisions: 'allocation',
+  api_keys: 'auth',
+  // The transactional outbox sits at the bottom of the graph, so every library's transaction can write it.
+  outbox_events: 'database',
+  webhook_deliveries: 'database',
+  webhooks: 'integrations',
+  channel_customers: 'integrations',
+  channel_messages: 'integrations',
 };
 
 function files(dir: string): string[] {

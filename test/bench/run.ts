@@ -45,7 +45,7 @@ interface Context {
 /** Builds our server when asked to (or when dist/ is older than the sources); a failure skips its phases. */
 async function buildPhase(ctx: Context): Promise<void> {
   const { options, summary } = ctx;
-  const needsOurs = options.phases.some((p) => p === 'ours' || p === 'burst' || p === 'connections');
+  const needsOurs = options.phases.some((p) => p === 'ours' || p === 'hooked' || p === 'burst' || p === 'connections');
   if (!needsOurs || options.build === 'never' || (options.build === 'auto' && !ourBuildIsStale())) return;
   log('building our server (nest build contact-center)');
   try {
@@ -62,8 +62,8 @@ async function buildPhase(ctx: Context): Promise<void> {
 /** Phases a–c. */
 async function messagePhases(ctx: Context): Promise<void> {
   const { options, summary } = ctx;
-  const targets = options.phases.filter((p): p is TargetName => p === 'bare' || p === 'insert' || (p === 'ours' && ctx.oursBuilt));
-  if (options.phases.includes('ours') && !ctx.oursBuilt) summary.notes.push('ours: skipped, our server was not built');
+  const targets = options.phases.filter((p): p is TargetName => p === 'bare' || p === 'insert' || ((p === 'ours' || p === 'hooked') && ctx.oursBuilt));
+  if ((options.phases.includes('ours') || options.phases.includes('hooked')) && !ctx.oursBuilt) summary.notes.push('ours: skipped, our server was not built');
   if (!targets.length) return;
   log(`messages: ${targets.join(', ')}; ${options.pairs} pairs, ${options.rate} msg/s × ${options.durationS} s, ${options.rounds} round(s)${options.ramp ? ', with ramp' : ''}`);
   const profileDir = options.profile && targets.includes('ours') ? join(BUILD_DIR, 'profiles', String(started)) : undefined;

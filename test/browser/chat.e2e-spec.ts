@@ -41,7 +41,7 @@ describeInBrowser('Console and widget in a browser (e2e)', () => {
     await p.getByRole('button', { name: 'Sign in' }).click();
   }
 
-  it('runs a whole chat: sign in, log in, position while paused, resume, typing, messages, reload, resolve; the admin sees the queue', async () => {
+  it('runs a whole chat: sign in, log in, position while paused, resume, typing, messages, reload, network drop, resolve; the admin sees the queue', async () => {
     const agentHandle = await cc.agent({ name: 'Alice Agent' }, { login: false });
 
     // The agent signs in and logs in, then pauses.
@@ -116,10 +116,17 @@ describeInBrowser('Console and widget in a browser (e2e)', () => {
     await see.visible(customer.getByText('You are chatting with Alice Agent'));
     await screenshot(customer, 'widget-after-reload');
 
-    // One more message after the reload arrives once.
+    // The customer's network drops while the agent writes: the message arrives once it is back.
+    await customer.context().setOffline(true);
+    await see.visible(customer.getByText('Connection lost. Reconnecting…'));
     await agentMessage.fill('Found it: it ships tomorrow.');
     await agent.getByRole('button', { name: 'Send' }).click();
+    await see.text(agentLog, 'Found it: it ships tomorrow.');
+    await screenshot(customer, 'widget-offline');
+    await customer.context().setOffline(false);
+    await see.hidden(customer.getByText('Connection lost. Reconnecting…'));
     await see.count(customerLog.getByRole('listitem'), 3);
+    await see.text(customerLog, 'Found it: it ships tomorrow.');
     await see.count(agentLog.getByRole('listitem'), 3);
 
     // The agent resolves; the widget shows the end, and the agent goes to wrap-up or available.

@@ -1,4 +1,5 @@
 import { DynamicModule, Module, RequestMethod } from '@nestjs/common';
+import { APP_INTERCEPTOR } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { LoggerModule } from 'nestjs-pino';
@@ -16,6 +17,8 @@ import { StatsHttpModule } from './http/stats/stats-http.module';
 import { PlatformMetricsModule } from './platform/metrics.module';
 import { RedisModule } from './platform/redis.module';
 import { LifecycleLog } from './lifecycle-log';
+import { ActorInterceptor } from './http/actor.interceptor';
+import { IntegrationsHttpModule } from './http/integrations/integrations-http.module';
 
 @Module({})
 export class AppModule {
@@ -50,8 +53,9 @@ export class AppModule {
         ConversationsHttpModule,
         StatsHttpModule,
         ReportsHttpModule,
+        IntegrationsHttpModule,
       ],
-      providers: [LifecycleLog],
+      providers: [LifecycleLog, { provide: APP_INTERCEPTOR, useClass: ActorInterceptor }],
     };
   }
 }

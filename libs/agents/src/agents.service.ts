@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { Access, AgentStatusView, DomainEvents, Errors, paginated, Paginated, PasswordHasher, Principal } from '@cc/common';
-import { isForeignKeyViolation, isUniqueViolation, toIso, withTransaction } from '@cc/database';
-import { PresenceService } from '@cc/presence';
+import { Access, AgentStatusView, ConversationStatus, DomainEvents, Errors, ForbiddenError, paginated, Paginated, PasswordHasher, Principal } from '@cc/common';
+import { isForeignKeyViolation, isUniqueViolation, recordEvent, toIso, withTransaction } from '@cc/database';
+import { PresenceService, stateSql } from '@cc/presence';
 import { QueuesService } from '@cc/queues';
+import { RoutingType } from './agent.entity';
 import { AgentView, CreateAgentInput, ListAgentsInput, UpdateAgentInput } from './agent.view';
 import { AgentRow, AgentsRepository } from './agents.repository';
 
@@ -154,6 +155,8 @@ export class AgentsService {
 
   private async publishStatus(agentId: number, reason: string): Promise<AgentStatusView> {
     const status = await this.presence.status(agentId);
+    // After the agent's change committed (its capacity or queues): stored at once, as its own statement.
+    await recordEvent(this.dataSource.manager, { type: 'agent.status.changed', conversationId: null, channel: null, data: status });
     this.events.publish('agent.status.changed', { agentId, status, reason });
     return status;
   }

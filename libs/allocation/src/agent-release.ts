@@ -1,7 +1,7 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { DomainEvents, TransactionHooks } from '@cc/common';
-import { afterCommit } from '@cc/database';
+import { afterCommit, recordEvent } from '@cc/database';
 import { ConversationRow, ConversationsRepository, toConversationView } from '@cc/conversations';
 import { Drainer } from './drainer';
 
@@ -29,6 +29,14 @@ export class AgentRelease implements OnModuleInit {
   async requeueAgent(manager: EntityManager, agentId: number, reason: string): Promise<ConversationRow[]> {
     const requeued = await this.conversations.requeueAgent(manager, agentId);
     if (!requeued.length) return [];
+    // Back in the waiting line: integrations hear conversation.queued with the place it has now, in this transaction.
+    const inLine = await this.conversations.positions(
+      manager,
+      requeued.map((r) => r.id),
+    );
+    for (const row of requeued) {
+      await recordEvent(manager, { type: 'conversation.queued', conversationId: row.id, channel: row.channel, data: { conversation: toConversationView(row, inLine.get(row.id)) } });
+    }
     afterCommit(manager, async () => {
       const positions = await this.conversations.positions(this.dataSource.manager, requeued.map((r) => r.id));
       for (const row of requeued) {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { DomainEvents, Errors, TransactionHooks } from '@cc/common';
-import { advisoryXactLock, afterCommit, LockKey } from '@cc/database';
+import { Actor, DomainEvents, Errors, SYSTEM_ACTOR, TransactionHooks } from '@cc/common';
+import { advisoryXactLock, afterCommit, LockKey, recordEvent } from '@cc/database';
 import { ConversationRow, ConversationsService, toConversationView } from '@cc/conversations';
 import { QueuesService } from '@cc/queues';
 import { AllocationOutcome, CandidateVerdict } from './allocation-decision.entity';
@@ -45,12 +45,12 @@ export class Decider {
    * Allocates a queued conversation inside the caller's transaction. Pass the row when the
    * caller created or locked it in this transaction; an id is locked here.
    */
-  async allocateInTransaction(manager: EntityManager, target: number | ConversationRow, trigger: string): Promise<ConversationRow> {
+  async allocateInTransaction(manager: EntityManager, target: number | ConversationRow, trigger: string, actor: Actor = SYSTEM_ACTOR): Promise<ConversationRow> {
     await advisoryXactLock(manager, LockKey.Allocation);
     const conversation = typeof target === 'number' ? await this.conversations.find(manager, target, true) : target;
     if (conversation.status !== 'queued') return conversation;
     const { queue, members } = await this.candidates.queueWithMembers(manager, conversation.queue_id);
-    return this.apply(manager, conversation, queue, this.choose(queue, conversation.channel, members, {}, conversation.offer_passed_agent_ids), trigger);
+    return this.apply(manager, conversation, queue, this.choose(queue, conversation.channel, members, {}, conversation.offer_passed_agent_ids), trigger, actor);
   }
 
   /** Decides about a stored conversation by the queue's strategy, in the decision queue (see DecisionQueue). */
@@ -63,13 +63,20 @@ export class Decider {
   }
 
   /** Assigns to a named agent (manual assignment or transfer): allowed beyond capacity, recorded like any decision. */
-  async assignTo(manager: EntityManager, conversation: ConversationRow, agentId: number, outcome: 'manual' | 'transfer', trigger: string): Promise<ConversationRow> {
+  async assignTo(
+    manager: EntityManager,
+    conversation: ConversationRow,
+    agentId: number,
+    outcome: 'manual' | 'transfer',
+    trigger: string,
+    actor: Actor = SYSTEM_ACTOR,
+  ): Promise<ConversationRow> {
     await advisoryXactLock(manager, LockKey.Allocation);
     const queue = await this.candidates.queue(manager, conversation.queue_id);
     const target = (await this.candidates.agents(manager, [agentId]))[0];
     if (!target) throw Errors.noSuchAgent();
     const verdicts = [judge(target, conversation.channel, new Date())];
-    return this.apply(manager, conversation, queue, { agent: target, outcome, verdicts }, trigger);
+    return this.apply(manager, conversation, queue, { agent: target, outcome, verdicts }, trigger, actor);
   }
 
   /** Whom automatic allocation would pick now for a conversation on `channel` in that queue; no side effect. */
@@ -95,8 +102,12 @@ export class Decider {
     return overflow ? { agent: overflow, outcome: 'overflow', verdicts } : { agent: null, outcome: 'queued', verdicts };
   }
 
-  /** Writes the decision (assignment or not) and publishes its events after commit. Call holding the allocation lock. */
-  async apply(manager: EntityManager, conversation: ConversationRow, queue: QueueRow, choice: Choice, trigger: string): Promise<ConversationRow> {
+  /**
+   * Writes the decision (assignment or not) with its outbox events, and publishes its domain
+   * events after commit. Call holding the allocation lock. Automatic decisions act as `system`;
+   * a manual assignment or a transfer as whoever asked.
+   */
+  async apply(manager: EntityManager, conversation: ConversationRow, queue: QueueRow, choice: Choice, trigger: string, actor: Actor = SYSTEM_ACTOR): Promise<ConversationRow> {
     const candidates: CandidateVerdict[] = choice.verdicts.map((v) => ({
       agentId: v.candidate.agentId,
       eligible: v.eligible,
@@ -114,6 +125,13 @@ export class Decider {
       const waiting = await this.repo.recordWaiting(manager, { ...decision, agentId: null }, since);
       // A drain that leaves a conversation waiting changes nothing its customer needs to hear.
       if (!ENTRY_TRIGGERS.has(trigger) && conversation.waiting_since !== null) return waiting;
+      await recordEvent(manager, {
+        type: 'conversation.queued',
+        conversationId: waiting.id,
+        channel: waiting.channel,
+        actor,
+        data: { conversation: toConversationView(waiting, waiting.position) },
+      });
       afterCommit(manager, () => {
         this.events.publish('conversation.queued', { conversation: toConversationView(waiting, waiting.position) });
         this.events.publish('queue.positions.changed', { queueIds: [waiting.queue_id] });
@@ -128,6 +146,14 @@ export class Decider {
       if (agent.active < agent.maxConcurrent && agent.active + 1 >= agent.maxConcurrent) {
         await this.hooks.run('agent.load.changed', manager, { agentIds: [agent.agentId], reason: 'offered' });
       }
+      const offeredView = toConversationView(offered);
+      await recordEvent(manager, {
+        type: 'conversation.offered',
+        conversationId: offered.id,
+        channel: offered.channel,
+        actor,
+        data: { conversation: offeredView, agent: { id: agent.agentId, name: agent.name }, expiresAt: offeredView.offerExpiresAt },
+      });
       afterCommit(manager, () => {
         const view = toConversationView(offered);
         this.events.publish('conversation.offered', { conversation: view, agent: { id: agent.agentId, name: agent.name }, expiresAt: view.offerExpiresAt! });
@@ -137,6 +163,13 @@ export class Decider {
     }
     const assigned = await this.repo.recordAssignment(manager, { ...decision, agentId: agent.agentId }, queue.id);
     const previousAgentId = conversation.agent_id;
+    await recordEvent(manager, {
+      type: 'conversation.assigned',
+      conversationId: assigned.id,
+      channel: assigned.channel,
+      actor,
+      data: { conversation: toConversationView(assigned), agent: { id: agent.agentId, name: agent.name } },
+    });
     // Reaching capacity makes the agent busy: the state history records it in this transaction.
     if (agent.active < agent.maxConcurrent && agent.active + 1 >= agent.maxConcurrent) {
       await this.hooks.run('agent.load.changed', manager, { agentIds: [agent.agentId], reason: 'assigned' });

@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { DataSource, EntityManager } from 'typeorm';
-import { APP_CONFIG, AppConfig, ConflictError, ConversationView, DomainEventMap, DomainEvents, Errors, OfferEndReason, Principal, TransactionHooks } from '@cc/common';
-import { advisoryXactLock, afterCommit, LockKey, withTransaction } from '@cc/database';
+import { Actor, actorOf, APP_CONFIG, AppConfig, asSystem, ConflictError, ConversationView, DomainEventMap, DomainEvents, Errors, OfferEndReason, Principal, SYSTEM_ACTOR, TransactionHooks } from '@cc/common';
+import { advisoryXactLock, afterCommit, LockKey, recordEvent, withTransaction } from '@cc/database';
 import { PresenceService, StatusChange } from '@cc/presence';
 import { ConversationsRepository, toConversationView } from '@cc/conversations';
 import { OfferEndOutcome } from './allocation-decision.entity';
@@ -52,7 +52,7 @@ export class OffersService implements OnModuleInit, OnApplicationBootstrap, OnMo
   }
 
   onApplicationBootstrap(): void {
-    this.sweepTimer = setInterval(() => this.track(() => this.expire()), this.config.allocationSweepMs);
+    this.sweepTimer = setInterval(() => this.track(() => asSystem(() => this.expire())), this.config.allocationSweepMs);
     this.sweepTimer.unref();
   }
 
@@ -70,6 +70,13 @@ export class OffersService implements OnModuleInit, OnApplicationBootstrap, OnMo
       const accepted = user.role === 'agent' ? await this.repo.recordAccept(manager, conversationId, user.id) : null;
       if (!accepted) throw await this.whyNoOffer(manager, conversationId);
       const name = (await this.candidates.agents(manager, [user.id]))[0]?.name ?? '';
+      await recordEvent(manager, {
+        type: 'conversation.assigned',
+        conversationId: accepted.id,
+        channel: accepted.channel,
+        actor: actorOf(user),
+        data: { conversation: toConversationView(accepted), agent: { id: user.id, name } },
+      });
       afterCommit(manager, () => {
         const conversation = toConversationView(accepted);
         this.events.publish('conversation.offer.accepted', { conversation, agentId: user.id });
@@ -84,7 +91,7 @@ export class OffersService implements OnModuleInit, OnApplicationBootstrap, OnMo
   /** The offered agent passes: the conversation waits again at the front of its line and goes to the next eligible member. */
   async decline(user: Principal, conversationId: number): Promise<ConversationView> {
     const [row] = await withTransaction(this.dataSource, async (manager) => {
-      const ended = user.role === 'agent' ? await this.end(manager, { kind: 'declined', conversationId, agentId: user.id }, 'declined', 'declined') : [];
+      const ended = user.role === 'agent' ? await this.end(manager, { kind: 'declined', conversationId, agentId: user.id }, 'declined', 'declined', undefined, actorOf(user)) : [];
       if (!ended.length) throw await this.whyNoOffer(manager, conversationId);
       return ended;
     });
@@ -102,7 +109,7 @@ export class OffersService implements OnModuleInit, OnApplicationBootstrap, OnMo
       const ended = await withTransaction(this.dataSource, async (manager) => {
         // Before any row: the pause below takes presence rows, and pause commands take the lock first too.
         await advisoryXactLock(manager, LockKey.Allocation);
-        const rows = await this.end(manager, { kind: 'expired', conversationId, limit: EXPIRY_BATCH }, 'offer-expired', 'offer-expired');
+        const rows = await this.end(manager, { kind: 'expired', conversationId, limit: EXPIRY_BATCH }, 'offer-expired', 'offer-expired', undefined, SYSTEM_ACTOR);
         const changes: StatusChange[] = [];
         for (const agentId of new Set(rows.filter((r) => r.pause_on_missed_offer).map((r) => r.offered_agent_id))) {
           const change = await this.presence.pauseInTransaction(manager, agentId, MISSED_OFFER_REASON, 'missed-offer');
@@ -129,7 +136,8 @@ export class OffersService implements OnModuleInit, OnApplicationBootstrap, OnMo
     const timer = setTimeout(
       () => {
         this.timers.delete(conversationId);
-        this.track(() => this.expire(conversationId));
+        // A timer acts as the system (not as the request whose offer it ends).
+        this.track(() => asSystem(() => this.expire(conversationId)));
       },
       Math.max(0, at.getTime() - Date.now()) + 25,
     );
@@ -147,9 +155,25 @@ export class OffersService implements OnModuleInit, OnApplicationBootstrap, OnMo
   }
 
   /** Ends offers in the caller's transaction; after the commit their agents hear it and the line drains. */
-  private async end(manager: EntityManager, filter: OfferFilter, outcome: OfferEndOutcome, trigger: string, reason?: OfferEndReason): Promise<EndedOffer[]> {
+  private async end(
+    manager: EntityManager,
+    filter: OfferFilter,
+    outcome: OfferEndOutcome,
+    trigger: string,
+    reason?: OfferEndReason,
+    actor?: Actor,
+  ): Promise<EndedOffer[]> {
     const ended = await this.repo.recordOffersEnded(manager, filter, outcome, trigger);
     if (!ended.length) return ended;
+    // Waiting again: integrations hear conversation.queued with the place it has now (revocations act as whoever logged off or paused).
+    const inLine = await this.conversations.positions(
+      manager,
+      ended.map((r) => r.id),
+    );
+    for (const row of ended) {
+      const { offered_agent_id: _agent, pause_on_missed_offer: _pause, ...conversation } = row;
+      await recordEvent(manager, { type: 'conversation.queued', conversationId: row.id, channel: row.channel, actor, data: { conversation: toConversationView(conversation, inLine.get(row.id)) } });
+    }
     // A freed slot may make the agent available again (a revocation's logoff or pause records its own state).
     if (outcome !== 'offer-revoked') await this.presence.recordDerivedStates(manager, ended.map((r) => r.offered_agent_id), trigger);
     const why: OfferEndReason = reason ?? (outcome === 'declined' ? 'declined' : 'expired');

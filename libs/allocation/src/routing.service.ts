@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { Access, ConflictError, ConversationView, DomainEvents, Errors, InvalidError, MessageView, Principal, TransactionHooks } from '@cc/common';
-import { afterCommit, isUniqueViolation, toInt, toIso, withTransaction } from '@cc/database';
+import { Access, actorOf, ConflictError, ConversationView, DomainEvents, Errors, ForbiddenError, InvalidError, MessageView, Principal, TransactionHooks } from '@cc/common';
+import { afterCommit, isUniqueViolation, recordEvent, toInt, toIso, withTransaction } from '@cc/database';
 import {
   AssignConversationDto,
   ConversationRow,
@@ -37,7 +37,7 @@ export class RoutingService {
     // follows in a transaction of its own.
     let stored;
     try {
-      stored = await this.repo.start(this.dataSource.manager, user.id, dto.text ?? null, channel, dto.queueId ?? null);
+      stored = await this.repo.start(this.dataSource.manager, user.id, dto.text ?? null, channel, dto.queueId ?? null, actorOf(user));
     } catch (err) {
       if (isUniqueViolation(err, 'conversations_one_open_per_customer')) throw await this.alreadyOpen(user.id);
       throw err;
@@ -66,15 +66,22 @@ export class RoutingService {
       let moved: ConversationRow;
       if (dto.agentId !== undefined) {
         if (current.agent_id === dto.agentId) throw new ConflictError('SameAgent', 'Conversation is already with this agent');
-        moved = await this.decider.assignTo(manager, current, dto.agentId, 'transfer', 'transfer');
+        moved = await this.decider.assignTo(manager, current, dto.agentId, 'transfer', 'transfer', actorOf(user));
       } else {
         const queue = await this.queues.find(dto.queueId!, manager);
         const requeued = await this.repo.moveToQueue(manager, id, queue.id);
         viaWebhook = !!queue.webhook_url;
-        moved = viaWebhook ? requeued : await this.decider.allocateInTransaction(manager, requeued, 'transfer');
+        moved = viaWebhook ? requeued : await this.decider.allocateInTransaction(manager, requeued, 'transfer', actorOf(user));
       }
       await this.repo.recordTransfer(manager, current, moved);
       if (current.agent_id !== null) await this.hooks.run('agent.load.changed', manager, { agentIds: [current.agent_id], reason: 'transferred' });
+      await recordEvent(manager, {
+        type: 'conversation.transferred',
+        conversationId: id,
+        channel: moved.channel,
+        actor: actorOf(user),
+        data: { conversation: toConversationView(moved), fromAgentId: current.agent_id, toAgentId: moved.agent_id },
+      });
       afterCommit(manager, () => {
         this.events.publish('conversation.transferred', { conversation: toConversationView(moved), fromAgentId: current.agent_id, toAgentId: moved.agent_id });
         if (current.status === 'queued' || moved.status === 'queued') this.events.publish('queue.positions.changed', { queueIds: [current.queue_id, moved.queue_id] });
@@ -86,12 +93,12 @@ export class RoutingService {
   }
 
   /** Admin assigns to an agent directly, capacity notwithstanding. */
-  async assign(id: number, dto: AssignConversationDto): Promise<ConversationView> {
+  async assign(user: Principal, id: number, dto: AssignConversationDto): Promise<ConversationView> {
     const row = await withTransaction(this.dataSource, async (manager) => {
       const current = await this.conversations.find(manager, id, true);
       if (current.status === 'resolved') throw new ConflictError('ConversationResolved', 'Conversation already resolved');
       if (current.agent_id === dto.agentId) return current;
-      return this.decider.assignTo(manager, current, dto.agentId, 'manual', 'manual');
+      return this.decider.assignTo(manager, current, dto.agentId, 'manual', 'manual', actorOf(user));
     });
     return this.conversations.view(row);
   }

@@ -4,6 +4,9 @@ import { Role } from '@cc/common';
 export interface AuthUser {
   role: Role;
   id: number;
+  /** Authenticated with an API key: its id and role (an admin key acts as an admin; a connector key is refused outside the connector routes). */
+  apiKeyId?: number;
+  apiKeyRole?: 'admin' | 'connector';
 }
 
 export interface TokenPayload {

@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
 import { PassportModule } from '@nestjs/passport';
 import { APP_CONFIG, AppConfig } from '@cc/common';
@@ -7,15 +7,18 @@ import { AuthRepository } from './auth.repository';
 import { AuthService } from './auth.service';
 import { jwtKey, JwtStrategy } from './jwt.strategy';
 import { TokenService } from './token.service';
+import { ApiKeysRepository } from './api-keys.repository';
+import { ApiKeysService } from './api-keys.service';
 
-/** Owns the tables admins and customers. */
+/** Owns the tables admins, customers and api_keys. Global: every controller's guard resolves API keys through ApiKeysService. */
+@Global()
 @Module({
   imports: [
     PassportModule,
     AgentsModule,
     JwtModule.registerAsync({ inject: [APP_CONFIG], useFactory: (config: AppConfig) => ({ secret: jwtKey(config) as unknown as string }) }),
   ],
-  providers: [AuthRepository, AuthService, TokenService, JwtStrategy],
-  exports: [AuthService, TokenService],
+  providers: [AuthRepository, AuthService, TokenService, JwtStrategy, ApiKeysRepository, ApiKeysService],
+  exports: [AuthService, TokenService, ApiKeysService],
 })
 export class AuthModule {}

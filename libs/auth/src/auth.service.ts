@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { createHmac, timingSafeEqual } from 'crypto';
-import { DataSource } from 'typeorm';
-import { Access, APP_CONFIG, AppConfig, DomainEvents, Errors, InvalidError, NotFoundError, PasswordHasher, Role, UnauthorizedError } from '@cc/common';
+import { DataSource, EntityManager } from 'typeorm';
+import { Access, APP_CONFIG, AppConfig, DomainEvents, Errors, ForbiddenError, InvalidError, NotFoundError, PasswordHasher, Role, UnauthorizedError } from '@cc/common';
+import { Agent } from '@cc/agents';
 import type { CustomerView, UserView } from '@cc/protocol';
 import { AuthUser } from './auth-user';
 import { AuthRepository, CustomerRow } from './auth.repository';
@@ -50,6 +51,7 @@ export class AuthService implements OnApplicationBootstrap {
   }
 
   async me(user: AuthUser): Promise<UserView> {
+    if (user.apiKeyId !== undefined) return { id: user.apiKeyId, role: user.role, name: 'API key', email: null };
     if (user.role === 'customer') {
       const customer = await this.repo.customer(this.dataSource.manager, user.id);
       if (!customer) throw new UnauthorizedError();
@@ -75,6 +77,12 @@ export class AuthService implements OnApplicationBootstrap {
     }
     const { accessToken, tokenType, expiresIn } = await this.tokens.issue('customer', customer.id, customer.token_version);
     return { accessToken, tokenType, expiresIn, customer: this.customerView(customer) };
+  }
+
+  /** A new customer without an externalId of ours (a channel connector's end user), in the caller's transaction. */
+  async createCustomer(manager: EntityManager, name: string | null, email: string | null): Promise<CustomerView> {
+    const row = await this.repo.createAnonymousCustomer(manager, name, email);
+    return { id: row.id, name: row.name, email: row.email, externalId: row.external_id };
   }
 
   private verifyIdentity(externalId: string, identityHash: string | undefined): void {

@@ -6,3 +6,5 @@ export * from './auth.guards';
 export * from './auth.service';
 export * from './auth.module';
 export * from './token.service';
+export * from './api-keys.repository';
+export * from './api-keys.service';

@@ -1,8 +1,11 @@
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Max, Min, MinLength, validateSync } from 'class-validator';
+import { IsIn, IsInt, IsNumber, IsOptional, IsString, Max, Min, MinLength, validateSync } from 'class-validator';
 
 const toInt = ({ value }: { value: unknown }) =>
   value === undefined || value === '' ? undefined : /^-?\d+$/.test(String(value)) ? Number(value) : value;
+
+const toNumber = ({ value }: { value: unknown }) =>
+  value === undefined || value === '' ? undefined : /^\d+(\.\d+)?(e-?\d+)?$/i.test(String(value)) ? Number(value) : value;
 
 /** The environment as API.md section 2 lists it, plus a few operational knobs documented in the README. */
 export class EnvironmentSchema {
@@ -59,6 +62,15 @@ export class EnvironmentSchema {
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(100)
   ALLOCATION_SWEEP_MS?: number;
+
+  @IsOptional() @Transform(toNumber) @IsNumber() @Min(0.00001) @Max(1000)
+  WEBHOOK_RETRY_SCALE?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3650)
+  WEBHOOK_RETENTION_DAYS?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(20) @Max(60000)
+  WEBHOOK_POLL_MS?: number;
 }
 
 export interface AppConfig {
@@ -80,6 +92,12 @@ export interface AppConfig {
   bcryptRounds: number;
   dbPoolSize: number;
   allocationSweepMs: number;
+  /** Factor on the event-webhook retry delays and on their 24-hour horizon (the 10 s timeout is not scaled). */
+  webhookRetryScale: number;
+  /** Delivered event-webhook deliveries older than this are pruned. */
+  webhookRetentionDays: number;
+  /** How often each instance looks for due event-webhook deliveries. */
+  webhookPollMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -116,6 +134,9 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     bcryptRounds: parsed.BCRYPT_ROUNDS ?? 10,
     dbPoolSize: parsed.DB_POOL_SIZE ?? 10,
     allocationSweepMs: parsed.ALLOCATION_SWEEP_MS ?? 5000,
+    webhookRetryScale: parsed.WEBHOOK_RETRY_SCALE ?? 1,
+    webhookRetentionDays: parsed.WEBHOOK_RETENTION_DAYS ?? 7,
+    webhookPollMs: parsed.WEBHOOK_POLL_MS ?? 250,
   };
 }
 

@@ -8,3 +8,5 @@ export * from './common.module';
 export * from './pagination.dto';
 export * from './api-docs';
 export * from './access-policy';
+export * from './actor';
+export * from './webhook-events';

@@ -2,8 +2,8 @@
 // libraries compose) is here, so the table has one place to review.
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { ConversationStatus, ConversationView } from '@cc/common';
-import { returnedRows, toIso } from '@cc/database';
+import { Actor, ConversationStatus, ConversationView } from '@cc/common';
+import { conversationJsonSql, customerJsonSql, messageJsonSql, outboxInsertSql, returnedRows, toIso } from '@cc/database';
 import { heldCountSql } from '@cc/presence';
 import { routeQueueSql } from '@cc/queues';
 import { waitingLineSql, waitsBeforeSql, waitsNotAfterSql } from './waiting-line';
@@ -133,8 +133,16 @@ const START_SQL = `
   conv AS (
     INSERT INTO conversations (customer_id, queue_id, channel, status) SELECT $1, queue.id, $3, 'queued' FROM queue RETURNING *
   ), first AS (
-    INSERT INTO messages (conversation_id, sender_type, sender_id, text) SELECT conv.id, 'customer', $1, $2 FROM conv WHERE $2::text IS NOT NULL RETURNING id, created_at
-  )
+    INSERT INTO messages (conversation_id, sender_type, sender_id, text) SELECT conv.id, 'customer', $1, $2 FROM conv WHERE $2::text IS NOT NULL RETURNING *
+  ), events AS (
+    SELECT 0 AS ord, 'conversation.created'::text AS type, conv.id AS conversation_id, conv.channel, $5::jsonb AS actor,
+      jsonb_build_object('conversation', ${conversationJsonSql('conv')}) AS data
+    FROM conv
+    UNION ALL
+    SELECT 1, 'message.created', conv.id, conv.channel, $5::jsonb,
+      jsonb_build_object('message', ${messageJsonSql('first')}, 'conversation', ${conversationJsonSql('conv')}, 'customer', ${customerJsonSql('conv')})
+    FROM first CROSS JOIN conv
+  ), ${outboxInsertSql('events')}
   SELECT conv.*, queue.webhook_url, first.id AS message_id, first.created_at AS message_created_at FROM conv CROSS JOIN queue LEFT JOIN first ON true`;
 
 /** 1-based place of each conversation in its queue's waiting line, counted on the waiting-line index. */
@@ -148,9 +156,12 @@ const POSITIONS_OF_QUEUES_SQL = waitingLineSql('queue_id = ANY($1::int[])');
 /** Every SQL statement on `conversations` (the table of this library). Always given the caller's manager. */
 @Injectable()
 export class ConversationsRepository {
-  /** Routes, stores the conversation and its first text in one statement; undefined when no queue matched. */
-  async start(manager: EntityManager, customerId: number, text: string | null, channel: string, queueId: number | null): Promise<StartedRow | undefined> {
-    const [row]: StartedRow[] = await manager.query(START_SQL, [customerId, text, channel, queueId]);
+  /**
+   * Routes, stores the conversation and its first text in one statement, with their
+   * conversation.created and message.created events (outbox); undefined when no queue matched.
+   */
+  async start(manager: EntityManager, customerId: number, text: string | null, channel: string, queueId: number | null, actor: Actor): Promise<StartedRow | undefined> {
+    const [row]: StartedRow[] = await manager.query(START_SQL, [customerId, text, channel, queueId, JSON.stringify(actor)]);
     return row;
   }
 

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { Access, ConflictError, ConversationView, DomainEvents, Errors, paginated, Paginated, Principal } from '@cc/common';
-import { afterCommit, withTransaction } from '@cc/database';
+import { Access, actorOf, ConflictError, ConversationView, DomainEvents, Errors, ForbiddenError, paginated, Paginated, Principal } from '@cc/common';
+import { afterCommit, recordEvent, withTransaction } from '@cc/database';
 import { PresenceService } from '@cc/presence';
 import { estimateWait, StatsService } from '@cc/statistics';
 import { ListConversationsQuery, ResolveConversationDto } from './conversation.dto';
@@ -46,7 +46,8 @@ export class ConversationsService {
       Access.requireReadConversation(user, current);
       if (current.status === 'resolved') throw new ConflictError('ConversationResolved', 'Conversation already resolved');
       const resolved = await this.repo.resolve(manager, id, user.role, dto.notes ?? null);
-      const wrapUp = user.role === 'agent' && current.agent_id === user.id ? await this.presence.startWrapUp(manager, user.id) : null;
+      const wrapUp = user.role === 'agent' && current.agent_id === user.id ? await this.presence.startWrapUp(manager, user.id, undefined, actorOf(user)) : null;
+      await recordEvent(manager, { type: 'conversation.resolved', conversationId: id, channel: resolved.channel, actor: actorOf(user), data: { conversation: toConversationView(resolved) } });
       // A freed slot may end `busy`: the state history records it in this transaction.
       if (current.agent_id !== null && current.status === 'active') await this.presence.recordDerivedStates(manager, [current.agent_id], 'resolved');
       afterCommit(manager, () => {

@@ -1,11 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { BatchQueue, Settled } from '@cc/database';
+import { BatchQueue, OutboxSubscriptions, Settled } from '@cc/database';
 import { MessagesRepository, StoredMessageRow, WriteRequest } from './messages.repository';
 
 /** The stored row with the conversation's parties, or null when nothing was stored (see MessagesService for why). */
 export type WriteResult = StoredMessageRow | null;
 
 const MAX_BATCH = 500;
+const DEADLOCK = '40P01';
 
 /**
  * Group commit: messages that arrive while a write is in flight are stored together by the
@@ -19,15 +20,27 @@ export class MessageWriter {
   // order, so a client that saw message N and syncs after N can never miss an earlier id.
   private readonly batches = new BatchQueue<WriteRequest, WriteResult>((batch) => this.insert(batch), MAX_BATCH);
 
-  constructor(private readonly repo: MessagesRepository) {}
+  constructor(
+    private readonly repo: MessagesRepository,
+    private readonly subscriptions: OutboxSubscriptions,
+  ) {}
 
   write(request: WriteRequest): Promise<WriteResult> {
     return this.batches.push(request);
   }
 
   private async insert(batch: WriteRequest[]): Promise<Settled<WriteResult>[]> {
-    const rows = await this.repo.insertBatch(batch);
-    return this.settle(batch, rows).map((value) => ({ ok: true, value }));
+    // Conversation row locks order the events of a conversation; only needed while message.created is subscribed.
+    const ordered = this.subscriptions.wants('message.created');
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const rows = await this.repo.insertBatch(batch, ordered);
+        return this.settle(batch, rows).map((value) => ({ ok: true, value }));
+      } catch (err) {
+        // The statement is atomic: after a deadlock nothing was stored and it may simply run again.
+        if ((err as { code?: string }).code !== DEADLOCK || attempt >= 3) throw err;
+      }
+    }
   }
 
   /** Hands each caller its row; identical requests in one batch get rows in insertion order. */

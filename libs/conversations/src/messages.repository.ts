@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { Role, SenderType } from '@cc/common';
-import { namedQuery } from '@cc/database';
+import { Actor, Role, SenderType } from '@cc/common';
+import { conversationJsonSql, customerJsonSql, messageJsonSql, namedQuery, outboxInsertSql } from '@cc/database';
 
 /** A `messages` row as raw SQL returns it; the one row type of the table. */
 export interface MessageRow {
@@ -20,6 +20,8 @@ export interface WriteRequest {
   senderId: number;
   text: string;
   clientMessageId: string | null;
+  /** Who to name as the actor of its message.created event. */
+  actor: Actor;
 }
 
 /** A stored row with the conversation's parties. */
@@ -27,43 +29,70 @@ export type StoredMessageRow = MessageRow & { customer_id: number; agent_id: num
 
 /*
  * One statement stores a whole batch, and authorises each row in it: only its customer, its
- * current agent or an admin may write, and never into a resolved conversation.
+ * current agent or an admin may write, and never into a resolved conversation. The same
+ * statement writes the batch's message.created events to the outbox (when a subscription wants
+ * them), so a message and its event commit together. The ordered variant first locks the
+ * batch's conversations (in id order, so batches cannot deadlock each other): every change of a
+ * conversation (assignment, resolve, transfer, another instance's message) holds a conflicting
+ * row lock until it commits, so the events of one conversation get their ids in commit order
+ * and the dispatcher never sees a later event before an earlier one is committed.
  */
-const INSERT_BATCH_SQL = `
+function insertBatchSql(ordered: boolean): string {
+  const conversations = ordered ? `(SELECT * FROM conversations WHERE id IN (SELECT conversation_id FROM v) ORDER BY id FOR NO KEY UPDATE)` : `conversations`;
+  return `
   WITH v AS (
-    SELECT * FROM unnest($1::int[], $2::text[], $3::int[], $4::text[], $5::text[], $6::int[])
-      AS v(conversation_id, role, sender_id, text, client_message_id, ord)
+    SELECT * FROM unnest($1::int[], $2::text[], $3::int[], $4::text[], $5::text[], $6::int[], $7::text[], $8::int[])
+      AS v(conversation_id, role, sender_id, text, client_message_id, ord, actor_type, actor_id)
+  ), c AS MATERIALIZED (
+    SELECT * FROM ${conversations} c WHERE c.id IN (SELECT conversation_id FROM v)
   ), ins AS (
     INSERT INTO messages (conversation_id, sender_type, sender_id, text, client_message_id)
     SELECT v.conversation_id, CASE v.role WHEN 'admin' THEN 'system' ELSE v.role END, v.sender_id, v.text, v.client_message_id
-    FROM v JOIN conversations c ON c.id = v.conversation_id
+    FROM v JOIN c ON c.id = v.conversation_id
     WHERE c.status <> 'resolved'
       AND (v.role = 'admin' OR (v.role = 'customer' AND c.customer_id = v.sender_id) OR (v.role = 'agent' AND c.agent_id = v.sender_id))
     ORDER BY v.ord
     ON CONFLICT (conversation_id, sender_type, sender_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING
     RETURNING *
+  ), events AS (
+    SELECT ins.id AS ord, 'message.created'::text AS type, ins.conversation_id, c.channel,
+      (SELECT jsonb_build_object('type', v.actor_type, 'id', v.actor_id) FROM v
+        WHERE v.conversation_id = ins.conversation_id AND v.sender_id IS NOT DISTINCT FROM ins.sender_id AND v.text = ins.text
+          AND v.client_message_id IS NOT DISTINCT FROM ins.client_message_id ORDER BY v.ord LIMIT 1) AS actor,
+      jsonb_build_object('message', ${messageJsonSql('ins')}, 'conversation', ${conversationJsonSql('c')}, 'customer', ${customerJsonSql('c')}) AS data
+    FROM ins JOIN c ON c.id = ins.conversation_id
   ), first_response AS (
     -- The first agent message after the first assignment, recorded for the statistics (API.md 13).
     UPDATE conversations c SET first_response_at = f.created_at, first_response_agent_id = f.sender_id
     FROM (SELECT DISTINCT ON (conversation_id) conversation_id, sender_id, created_at FROM ins WHERE sender_type = 'agent' ORDER BY conversation_id, id) f
     WHERE c.id = f.conversation_id AND c.first_response_at IS NULL AND c.first_assigned_at IS NOT NULL
-  )
-  SELECT ins.*, c.customer_id, c.agent_id FROM ins JOIN conversations c ON c.id = ins.conversation_id ORDER BY ins.id`;
+  ), ${outboxInsertSql('events')}
+  SELECT ins.*, c.customer_id, c.agent_id FROM ins JOIN c ON c.id = ins.conversation_id ORDER BY ins.id`;
+}
+
+const PLAIN_SQL = insertBatchSql(false);
+const ORDERED_SQL = insertBatchSql(true);
 
 /** Every SQL statement on `messages` (the table of this library). */
 @Injectable()
 export class MessagesRepository {
   constructor(private readonly dataSource: DataSource) {}
 
-  /** Stores a batch in one statement (a named prepared statement on the pool, outside any transaction). */
-  insertBatch(batch: WriteRequest[]): Promise<StoredMessageRow[]> {
-    return namedQuery<StoredMessageRow>(this.dataSource, 'cc_insert_messages', INSERT_BATCH_SQL, [
+  /**
+   * Stores a batch in one statement (a named prepared statement on the pool, outside any
+   * transaction), with its message.created events; `ordered` takes the conversation row locks.
+   */
+  insertBatch(batch: WriteRequest[], ordered = false): Promise<StoredMessageRow[]> {
+    const [name, sql] = ordered ? ['cc_insert_messages_ordered', ORDERED_SQL] : ['cc_insert_messages', PLAIN_SQL];
+    return namedQuery<StoredMessageRow>(this.dataSource, name, sql, [
       batch.map((p) => p.conversationId),
       batch.map((p) => p.role),
       batch.map((p) => p.senderId),
       batch.map((p) => p.text),
       batch.map((p) => p.clientMessageId),
       batch.map((_, i) => i),
+      batch.map((p) => p.actor.type),
+      batch.map((p) => p.actor.id),
     ]);
   }
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { Access, ConflictError, ConversationStatus, DomainEvents, Errors, ForbiddenError, MessageView, Principal } from '@cc/common';
+import { Access, actorOf, ConflictError, ConversationStatus, DomainEvents, Errors, ForbiddenError, MessageView, Principal } from '@cc/common';
 import { toInt, toIso } from '@cc/database';
 import { MessageHistoryQuery, SendMessageDto } from './conversation.dto';
 import { ConversationsRepository } from './conversations.repository';
@@ -39,7 +39,7 @@ export class MessagesService {
    */
   async send(user: Principal, conversationId: number, dto: SendMessageDto): Promise<{ message: MessageView; created: boolean }> {
     const clientMessageId = dto.clientMessageId ?? null;
-    const row = await this.writer.write({ conversationId, role: user.role, senderId: user.id, text: dto.text, clientMessageId });
+    const row = await this.writer.write({ conversationId, role: user.role, senderId: user.id, text: dto.text, clientMessageId, actor: actorOf(user) });
     if (row) {
       const message = toMessageView(row);
       this.events.publish('message.created', { message, customerId: row.customer_id, agentId: row.agent_id });

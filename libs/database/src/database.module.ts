@@ -4,6 +4,8 @@ import { TypeOrmModule, TypeOrmModuleOptions } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@cc/common';
 import { AfterCommitSubscriber } from './after-commit';
+import { OutboxSubscriber, OutboxSubscriptions } from './outbox';
+import { OutboxRepository } from './outbox.repository';
 import { EmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres';
 import { MIGRATIONS } from './migrations';
 
@@ -51,6 +53,7 @@ export class DatabaseConnection implements OnApplicationShutdown {
 @Module({ providers: [DatabaseConnection], exports: [DatabaseConnection] })
 class DatabaseConnectionModule {}
 
+@Global()
 @Module({
   imports: [
     TypeOrmModule.forRootAsync({
@@ -59,7 +62,7 @@ class DatabaseConnectionModule {}
       useFactory: (connection: DatabaseConnection) => connection.options(),
     }),
   ],
-  providers: [AfterCommitSubscriber],
-  exports: [TypeOrmModule],
+  providers: [AfterCommitSubscriber, OutboxSubscriber, OutboxSubscriptions, OutboxRepository],
+  exports: [TypeOrmModule, OutboxSubscriptions, OutboxRepository],
 })
 export class DatabaseModule {}

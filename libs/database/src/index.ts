@@ -5,3 +5,5 @@ export * from './sql';
 export { MIGRATIONS } from './migrations';
 export * from './after-commit';
 export * from './batch-queue';
+export * from './outbox';
+export * from './outbox.repository';

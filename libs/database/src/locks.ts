@@ -5,6 +5,8 @@ export enum LockKey {
   /** Serialises every automatic allocation decision across all instances. */
   Allocation = 7_100_001,
   AdminBootstrap = 7_100_002,
+  /** One channel customer per (channel, externalId) (sub key: a hash of the pair). */
+  ChannelCustomer = 7_100_013,
 }
 
 export async function advisoryXactLock(manager: EntityManager, key: LockKey, sub = 0): Promise<void> {

@@ -2,8 +2,8 @@
 // publish) and they share those steps; split by command they would repeat them.
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { Access, AgentState, AgentStatusView, DomainEvents, Errors, ForbiddenError, Principal, TransactionHooks } from '@cc/common';
-import { advisoryXactLock, isUniqueViolation, LockKey, withTransaction } from '@cc/database';
+import { Access, Actor, AgentState, AgentStatusView, DomainEvents, Errors, ForbiddenError, Principal, TransactionHooks } from '@cc/common';
+import { advisoryXactLock, isUniqueViolation, LockKey, recordEvent, withTransaction } from '@cc/database';
 import { LockedPresence, PresenceRepository } from './presence.repository';
 import { WrapUpService } from './wrap-up.service';
 
@@ -171,12 +171,12 @@ export class PresenceService implements OnModuleInit {
    * when that is 0 or the agent is not logged in. Answers the agent's status; the caller publishes
    * `agent.status.changed` after its commit.
    */
-  async startWrapUp(manager: EntityManager, agentId: number, seconds?: number): Promise<AgentStatusView> {
+  async startWrapUp(manager: EntityManager, agentId: number, seconds?: number, actor?: Actor): Promise<AgentStatusView> {
     const me = await this.repo.lock(manager, agentId);
     const secs = seconds ?? me.wrapUpSeconds;
     if (!me.logged || secs <= 0) return (await this.repo.statusViews(manager, [agentId]))[0];
     await this.repo.extendWrapUp(manager, agentId, secs);
-    const [change] = await this.record(manager, [{ agentId, from: me.state, reason: 'wrap-up' }]);
+    const [change] = await this.record(manager, [{ agentId, from: me.state, reason: 'wrap-up' }], actor);
     // If the caller rolls back, the timer finds nothing to end.
     if (change.status.wrapUpUntil) this.wrapUps.schedule(agentId, new Date(change.status.wrapUpUntil));
     return change.status;
@@ -277,7 +277,7 @@ export class PresenceService implements OnModuleInit {
   }
 
   /** Reads the new statuses and appends one history row per transition. */
-  private async record(manager: EntityManager, transitions: Transition[]): Promise<StatusChange[]> {
+  private async record(manager: EntityManager, transitions: Transition[], actor?: Actor): Promise<StatusChange[]> {
     const statuses = await this.repo.statusViews(
       manager,
       transitions.map((t) => t.agentId),
@@ -288,6 +288,9 @@ export class PresenceService implements OnModuleInit {
       manager,
       transitions.map((t) => ({ agentId: t.agentId, from: t.from, to: byId.get(t.agentId)!.state, reason: t.reason })),
     );
+    for (const change of changes) {
+      await recordEvent(manager, { type: 'agent.status.changed', conversationId: null, channel: null, actor, data: change.status });
+    }
     return changes;
   }
 

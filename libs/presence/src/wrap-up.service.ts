@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { APP_CONFIG, AppConfig, AgentState, DomainEvents } from '@cc/common';
-import { withTransaction } from '@cc/database';
+import { APP_CONFIG, AppConfig, AgentState, DomainEvents, SYSTEM_ACTOR } from '@cc/common';
+import { recordEvent, withTransaction } from '@cc/database';
 import { PresenceRepository } from './presence.repository';
 
 /**
@@ -67,6 +67,8 @@ export class WrapUpService implements OnApplicationBootstrap, OnModuleDestroy {
         manager,
         statuses.map((s) => ({ agentId: s.id, from: from(s.state), to: s.state, reason: 'wrap-up-ended' })),
       );
+      // A timer or the sweep ends a wrap-up: the system did it.
+      for (const status of statuses) await recordEvent(manager, { type: 'agent.status.changed', conversationId: null, channel: null, actor: SYSTEM_ACTOR, data: status });
       return statuses;
     });
     for (const status of changes) this.events.publish('agent.status.changed', { agentId: status.id, status, reason: 'wrap-up-ended' });

@@ -6,9 +6,19 @@
 
 export type Role = 'admin' | 'agent' | 'customer';
 
+/** Who caused a change: every event webhook names it (API.md section 14). */
+export interface Actor {
+  type: 'admin' | 'agent' | 'customer' | 'api-key' | 'system';
+  id: number | null;
+}
+
 export interface Principal {
   role: Role;
   id: number;
+  /** Set when the caller authenticated with an API key (API.md section 14): the key's id. */
+  apiKeyId?: number;
+  /** Who to record as the actor of the changes, when not the principal itself (a connector posting as a customer). */
+  actor?: Actor;
 }
 
 export type AgentState = 'offline' | 'available' | 'busy' | 'paused' | 'wrap-up';

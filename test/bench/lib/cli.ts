@@ -1,10 +1,10 @@
 /** Command-line options of `npm run bench`. */
 import { DEFAULT_POSTGRES_URL } from './servers';
 
-export const PHASES = ['bare', 'insert', 'ours', 'burst', 'connections', 'reports'] as const;
+export const PHASES = ['bare', 'insert', 'ours', 'burst', 'connections', 'reports', 'hooked'] as const;
 export type Phase = (typeof PHASES)[number];
 /** Phases run only when named with --only. */
-export const OPTIONAL_PHASES: Phase[] = ['reports'];
+export const OPTIONAL_PHASES: Phase[] = ['reports', 'hooked'];
 
 const ALIASES: Record<string, Phase[]> = {
   a: ['bare'],
@@ -12,6 +12,8 @@ const ALIASES: Record<string, Phase[]> = {
   c: ['ours'],
   d: ['burst'],
   e: ['connections'],
+  g: ['hooked'],
+  outbox: ['ours', 'hooked'],
   references: ['bare', 'insert'],
   throughput: ['bare', 'insert', 'ours'],
   messages: ['bare', 'insert', 'ours'],
@@ -54,8 +56,9 @@ export interface BenchOptions {
 
 export const USAGE = `usage: npm run bench -- [options]
   --quick              one round, short phases, 100 pairs, burst of 500 against 50 × 5, 2,000 sockets (under 2 minutes)
-  --only=<phases>      comma list of bare|insert|ours|burst|connections|reports (or a..f, references, throughput);
-                       reports (f) is optional: it runs only when named, and needs PostgreSQL
+  --only=<phases>      comma list of bare|insert|ours|burst|connections|reports|hooked (or a..g, references, throughput);
+                       reports (f) is optional: it runs only when named, and needs PostgreSQL;
+                       hooked (g) is optional: our server with one message.created webhook (outbox = ours,hooked)
   --conversations=<n>  conversations seeded by the reports phase (default 1000000; quick 100000)
   --agents=<n>         agents seeded by the reports phase (default 10000; quick 1000)
   --rate=<msg/s>       fixed-rate run, total over all pairs (default 1000)

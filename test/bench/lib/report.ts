@@ -127,7 +127,24 @@ function throughputSection(summary: RunSummary, targets: TargetResult[]): string
     );
   }
   const ours = medians.find((m) => m.name === 'ours');
-  const refs = medians.filter((m) => m.name !== 'ours');
+  const refs = medians.filter((m) => m.name === 'bare' || m.name === 'insert');
+  const hooked = medians.find((m) => m.name === 'hooked');
+  if (ours && hooked) {
+    out.push('');
+    out.push('The outbox (one `message.created` webhook subscription, every message also written to the outbox and delivered to a local receiver) / no subscription:');
+    out.push('');
+    out.push(
+      table(
+        ['', 'no subscription', 'one subscription', 'ratio'],
+        [
+          ['max sustained msg/s', num(ours.maxSustained), num(hooked.maxSustained), ratio(hooked.maxSustained, ours.maxSustained)],
+          ['server CPU µs/msg', num(ours.cpuUsPerMsg, 1), num(hooked.cpuUsPerMsg, 1), ratio(hooked.cpuUsPerMsg, ours.cpuUsPerMsg)],
+          ['postgres CPU µs/msg', num(ours.dbCpuUsPerMsg, 1), num(hooked.dbCpuUsPerMsg, 1), ratio(hooked.dbCpuUsPerMsg, ours.dbCpuUsPerMsg)],
+          [`e2e p99 ms at ${rate} msg/s`, ms(ours.e2eP99), ms(hooked.e2eP99), ratio(hooked.e2eP99, ours.e2eP99)],
+        ],
+      ),
+    );
+  }
   if (ours && refs.length) {
     out.push('');
     out.push('Ours / reference:');

@@ -3,6 +3,8 @@
  * a fixed-rate run and a ramp to the highest sustained rate, the targets taking turns, round
  * after round (single-run maxima swing by about 30% on a shared 2-core machine).
  */
+import { createServer } from 'http';
+import { AddressInfo } from 'net';
 import { createCustomers, createLoggedInAgents, loginAll } from '../lib/api';
 import { forkBenchScript, stopChild } from '../lib/children';
 import { mapLimit } from '../lib/concurrency';
@@ -12,12 +14,13 @@ import type { ConnectReport, CustomerSpec, GeneratorInit, LoadResult, RunParams 
 import { ChildRpc } from '../lib/rpc';
 import { OurServer, ServerHandle, startOurServer, startReference } from '../lib/servers';
 
-export type TargetName = 'bare' | 'insert' | 'ours';
+export type TargetName = 'bare' | 'insert' | 'ours' | 'hooked';
 
 export const TARGET_LABELS: Record<TargetName, string> = {
   bare: 'reference: bare Socket.IO relay',
   insert: 'reference: relay + 1 INSERT/msg',
   ours: 'our server',
+  hooked: 'our server + 1 message.created webhook',
 };
 
 export interface ThroughputOptions {
@@ -130,9 +133,13 @@ async function ourPairs(server: OurServer, pairs: number): Promise<GeneratorInit
 
 async function openTarget(name: TargetName, options: ThroughputOptions): Promise<Target & { setupMs: number }> {
   const started = Date.now();
-  const server = name === 'ours' ? await startOurServer({ database: options.database, label: 'throughput', profileDir: options.profileDir }) : await startReference(name);
+  const isOurs = name === 'ours' || name === 'hooked';
+  let server = isOurs ? await startOurServer({ database: options.database, label: name === 'ours' ? 'throughput' : 'throughput-hooked', profileDir: options.profileDir }) : await startReference(name);
   try {
-    const init = name === 'ours' ? await ourPairs(server as OurServer, options.pairs) : referencePairs(server.url, options.pairs);
+    // The outbox's cost: one event-webhook subscription for message.created, to a local receiver
+    // that answers 204, so every message is also written to the outbox and delivered.
+    if (name === 'hooked') server = await withWebhookSink(server as OurServer, options.log);
+    const init = isOurs ? await ourPairs(server as OurServer, options.pairs) : referencePairs(server.url, options.pairs);
     const generator = new ChildRpc(forkBenchScript('load-generator.ts'), `load-generator(${name})`);
     const connect = await generator.call<ConnectReport>('connect', init, 120_000);
     if (connect.failures > 0) {
@@ -141,12 +148,37 @@ async function openTarget(name: TargetName, options: ThroughputOptions): Promise
     }
     // Warm up (JIT, database pool, prepared statements) before anything is measured.
     await generator.call('run', { rate: options.rate, durationS: options.warmupS, drainS: 3 }, 60_000);
-    const description = name === 'ours' ? `${TARGET_LABELS.ours} (${(server as OurServer).storage})` : TARGET_LABELS[name];
+    const description = isOurs ? `${TARGET_LABELS[name]} (${(server as OurServer).storage})` : TARGET_LABELS[name];
     return { name, server, generator, description, measuredWindows: [], setupMs: Date.now() - started };
   } catch (error) {
     await server.stop();
     throw error;
   }
+}
+
+/** Starts a receiver that answers every event-webhook call 204 and subscribes it to message.created; it stops with the server. */
+async function withWebhookSink(server: OurServer, log: (line: string) => void): Promise<OurServer> {
+  let received = 0;
+  const sink = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      received++;
+      res.writeHead(204).end();
+    });
+  });
+  sink.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(sink.address() as AddressInfo).port}/hook`;
+  await server.api.http.call('POST', '/api/v1/webhooks', { url, events: ['message.created'] }, server.admin.token, [201]);
+  const stop = server.stop;
+  return {
+    ...server,
+    stop: async () => {
+      log(`  hooked: the webhook receiver got ${received} calls`);
+      await stop();
+      await new Promise<void>((resolve) => sink.close(() => resolve()));
+    },
+  };
 }
 
 async function closeTarget(target: Target): Promise<void> {

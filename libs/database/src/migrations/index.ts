@@ -4,6 +4,7 @@ import { MessagesAllocation1763885000000 } from './1763885000000-MessagesAllocat
 import { WaitStartsInLine1763885100000 } from './1763885100000-WaitStartsInLine';
 import { OffersChannelCapacity1763885400000 } from './1763885400000-OffersChannelCapacity';
 import { StatisticsHistory1763885500000 } from './1763885500000-StatisticsHistory';
+import { Integrations1763885600000 } from './1763885600000-Integrations';
 
 /** Every migration, oldest first: the app and the TypeORM CLI run this same list. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   WaitStartsInLine1763885100000,
   OffersChannelCapacity1763885400000,
   StatisticsHistory1763885500000,
+  Integrations1763885600000,
 ];

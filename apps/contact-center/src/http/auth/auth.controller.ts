@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Post, Req, UseGuards } from '@nestjs/c
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ThrottlerGuard } from '@nestjs/throttler';
 import { ApiErrors } from '@cc/common';
-import { Auth, AuthService, AuthUser, CurrentUser, CustomerSessionDto, LoginDto, OptionalJwtAuthGuard } from '@cc/auth';
+import { Auth, AuthService, AuthUser, ConnectorAllowed, CurrentUser, CustomerSessionDto, LoginDto, OptionalJwtAuthGuard } from '@cc/auth';
 import { CustomerSession, LoginResponse, User } from '../../api-docs/schemas.dto';
 
 @ApiTags('auth')
@@ -48,6 +48,7 @@ export class CustomersController {
   constructor(private readonly auth: AuthService) {}
 
   @Post('session')
+  @ConnectorAllowed()
   @UseGuards(ThrottlerGuard, OptionalJwtAuthGuard)
   @ApiBearerAuth()
   @ApiOperation({

@@ -164,8 +164,8 @@ export class ConversationsController {
   @ApiBody({ type: AssignConversationDto, examples: { agent: { value: { agentId: 2 } } } })
   @ApiResponse({ status: 200, type: Conversation })
   @ApiErrors({ 404: 'No such conversation, or No such agent', 409: 'Conversation already resolved' })
-  assign(@Param('id', ParseIdPipe) id: number, @Body() dto: AssignConversationDto) {
-    return this.routing.assign(id, dto);
+  assign(@CurrentUser() user: AuthUser, @Param('id', ParseIdPipe) id: number, @Body() dto: AssignConversationDto) {
+    return this.routing.assign(user, id, dto);
   }
 
   @Get(':id/allocations')

@@ -1,0 +1,143 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { Actor } from '@cc/common';
+import { returnedRows } from './sql';
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+/** A claimed delivery with what its POST needs. */
+export interface ClaimedDelivery {
+  id: string;
+  attempts: number;
+  webhookId: number;
+  url: string;
+  secret: string;
+  eventUid: string;
+  type: string;
+  occurredAt: Date;
+  actor: Actor;
+  data: unknown;
+}
+
+export interface DeliveryRow {
+  id: string;
+  event_uid: string;
+  type: string;
+  status: DeliveryStatus;
+  attempts: number;
+  last_status_code: number | null;
+  last_error: string | null;
+  next_attempt_at: Date;
+  delivered_at: Date | null;
+}
+
+/*
+ * Due deliveries, each the oldest pending one of its conversation for its webhook (a later event
+ * waits for the earlier one), taken with SKIP LOCKED so that instances claiming at the same time
+ * take different rows; the claim leases the row (and counts the attempt) in the same statement.
+ */
+const CLAIM_SQL = `
+  WITH due AS (
+    SELECT d.id FROM webhook_deliveries d
+    WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND (d.leased_until IS NULL OR d.leased_until <= now())
+      AND NOT EXISTS (
+        SELECT 1 FROM webhook_deliveries p
+        WHERE p.webhook_id = d.webhook_id AND p.conversation_id = d.conversation_id AND p.status = 'pending' AND p.event_id < d.event_id)
+    ORDER BY d.next_attempt_at, d.id
+    LIMIT $1
+    FOR UPDATE OF d SKIP LOCKED
+  ), claimed AS (
+    UPDATE webhook_deliveries d SET attempts = d.attempts + 1, leased_until = now() + make_interval(secs => $2)
+    FROM due WHERE d.id = due.id
+    RETURNING d.id, d.attempts, d.webhook_id, d.event_id
+  )
+  SELECT claimed.id, claimed.attempts, claimed.webhook_id AS "webhookId", w.url, w.secret, e.uid AS "eventUid", e.type,
+         e.occurred_at AS "occurredAt", e.actor, e.data
+  FROM claimed JOIN webhooks w ON w.id = claimed.webhook_id JOIN outbox_events e ON e.id = claimed.event_id
+  ORDER BY claimed.id`;
+
+const LIST_COLUMNS = `d.id, e.uid AS event_uid, e.type, d.status, d.attempts, d.last_status_code, d.last_error, d.next_attempt_at, d.delivered_at`;
+
+/**
+ * Every statement on the outbox tables (outbox_events, webhook_deliveries) besides the inserts
+ * of outbox.ts: the dispatcher's claims and results, the listing, manual retries, pruning.
+ */
+@Injectable()
+export class OutboxRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  claim(limit: number, leaseSeconds: number): Promise<ClaimedDelivery[]> {
+    return this.dataSource.query(CLAIM_SQL, [limit, leaseSeconds]);
+  }
+
+  /** Records a 2xx; only the claim that made attempt `attempt` may (a late answer after a lost lease changes nothing). */
+  async delivered(id: string, attempt: number, statusCode: number): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE webhook_deliveries SET status = 'delivered', delivered_at = now(), leased_until = NULL, last_status_code = $3, last_error = NULL
+       WHERE id = $1 AND attempts = $2 AND status = 'pending'`,
+      [id, attempt, statusCode],
+    );
+  }
+
+  /** Records a failed attempt: retried after `retryInSeconds`, or failed for good when null. */
+  async attemptFailed(id: string, attempt: number, statusCode: number | null, error: string, retryInSeconds: number | null): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE webhook_deliveries
+       SET status = CASE WHEN $5::float8 IS NULL THEN 'failed' ELSE 'pending' END,
+           next_attempt_at = CASE WHEN $5::float8 IS NULL THEN next_attempt_at ELSE now() + make_interval(secs => $5::float8) END,
+           leased_until = NULL, last_status_code = $3, last_error = $4
+       WHERE id = $1 AND attempts = $2 AND status = 'pending'`,
+      [id, attempt, statusCode, error.slice(0, 1000), retryInSeconds],
+    );
+  }
+
+  async list(webhookId: number, status: DeliveryStatus | undefined, limit: number, offset: number): Promise<{ rows: DeliveryRow[]; total: number }> {
+    const filter = status ? `AND d.status = $2` : '';
+    const params: unknown[] = status ? [webhookId, status] : [webhookId];
+    const [rows, count] = await Promise.all([
+      this.dataSource.query(
+        `SELECT ${LIST_COLUMNS} FROM webhook_deliveries d JOIN outbox_events e ON e.id = d.event_id
+         WHERE d.webhook_id = $1 ${filter} ORDER BY d.id DESC LIMIT ${limit} OFFSET ${offset}`,
+        params,
+      ),
+      this.dataSource.query(`SELECT count(*)::int AS n FROM webhook_deliveries d WHERE d.webhook_id = $1 ${filter}`, params),
+    ]);
+    return { rows, total: count[0].n };
+  }
+
+  /**
+   * Makes a pending or failed delivery due now (an attempt in flight keeps its lease, so it is
+   * never sent twice at once). Answers the row's status before, or null when there is none.
+   */
+  async retryNow(webhookId: number, deliveryId: number): Promise<DeliveryStatus | null> {
+    const rows = returnedRows<{ before: DeliveryStatus }>(
+      await this.dataSource.query(
+        `WITH before AS (SELECT id, status FROM webhook_deliveries WHERE id = $1 AND webhook_id = $2 FOR UPDATE)
+         UPDATE webhook_deliveries d SET status = 'pending', next_attempt_at = now()
+         FROM before WHERE d.id = before.id AND before.status <> 'delivered'
+         RETURNING before.status AS before`,
+        [deliveryId, webhookId],
+      ),
+    );
+    if (rows.length) return rows[0].before;
+    const found: { status: DeliveryStatus }[] = await this.dataSource.query(`SELECT status FROM webhook_deliveries WHERE id = $1 AND webhook_id = $2`, [
+      deliveryId,
+      webhookId,
+    ]);
+    return found[0]?.status ?? null;
+  }
+
+  /** Deletes deliveries delivered more than `days` ago, and events left with no delivery. */
+  async prune(days: number): Promise<number> {
+    const [, deleted]: [unknown, number] = await this.dataSource.query(
+      `DELETE FROM webhook_deliveries WHERE status = 'delivered' AND delivered_at < now() - make_interval(days => $1)`,
+      [days],
+    );
+    await this.dataSource.query(
+      `DELETE FROM outbox_events e WHERE e.occurred_at < now() - make_interval(days => $1)
+       AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id)`,
+      [days],
+    );
+    return deleted;
+  }
+}

@@ -1,0 +1,163 @@
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { DataSource, EntityManager, EntitySubscriberInterface, QueryRunner } from 'typeorm';
+import { Actor, currentActor, WebhookEventType } from '@cc/common';
+
+/**
+ * The transactional outbox of event webhooks (API.md section 14). An event is written in the
+ * same transaction as the change it describes, fanned out at once to one delivery row per
+ * matching subscription, so a crash can neither lose it nor send it for a change that rolled
+ * back. Domain code queues events on its transaction with `recordEvent`; they are inserted, in
+ * one statement, just before the commit. Single-statement writers (a message batch, a
+ * conversation start) embed `outboxInsertSql` instead.
+ */
+export interface OutboxEvent {
+  type: WebhookEventType;
+  /** The conversation the event belongs to (events of one conversation are delivered in order). */
+  conversationId: number | null;
+  /** The conversation's channel, for subscriptions filtered by channel. */
+  channel: string | null;
+  /** Defaults to the actor of the request being served (system outside any request). */
+  actor?: Actor;
+  data: unknown;
+}
+
+const queued = new WeakMap<QueryRunner, OutboxEvent[]>();
+const logger = new Logger('Outbox');
+
+/** A subscription that wants the event `e` (a row with type and channel). Written once, used by every outbox insert. */
+function matches(e: string): string {
+  return `w.active AND ${e}.type = ANY(w.events) AND (w.channels IS NULL OR ${e}.channel = ANY(w.channels))`;
+}
+
+/**
+ * CTEs that store the events of `source` (a CTE with columns ord, type, conversation_id,
+ * channel, actor, data) and one pending delivery per subscription that wants each. Nothing is
+ * written when no subscription wants an event.
+ */
+export function outboxInsertSql(source: string): string {
+  return `
+  outbox_ev AS (
+    INSERT INTO outbox_events (type, conversation_id, channel, actor, data)
+    SELECT s.type, s.conversation_id, s.channel, s.actor, s.data FROM ${source} s
+    WHERE EXISTS (SELECT 1 FROM webhooks w WHERE ${matches('s')})
+    ORDER BY s.ord
+    RETURNING id, type, conversation_id, channel
+  ), outbox_del AS (
+    INSERT INTO webhook_deliveries (event_id, webhook_id, conversation_id)
+    SELECT e.id, w.id, e.conversation_id FROM outbox_ev e JOIN webhooks w ON ${matches('e')}
+    ORDER BY e.id, w.id
+  )`;
+}
+
+const INSERT_QUEUED_SQL = `
+  WITH src AS (
+    SELECT * FROM jsonb_to_recordset($1::jsonb) AS s(ord int, type text, conversation_id int, channel text, actor jsonb, data jsonb)
+  ), ${outboxInsertSql('src')}
+  SELECT count(*)::int AS n FROM outbox_ev`;
+
+/** ISO 8601 in UTC with milliseconds, as `Date.toISOString()` writes it. */
+export function isoSql(column: string): string {
+  return `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+}
+
+/** A conversations row `c` as the wire's conversation (toConversationView in SQL; without `position` and its estimate). */
+export function conversationJsonSql(c: string): string {
+  return `jsonb_build_object('id', ${c}.id, 'customerId', ${c}.customer_id, 'agentId', ${c}.agent_id, 'queueId', ${c}.queue_id,
+    'channel', ${c}.channel, 'status', ${c}.status, 'createdAt', ${isoSql(`${c}.created_at`)}, 'assignedAt', ${isoSql(`${c}.assigned_at`)},
+    'resolvedAt', ${isoSql(`${c}.resolved_at`)}, 'resolvedBy', ${c}.resolved_by, 'notes', ${c}.notes)
+    || CASE WHEN ${c}.status = 'offered' AND ${c}.offer_expires_at IS NOT NULL
+         THEN jsonb_build_object('offerExpiresAt', ${isoSql(`${c}.offer_expires_at`)}) ELSE '{}'::jsonb END`;
+}
+
+/** A messages row `m` as the wire's message (toMessageView in SQL). */
+export function messageJsonSql(m: string): string {
+  return `jsonb_build_object('id', ${m}.id, 'conversationId', ${m}.conversation_id, 'senderType', ${m}.sender_type, 'senderId', ${m}.sender_id,
+    'text', ${m}.text, 'clientMessageId', ${m}.client_message_id, 'createdAt', ${isoSql(`${m}.created_at`)})`;
+}
+
+/** The customer of conversation `c` as the wire's customer; a channel customer shows its id on that channel. */
+export function customerJsonSql(c: string): string {
+  return `(SELECT jsonb_build_object('id', cu.id, 'name', cu.name, 'email', cu.email, 'externalId', coalesce(cc.external_id, cu.external_id))
+    FROM customers cu LEFT JOIN channel_customers cc ON cc.customer_id = cu.id AND cc.channel = ${c}.channel WHERE cu.id = ${c}.customer_id LIMIT 1)`;
+}
+
+/**
+ * Queues `event` on the transaction of `manager` (stored just before its commit, with the
+ * change); outside a transaction it is stored at once.
+ */
+export async function recordEvent(manager: EntityManager, event: OutboxEvent): Promise<void> {
+  const withActor = { ...event, actor: event.actor ?? currentActor() };
+  const runner = manager.queryRunner;
+  if (!runner?.isTransactionActive) {
+    await insertEvents(manager, [withActor]);
+    return;
+  }
+  const list = queued.get(runner) ?? [];
+  list.push(withActor);
+  queued.set(runner, list);
+}
+
+async function insertEvents(manager: EntityManager, events: OutboxEvent[]): Promise<void> {
+  const rows = events.map((e, ord) => ({ ord, type: e.type, conversation_id: e.conversationId, channel: e.channel, actor: e.actor, data: e.data }));
+  await manager.query(INSERT_QUEUED_SQL, [JSON.stringify(rows)]);
+}
+
+/** Stores the events queued on a transaction right before it commits; a failure aborts the commit. */
+@Injectable()
+export class OutboxSubscriber implements EntitySubscriberInterface {
+  constructor(dataSource: DataSource) {
+    dataSource.subscribers.push(this);
+  }
+
+  async beforeTransactionCommit(event: { queryRunner: QueryRunner }): Promise<void> {
+    const runner = event.queryRunner as QueryRunner & { transactionDepth?: number };
+    // A nested transaction's savepoint release is not the commit.
+    if ((runner.transactionDepth ?? 1) > 1) return;
+    const list = queued.get(runner);
+    if (!list?.length) return;
+    queued.delete(runner);
+    await insertEvents(runner.manager, list);
+  }
+
+  afterTransactionRollback(event: { queryRunner: QueryRunner }): void {
+    const runner = event.queryRunner as QueryRunner & { transactionDepth?: number };
+    if ((runner.transactionDepth ?? 0) === 0) queued.delete(runner);
+  }
+}
+
+/**
+ * Which event types some active subscription wants, refreshed every second on every instance.
+ * Only a choice of plan reads it (the message path takes conversation row locks for ordering
+ * only while message.created is subscribed); whether an event is stored is always decided by
+ * the database in the writing statement itself, so a stale answer never loses an event.
+ */
+@Injectable()
+export class OutboxSubscriptions implements OnModuleInit, OnApplicationShutdown {
+  private wanted = new Set<string>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly dataSource: DataSource) {}
+
+  async onModuleInit(): Promise<void> {
+    await this.refresh();
+    this.timer = setInterval(() => void this.refresh(), 1000);
+    this.timer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  wants(type: WebhookEventType): boolean {
+    return this.wanted.has(type);
+  }
+
+  async refresh(): Promise<void> {
+    try {
+      const rows: { type: string }[] = await this.dataSource.query(`SELECT DISTINCT unnest(events) AS type FROM webhooks WHERE active`);
+      this.wanted = new Set(rows.map((r) => r.type));
+    } catch (err) {
+      if (this.dataSource.isInitialized) logger.warn(`Reading subscriptions failed: ${(err as Error).message}`);
+    }
+  }
+}

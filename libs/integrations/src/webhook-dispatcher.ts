@@ -1,0 +1,139 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '@cc/common';
+import { ClaimedDelivery, OutboxRepository, toIso } from '@cc/database';
+import { nextRetryIn } from './retry-schedule';
+import { webhookSignature } from './signature';
+
+/** API.md section 14: an attempt without an answer within 10 s failed (not scaled). */
+export const DELIVERY_TIMEOUT_MS = 10_000;
+/** A claimed attempt is leased this long: an instance that dies mid-attempt frees it for the others after it. */
+const LEASE_SECONDS = DELIVERY_TIMEOUT_MS / 1000 + 5;
+/** Attempts in flight per instance. */
+const MAX_IN_FLIGHT = 16;
+const PRUNE_EVERY_MS = 3600_000;
+
+/**
+ * Sends the outbox's deliveries. Every instance runs one: it claims due deliveries with
+ * FOR UPDATE SKIP LOCKED (see OutboxRepository.claim), so no attempt is sent by two instances
+ * at once, POSTs each signed event, and records the answer: delivered, retried later on the
+ * schedule of section 14, or failed. Claims happen every WEBHOOK_POLL_MS and whenever an attempt
+ * ends (so the next event of a conversation follows at once).
+ */
+@Injectable()
+export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('WebhookDispatcher');
+  private readonly stopping = new AbortController();
+  private readonly inFlight = new Set<Promise<void>>();
+  private claiming = false;
+  private claimAgain = false;
+  private poll: NodeJS.Timeout | null = null;
+  private pruner: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly outbox: OutboxRepository,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.poll = setInterval(() => this.kick(), this.config.webhookPollMs);
+    this.poll.unref();
+    this.pruner = setInterval(() => void this.prune(), PRUNE_EVERY_MS);
+    this.pruner.unref();
+    void this.prune();
+    this.kick();
+  }
+
+  /** In-flight attempts are aborted: their leases run out and another instance (or a restart) sends them again. */
+  async onApplicationShutdown(): Promise<void> {
+    if (this.poll) clearInterval(this.poll);
+    if (this.pruner) clearInterval(this.pruner);
+    this.stopping.abort();
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** Looks for due deliveries now (coalesced: one claim at a time per instance). */
+  kick(): void {
+    if (this.stopping.signal.aborted) return;
+    if (this.claiming) {
+      this.claimAgain = true;
+      return;
+    }
+    this.claiming = true;
+    void this.claimLoop().finally(() => (this.claiming = false));
+  }
+
+  /** Deletes delivered deliveries older than WEBHOOK_RETENTION_DAYS. */
+  async prune(): Promise<number> {
+    try {
+      return await this.outbox.prune(this.config.webhookRetentionDays);
+    } catch (err) {
+      if (!this.stopping.signal.aborted) this.logger.warn(`Pruning deliveries failed: ${(err as Error).message}`);
+      return 0;
+    }
+  }
+
+  private async claimLoop(): Promise<void> {
+    try {
+      do {
+        this.claimAgain = false;
+        for (;;) {
+          const free = MAX_IN_FLIGHT - this.inFlight.size;
+          if (free <= 0 || this.stopping.signal.aborted) return;
+          const claimed = await this.outbox.claim(free, LEASE_SECONDS);
+          for (const delivery of claimed) this.track(this.attempt(delivery));
+          if (claimed.length < free) break;
+        }
+      } while (this.claimAgain);
+    } catch (err) {
+      if (!this.stopping.signal.aborted) this.logger.warn(`Claiming deliveries failed: ${(err as Error).message}`);
+    }
+  }
+
+  private track(work: Promise<void>): void {
+    this.inFlight.add(work);
+    void work.finally(() => {
+      this.inFlight.delete(work);
+      this.kick();
+    });
+  }
+
+  private async attempt(d: ClaimedDelivery): Promise<void> {
+    const body = JSON.stringify({ id: d.eventUid, type: d.type, occurredAt: toIso(d.occurredAt), actor: d.actor, data: d.data });
+    const timestamp = Math.floor(Date.now() / 1000);
+    let statusCode: number | null = null;
+    let error: string;
+    try {
+      const response = await fetch(d.url, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: {
+          'Content-Type': 'application/json',
+          'User-Agent': 'contact-center-webhooks/1',
+          'X-Webhook-Id': d.eventUid,
+          'X-Webhook-Timestamp': String(timestamp),
+          'X-Webhook-Signature': webhookSignature(d.secret, timestamp, body),
+        },
+        body,
+        signal: AbortSignal.any([AbortSignal.timeout(DELIVERY_TIMEOUT_MS), this.stopping.signal]),
+      });
+      statusCode = response.status;
+      await response.body?.cancel().catch(() => undefined);
+      if (statusCode >= 200 && statusCode < 300) {
+        await this.outbox.delivered(d.id, d.attempts, statusCode);
+        return;
+      }
+      error = `HTTP ${statusCode}`;
+    } catch (err) {
+      if (this.stopping.signal.aborted) return;
+      const e = err as Error;
+      error = e.name === 'TimeoutError' ? `No answer within ${DELIVERY_TIMEOUT_MS / 1000} s` : (e.cause as Error)?.message ?? e.message;
+    }
+    const age = (Date.now() - new Date(d.occurredAt).getTime()) / 1000;
+    try {
+      await this.outbox.attemptFailed(d.id, d.attempts, statusCode, error, nextRetryIn(d.attempts, age, this.config.webhookRetryScale));
+    } catch (err) {
+      // The lease runs out and the attempt is made again: at least once.
+      if (!this.stopping.signal.aborted) this.logger.warn(`Recording a delivery attempt failed: ${(err as Error).message}`);
+    }
+  }
+}
