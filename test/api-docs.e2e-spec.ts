@@ -3,6 +3,8 @@ import Ajv from 'ajv';
 import { operationsOf } from '../apps/contact-center/src/api-docs/openapi';
 import { AgentGateway } from '../apps/contact-center/src/realtime/agent.gateway';
 import { CustomerGateway } from '../apps/contact-center/src/realtime/customer.gateway';
+import { PLAIN_LISTENER_EVENTS } from '../apps/contact-center/src/realtime/message-send';
+import { ParticipantGateway } from '../apps/contact-center/src/realtime/participant.gateway';
 import { SERVER_EVENT_DOCS } from '../apps/contact-center/src/realtime/socket-api';
 import { ContactCenter } from './factories/contact-center.factory';
 import { bearer, createTestApp, loginAdmin, TestApp } from './utils/create-test-app';
@@ -115,6 +117,10 @@ describe('OpenAPI document (e2e)', () => {
     expect(page.properties.meta).toEqual({ $ref: '#/components/schemas/PageMeta' });
     expect(page.properties.data).toEqual({ type: 'array', items: { $ref: '#/components/schemas/Agent' } });
     expect(doc.components.schemas.PageMeta.required).toEqual(['page', 'limit', 'total', 'totalPages']);
+    // Ids are integers for client generators.
+    expect(doc.components.schemas.Agent.properties.id.type).toBe('integer');
+    expect(doc.components.schemas.Agent.properties.queueIds.items.type).toBe('integer');
+    expect(history.parameters.find((p: any) => p.name === 'id').schema.type).toBe('integer');
   });
 
   it('answers what it documents (a login and an agent list validate against their schemas)', async () => {
@@ -310,6 +316,7 @@ function subscribedEvents(gateway: new (...args: any[]) => unknown): string[] {
       if (typeof event === 'string') events.add(event);
     }
   }
+  if (gateway.prototype instanceof ParticipantGateway) for (const event of PLAIN_LISTENER_EVENTS) events.add(event);
   return [...events];
 }
 

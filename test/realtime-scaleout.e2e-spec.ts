@@ -61,7 +61,8 @@ describeWith(['postgres', 'redis'], 'Real time on two instances with Redis (e2e)
     for (const s of [agentOnB, customerOnA]) {
       const ids = s.all('message.new', (e) => e.message.conversationId === conversation.id).map((e) => e.message.id);
       expect(new Set(ids).size).toBe(ids.length);
-      expect(ids).toHaveLength(3);
+      // The opening text and the other side's message; a sender's own socket is left out of the push of its message.
+      expect(ids).toHaveLength(2);
     }
   });
 

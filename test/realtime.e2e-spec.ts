@@ -123,9 +123,14 @@ describe('Real time (e2e)', () => {
       expect(late).toEqual({ ok: false, error: expect.objectContaining({ statusCode: 409, message: expect.any(String) }) });
 
       await Promise.all([agentSocket.settle(), customerSocket.settle()]);
+      const sentBy = new Map([
+        [customerSocket, fromCustomer.id],
+        [agentSocket, fromAgent.id],
+      ]);
       for (const s of [agentSocket, customerSocket]) {
         const ids = s.all('message.new', (e) => e.message.conversationId === conversation.id).map((e) => e.message.id);
-        expect(ids).toEqual([first.message.id, fromCustomer.id, fromAgent.id]);
+        // The sending socket has its message from the ack and is left out of the push (API.md allows either).
+        expect(ids).toEqual([first.message.id, fromCustomer.id, fromAgent.id].filter((id) => id !== sentBy.get(s)));
         // Typing goes to the other side only.
         expect(s.all('typing')).toHaveLength(1);
       }
@@ -142,6 +147,19 @@ describe('Real time (e2e)', () => {
       for (const tab of [tab1, tab2]) await tab.waitFor('message.new', (e) => e.message.id === sent.id);
       await tab1.settle();
       for (const tab of [tab1, tab2]) expect(tab.all('message.new', (e) => e.message.id === sent.id)).toHaveLength(1);
+    });
+
+    it("pushes a message to the sender's other tabs, not back to the socket that sent it", async () => {
+      const { queue, agent, client: tab1 } = await agentOnline();
+      const tab2 = (await socket('/agent', agent.token)).client;
+      const { client: customerSocket, conversation } = await customerStarts(queue.id);
+      for (const tab of [tab1, tab2]) await tab.waitFor('conversation.assigned', (e) => e.conversation.id === conversation.id);
+      const sent = await tab1.ok('message.send', { conversationId: conversation.id, text: 'from tab 1' });
+      await tab2.waitFor('message.new', (e) => e.message.id === sent.id);
+      await customerSocket.waitFor('message.new', (e) => e.message.id === sent.id);
+      await Promise.all([tab1.settle(), tab2.settle()]);
+      expect(tab1.all('message.new', (e) => e.message.id === sent.id)).toEqual([]);
+      expect(tab2.all('message.new', (e) => e.message.id === sent.id)).toHaveLength(1);
     });
 
     it('pushes changes made over HTTP exactly like socket ones (transfer, HTTP message, agent status)', async () => {

@@ -98,8 +98,8 @@ class LoadGenerator {
     const concurrency = init.connectConcurrency ?? 50;
     this.specs = init.customers;
     // Agents first, so that they are in their rooms before anyone sends.
-    const agents = await settleLimit(init.agents, concurrency, (token) => this.open(init.url, '/agent', token));
-    const customers = await settleLimit(init.customers, concurrency, (spec) => this.open(init.url, '/customer', spec.token));
+    const agents = await settleLimit(init.agents, concurrency, (token, i) => this.open(init.agentUrls?.[i] ?? init.url, '/agent', token));
+    const customers = await settleLimit(init.customers, concurrency, (spec) => this.open(spec.url ?? init.url, '/customer', spec.token));
     this.agents = agents.results as LeanSocket[];
     this.customers = customers.results as LeanSocket[];
     this.agents.forEach((socket, index) => socket?.on('message.new', (payload) => this.onMessageNew(index, payload as MessageNew)));

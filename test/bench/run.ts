@@ -13,11 +13,12 @@ import { runBurst } from './phases/burst';
 import { runConnections } from './phases/connections';
 import { runReports } from './phases/reports';
 import { runThroughput, TargetName } from './phases/throughput';
+import { GROWTH_RUNNERS } from './phases/growth';
 import { BUILD_DIR, buildBenchScripts, installExitHandlers, killAllChildren, setChildDeadline } from './lib/children';
-import { BenchOptions, parseArgs } from './lib/cli';
+import { BenchOptions, GROWTH_PHASES, parseArgs } from './lib/cli';
 import { loadAverage, machineDescription } from './lib/proc';
 import { latestProfile, summarizeProfile } from './lib/profile';
-import { renderReport, type RunSummary, writeBenchmarksFile } from './lib/report';
+import { renderReport, type RunSummary, writeBenchmarksFile, writeBenchmarksSection } from './lib/report';
 import { buildOurServer, ourBuildIsStale, redactUrl, REPO_ROOT } from './lib/servers';
 
 const started = Date.now();
@@ -40,12 +41,14 @@ interface Context {
   summary: RunSummary;
   failed: boolean;
   oursBuilt: boolean;
+  /** Markdown of the growth phases that ran, each for its own section of BENCHMARKS.md. */
+  growth: { key: string; markdown: string }[];
 }
 
 /** Builds our server when asked to (or when dist/ is older than the sources); a failure skips its phases. */
 async function buildPhase(ctx: Context): Promise<void> {
   const { options, summary } = ctx;
-  const needsOurs = options.phases.some((p) => p === 'ours' || p === 'hooked' || p === 'burst' || p === 'connections');
+  const needsOurs = options.phases.some((p) => p !== 'bare' && p !== 'insert');
   if (!needsOurs || options.build === 'never' || (options.build === 'auto' && !ourBuildIsStale())) return;
   log('building our server (nest build contact-center)');
   try {
@@ -133,13 +136,44 @@ async function reportsPhase(ctx: Context): Promise<void> {
   ctx.failed ||= 'error' in summary.reports;
 }
 
-function publish({ options, summary }: Context, loadAtStart: number): void {
+/** Phases h–l (issue 15): growth of the data and scale-out; each renders its own section. */
+async function growthPhases(ctx: Context): Promise<void> {
+  const { options } = ctx;
+  for (const key of GROWTH_PHASES) {
+    if (!options.phases.includes(key)) continue;
+    if (!ctx.oursBuilt) {
+      ctx.summary.notes.push(`${key}: skipped, our server was not built`);
+      continue;
+    }
+    const runner = GROWTH_RUNNERS[key];
+    log(`${key}: ${runner.title}`);
+    const phaseStarted = Date.now();
+    const load = loadAverage();
+    let markdown: string;
+    try {
+      markdown = await runner.run({ quick: options.quick, database: options.database, log });
+    } catch (error) {
+      ctx.failed = true;
+      log(`${key}: ${(error as Error).stack ?? error}`);
+      markdown = `### ${runner.title} (phase \`${key}\`)\n\n**failed**: ${(error as Error).message.split('\n')[0]}`;
+    }
+    const note = `- run ${new Date(phaseStarted).toISOString().replace(/\.\d+Z$/, 'Z')} (\`npm run bench -- --only=${key}${options.quick ? ' --quick' : ''}\`), ${((Date.now() - phaseStarted) / 1000).toFixed(0)} s; 1-minute load average ${load.toFixed(2)} at the start${load > 0.5 ? ' (the machine was loaded by other work: compare ratios within this run, not absolute figures)' : ''}`;
+    ctx.growth.push({ key, markdown: `${markdown}\n\n${note}` });
+  }
+}
+
+function publish({ options, summary, growth }: Context, loadAtStart: number): void {
   summary.notes.push(
     `total bench time ${((Date.now() - started) / 1000).toFixed(0)} s; 1-minute load average ${loadAtStart.toFixed(2)} at the start, ${loadAverage().toFixed(2)} at the end` +
       (loadAtStart > 0.5 ? ' (other work was running: numbers are noisier than usual)' : ''),
   );
   const report = renderReport(summary);
   process.stdout.write(`\n${report}\n`);
+  for (const g of growth) process.stdout.write(`\n${g.markdown}\n`);
+  if (options.writeGrowth) {
+    for (const g of growth) writeBenchmarksSection(join(REPO_ROOT, 'BENCHMARKS.md'), g.key, g.markdown);
+    if (growth.length) log(`BENCHMARKS.md: sections ${growth.map((g) => g.key).join(', ')} updated`);
+  }
   mkdirSync(BUILD_DIR, { recursive: true });
   writeFileSync(join(BUILD_DIR, 'last-run.json'), JSON.stringify(summary, null, 2));
   if (options.write) {
@@ -164,6 +198,7 @@ async function main(options: BenchOptions): Promise<number> {
     options,
     failed: false,
     oursBuilt: true,
+    growth: [],
     summary: {
       date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
       command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
@@ -177,6 +212,7 @@ async function main(options: BenchOptions): Promise<number> {
   await burstPhase(ctx);
   await connectionsPhase(ctx);
   await reportsPhase(ctx);
+  await growthPhases(ctx);
   publish(ctx, loadAtStart);
   return ctx.failed ? 1 : 0;
 }

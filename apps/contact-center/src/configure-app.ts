@@ -15,7 +15,7 @@ import { RedisIoAdapter } from './realtime/redis-io.adapter';
 export const API_PREFIX = 'api/v1';
 
 /** Everything main.ts and the e2e tests set up the same way on a created app. */
-export async function configureApp(app: INestApplication): Promise<void> {
+export async function configureApp(app: INestApplication): Promise<{ webUi: boolean }> {
   const express = app as NestExpressApplication;
   app.useLogger(app.get(Logger));
   express.useBodyParser('json', { limit: '64kb' });
@@ -33,7 +33,7 @@ export async function configureApp(app: INestApplication): Promise<void> {
   // process.exit (not a re-raised signal) lets the logger flush the shutdown's last line.
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   app.enableCors();
-  serveWebUi(express);
+  const webUi = serveWebUi(express);
 
   const adapter = new RedisIoAdapter(app);
   await adapter.connect(app.get(RedisClients));
@@ -44,4 +44,5 @@ export async function configureApp(app: INestApplication): Promise<void> {
   // Before the OpenAPI UI, which serves everything else under /docs.
   http.get('/docs/asyncapi.json', (_req: Request, res: Response) => void res.json(asyncapi));
   SwaggerModule.setup('docs', app, openapi);
+  return { webUi };
 }

@@ -3,10 +3,11 @@ import { APP_CONFIG, AppConfig } from '@cc/common';
 import { MetricsService } from './platform/metrics.service';
 
 /** The HTTP routes and socket namespaces a start-up names, as they are served. */
-export function startupSummary(port: number): string {
+export function startupSummary(port: number, webUi = false): string {
   return (
     `Listening on port ${port}: HTTP API /api/v1 (health /api/v1/health), metrics /metrics, ` +
-    `OpenAPI /docs (/docs-json), AsyncAPI /docs/asyncapi.json, Socket.IO namespaces /agent and /customer (path /socket.io)`
+    `OpenAPI /docs (/docs-json), AsyncAPI /docs/asyncapi.json, Socket.IO namespaces /agent and /customer (path /socket.io)` +
+    (webUi ? ', agent console /console/, chat widget /widget/' : '')
   );
 }
 

@@ -19,9 +19,9 @@ async function bootstrap(): Promise<void> {
     throw err;
   }
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { bufferLogs: true, bodyParser: false });
-  await configureApp(app);
+  const { webUi } = await configureApp(app);
   await app.listen(config.port);
-  app.get(Logger).log(startupSummary(config.port), 'Bootstrap');
+  app.get(Logger).log(startupSummary(config.port, webUi), 'Bootstrap');
 }
 
 void bootstrap();

@@ -12,7 +12,7 @@ import {
   RestClient,
   UserView,
 } from '@cc/client';
-import { clock, duration, errorText, safeStorage, Store, typingNotifier, useStore } from '../shared/store';
+import { clock, duration, errorText, safeStorage, Store, typingNotifier, useStore, withMessage } from '../shared/store';
 import '../shared/base.css';
 import './console.css';
 
@@ -163,8 +163,9 @@ function start(session: Session): void {
   });
   c.on('message.new', ({ message }) => {
     if (!store.state.entries.has(message.conversationId)) return;
+    if (store.state.entries.get(message.conversationId)?.messages.some((m) => m.id === message.id)) return;
     updateEntry(message.conversationId, (e) => ({
-      messages: [...e.messages, message],
+      messages: withMessage(e.messages, message),
       unread: store.state.selected === message.conversationId || message.senderType !== 'customer' ? e.unread : e.unread + 1,
       customerTyping: message.senderType === 'customer' ? false : e.customerTyping,
     }));
@@ -377,7 +378,8 @@ function ConversationPane({ entry, myId }: { entry: Entry; myId: number }) {
     typing.current.stop();
     setText('');
     try {
-      await client.send(c.id, body);
+      const sent = await client.send(c.id, body);
+      if (store.state.entries.has(sent.conversationId)) updateEntry(sent.conversationId, (entry) => ({ messages: withMessage(entry.messages, sent) }));
     } catch (err) {
       setText(body);
       fail(err);

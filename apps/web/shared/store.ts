@@ -79,3 +79,13 @@ export function safeStorage(kind: 'local' | 'session'): Pick<Storage, 'getItem' 
     };
   }
 }
+
+/**
+ * The list with `message` in it once, in id order. A sender's own socket may or may not get its
+ * message back as `message.new` (API.md): the sender adds it from the ack, and either copy is kept once.
+ */
+export function withMessage<M extends { id: number }>(messages: M[], message: M): M[] {
+  if (messages.some((m) => m.id === message.id)) return messages;
+  const at = messages.findIndex((m) => m.id > message.id);
+  return at < 0 ? [...messages, message] : [...messages.slice(0, at), message, ...messages.slice(at)];
+}

@@ -1,7 +1,7 @@
 import { html, render } from 'htm/preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, ConnectionState, ConversationView, CustomerClient, MessageView, RestClient } from '@cc/client';
-import { clock, duration, errorText, safeStorage, Store, typingNotifier, useStore } from '../shared/store';
+import { clock, duration, errorText, safeStorage, Store, typingNotifier, useStore, withMessage } from '../shared/store';
 import '../shared/base.css';
 import './widget.css';
 
@@ -85,7 +85,7 @@ function connect(saved: Saved): void {
   c.on('conversation.resolved', ({ conversation }) => sameConversation(conversation) && store.set({ conversation, ended: true, agentTyping: false }));
   c.on('message.new', ({ message }) => {
     if (message.conversationId !== store.state.conversation?.id) return;
-    store.set((s) => ({ messages: [...s.messages, message], agentTyping: message.senderType === 'agent' ? false : s.agentTyping }));
+    store.set((s) => ({ messages: withMessage(s.messages, message), agentTyping: message.senderType === 'agent' ? false : s.agentTyping }));
   });
   c.on('typing', ({ conversationId, typing }) => conversationId === store.state.conversation?.id && store.set({ agentTyping: typing }));
 }
@@ -171,7 +171,8 @@ function Chat({ s }: { s: State }) {
     setText('');
     setSending(true);
     try {
-      await client.send(conversation.id, body);
+      const sent = await client.send(conversation.id, body);
+      if (sent.conversationId === store.state.conversation?.id) store.set((st) => ({ messages: withMessage(st.messages, sent) }));
     } catch (err) {
       setText(body);
       store.set({ error: errorText(err) });

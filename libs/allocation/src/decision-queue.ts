@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { BatchQueue, Settled, withTransaction } from '@cc/database';
+import { BatchQueue, Settled, timedLockHold, withTransaction } from '@cc/database';
 import { AllocationRepository } from './allocation.repository';
 
 export type Decision<T = unknown> = (manager: EntityManager) => Promise<T>;
@@ -32,7 +32,7 @@ export class DecisionQueue {
         const out: unknown[] = [];
         for (const work of batch) out.push(await work(manager));
         return out;
-      });
+      }, batch.length);
       return values.map((value) => ({ ok: true, value }));
     } catch (err) {
       if (batch.length === 1) throw err;
@@ -49,10 +49,14 @@ export class DecisionQueue {
    * decisions (never a conversation or its messages, committed durably before), and the sweep
    * allocates those conversations again; WAL order keeps every later durable commit consistent.
    */
-  private lockedTransaction<T>(work: Decision<T>): Promise<T> {
-    return withTransaction(this.dataSource, async (manager) => {
-      await this.repo.lockForDecisions(manager);
-      return work(manager);
-    });
+  private lockedTransaction<T>(work: Decision<T>, decisions = 1): Promise<T> {
+    // The hold time (lock acquired → committed) feeds cc_allocation_lock_hold_seconds.
+    return timedLockHold(decisions, (held) =>
+      withTransaction(this.dataSource, async (manager) => {
+        await this.repo.lockForDecisions(manager);
+        held();
+        return work(manager);
+      }),
+    );
   }
 }

@@ -26,7 +26,8 @@ export interface DomainEventMap {
   'conversation.requeued': { conversation: ConversationView; fromAgentId: number };
   /** Waiting positions may have moved in these queues. */
   'queue.positions.changed': { queueIds: number[] };
-  'message.created': { message: MessageView; customerId: number; agentId: number | null };
+  /** `origin`: an opaque id of the connection that sent it (a socket id), which already has it from its ack. */
+  'message.created': { message: MessageView; customerId: number; agentId: number | null; origin?: string };
 }
 
 export type DomainEventName = keyof DomainEventMap;

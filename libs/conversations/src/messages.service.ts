@@ -37,12 +37,12 @@ export class MessagesService {
    * statement, see MessagesRepository). Only when nothing was stored does it look further, to tell a
    * retried clientMessageId (answered with the stored message) from a refusal (404/403/409).
    */
-  async send(user: Principal, conversationId: number, dto: SendMessageDto): Promise<{ message: MessageView; created: boolean }> {
+  async send(user: Principal, conversationId: number, dto: SendMessageDto, origin?: string): Promise<{ message: MessageView; created: boolean }> {
     const clientMessageId = dto.clientMessageId ?? null;
     const row = await this.writer.write({ conversationId, role: user.role, senderId: user.id, text: dto.text, clientMessageId, actor: actorOf(user) });
     if (row) {
       const message = toMessageView(row);
-      this.events.publish('message.created', { message, customerId: row.customer_id, agentId: row.agent_id });
+      this.events.publish('message.created', { message, customerId: row.customer_id, agentId: row.agent_id, origin });
       return { message, created: true };
     }
     const conversation = await this.participants(user, conversationId);

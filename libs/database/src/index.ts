@@ -7,3 +7,4 @@ export * from './after-commit';
 export * from './batch-queue';
 export * from './outbox';
 export * from './outbox.repository';
+export * from './lock-timing';

@@ -1,7 +1,9 @@
 /** Command-line options of `npm run bench`. */
 import { DEFAULT_POSTGRES_URL } from './servers';
 
-export const PHASES = ['bare', 'insert', 'ours', 'burst', 'connections', 'reports', 'hooked'] as const;
+export const PHASES = ['bare', 'insert', 'ours', 'burst', 'connections', 'reports', 'hooked', 'history', 'waiting', 'agents', 'burst2', 'redis'] as const;
+/** The growth and scale-out phases (issue 15): each writes its own section of BENCHMARKS.md. */
+export const GROWTH_PHASES = ['history', 'waiting', 'agents', 'burst2', 'redis'] as const;
 export type Phase = (typeof PHASES)[number];
 /** Phases run only when named with --only. */
 export const OPTIONAL_PHASES: Phase[] = ['reports', 'hooked'];
@@ -14,6 +16,12 @@ const ALIASES: Record<string, Phase[]> = {
   e: ['connections'],
   g: ['hooked'],
   outbox: ['ours', 'hooked'],
+  h: ['history'],
+  i: ['waiting'],
+  j: ['agents'],
+  k: ['burst2'],
+  l: ['redis'],
+  growth: [...GROWTH_PHASES],
   references: ['bare', 'insert'],
   throughput: ['bare', 'insert', 'ours'],
   messages: ['bare', 'insert', 'ours'],
@@ -50,13 +58,16 @@ export interface BenchOptions {
   /** Run `nest build contact-center` first: when dist is older than the sources (auto), always, or never. */
   build: 'auto' | 'always' | 'never';
   write: boolean;
+  /** Write the sections of the growth phases that ran (each its own; partial runs may write them). */
+  writeGrowth: boolean;
   profile: boolean;
   budgetS: number;
 }
 
 export const USAGE = `usage: npm run bench -- [options]
   --quick              one round, short phases, 100 pairs, burst of 500 against 50 × 5, 2,000 sockets (under 2 minutes)
-  --only=<phases>      comma list of bare|insert|ours|burst|connections|reports|hooked (or a..g, references, throughput);
+  --only=<phases>      comma list of bare|insert|ours|burst|connections|reports|hooked|history|waiting|agents|burst2|redis
+                       (or a..l, references, throughput, growth = history..redis);
                        reports (f) is optional: it runs only when named, and needs PostgreSQL;
                        hooked (g) is optional: our server with one message.created webhook (outbox = ours,hooked)
   --conversations=<n>  conversations seeded by the reports phase (default 1000000; quick 100000)
@@ -73,7 +84,8 @@ export const USAGE = `usage: npm run bench -- [options]
                        (default: only when dist/ is older than apps/, libs/ or tsconfig.json)
   --profile            CPU-profile our server during the message phase and report where its time goes
                        (profiling slows it down: compare numbers only between profiled runs)
-  --write / --no-write update BENCHMARKS.md (default: yes, except with --quick, --only or --profile)`;
+  --write / --no-write update BENCHMARKS.md (default: yes, except with --quick, --only or --profile;
+                       the growth phases write their own sections also with --only, never with --quick)`;
 
 export function parseArgs(argv: string[]): BenchOptions {
   const flags = new Map<string, string>();
@@ -125,7 +137,8 @@ export function parseArgs(argv: string[]): BenchOptions {
     build: flags.has('no-build') ? 'never' : flags.has('build') ? 'always' : 'auto',
     profile: flags.has('profile'),
     write: flags.has('no-write') ? false : flags.has('write') || (!quick && !flags.has('only') && !flags.has('profile')),
-    budgetS: quick ? 300 : 900,
+    writeGrowth: flags.has('no-write') ? false : flags.has('write') || (!quick && !flags.has('profile')),
+    budgetS: (quick ? 300 : 900) + phases.filter((p) => (GROWTH_PHASES as readonly string[]).includes(p)).length * (quick ? 120 : 240),
   };
 }
 

@@ -6,6 +6,8 @@ export interface CustomerSpec {
   token: string;
   conversationId: number;
   agentIndex: number;
+  /** The instance this customer connects to, when not `GeneratorInit.url` (several instances). */
+  url?: string;
 }
 
 export interface GeneratorInit {
@@ -13,6 +15,8 @@ export interface GeneratorInit {
   customers: CustomerSpec[];
   /** Agent tokens; `CustomerSpec.agentIndex` points into this list. */
   agents: string[];
+  /** The instance each agent connects to, when not `url`. */
+  agentUrls?: string[];
   connectConcurrency?: number;
 }
 

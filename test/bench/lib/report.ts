@@ -316,3 +316,24 @@ export function writeBenchmarksFile(file: string, report: string): void {
   const after = text.slice(text.indexOf(END));
   writeFileSync(file, `${before}\n${report.trim()}\n${after}`);
 }
+
+/**
+ * Replaces (or adds, after the main results) the section `key` of BENCHMARKS.md: the growth
+ * phases each own one, so running one phase never erases another's figures.
+ */
+export function writeBenchmarksSection(file: string, key: string, markdown: string): void {
+  const start = `<!-- bench:${key}:start (written by npm run bench -- --only=${key}; edit outside these markers) -->`;
+  const end = `<!-- bench:${key}:end -->`;
+  let text = existsSync(file) ? readFileSync(file, 'utf8') : SKELETON;
+  const at = text.indexOf(`<!-- bench:${key}:start`);
+  const stop = text.indexOf(end);
+  if (at >= 0 && stop > at) {
+    text = `${text.slice(0, at)}${start}\n${markdown.trim()}\n${text.slice(stop)}`;
+  } else {
+    const anchor = text.includes(END) ? text.lastIndexOf('<!-- bench:', text.length) : -1;
+    // After the last generated section (main results or another growth phase).
+    const afterLast = anchor >= 0 ? text.indexOf('-->', anchor) + 3 : text.length;
+    text = `${text.slice(0, afterLast)}\n\n${start}\n${markdown.trim()}\n${end}${text.slice(afterLast)}`;
+  }
+  writeFileSync(file, text);
+}

@@ -123,6 +123,10 @@ export interface OurServer extends ServerHandle {
   admin: Session;
   storage: string;
   logFile: string;
+  /** The PostgreSQL database this instance uses (undefined on the embedded engine): for SQL seeding and a second instance. */
+  databaseUrl?: string;
+  /** The JWT secret it signs with: the growth phases mint tokens for SQL-seeded users (lib/tokens.ts). */
+  jwtSecret: string;
 }
 
 export interface OurServerOptions {
@@ -133,14 +137,26 @@ export interface OurServerOptions {
   profileDir?: string;
   /** Let collectGarbage() run a full GC in the server (node --expose-gc). */
   gcOnSignal?: boolean;
+  /** Socket.IO Redis adapter (several instances). */
+  redisUrl?: string;
+  /** Join another instance: its database (used as it is, not dropped) and its JWT secret. */
+  joinOf?: OurServer;
+  /** Extra environment for the server. */
+  env?: Record<string, string | undefined>;
 }
 
 /** Starts `node dist/apps/contact-center/main.js` on a free port, waits for health, logs the admin in. */
-export async function startOurServer({ database, label, profileDir, gcOnSignal }: OurServerOptions): Promise<OurServer> {
+export async function startOurServer({ database, label, profileDir, gcOnSignal, redisUrl, joinOf, env }: OurServerOptions): Promise<OurServer> {
   const entry = ourEntry();
   if (!existsSync(entry)) throw new Error(`${entry} does not exist (build with: npx nest build contact-center)`);
-  const storage = database === 'embedded' ? await embeddedStorage() : await postgresStorage(database);
+  if (joinOf && !joinOf.databaseUrl) throw new Error('a second instance needs PostgreSQL (the embedded engine is one process)');
+  const storage: Storage = joinOf
+    ? { env: { DATABASE_URL: joinOf.databaseUrl as string }, description: joinOf.storage, dispose: async () => undefined }
+    : database === 'embedded'
+      ? await embeddedStorage()
+      : await postgresStorage(database);
   const port = await freePort();
+  const jwtSecret = joinOf?.jwtSecret ?? randomBytes(24).toString('hex');
   const adminCredentials = { email: 'bench-admin@bench.test', password: randomBytes(12).toString('hex') };
   const logFile = logPath(`server-${label}`);
   writeFileSync(logFile, '');
@@ -150,7 +166,7 @@ export async function startOurServer({ database, label, profileDir, gcOnSignal }
     {
       NODE_ENV: 'production',
       PORT: String(port),
-      JWT_SECRET: randomBytes(24).toString('hex'),
+      JWT_SECRET: jwtSecret,
       ADMIN_EMAIL: adminCredentials.email,
       ADMIN_PASSWORD: adminCredentials.password,
       MESSAGE_RATE_LIMIT: '0',
@@ -158,12 +174,13 @@ export async function startOurServer({ database, label, profileDir, gcOnSignal }
       // Setup creates hundreds of agents; password hashing cost is not what this bench measures.
       BCRYPT_ROUNDS: '4',
       PRESENCE_GRACE_SECONDS: '600',
-      REDIS_URL: undefined,
+      REDIS_URL: redisUrl,
       DATABASE_URL: undefined,
       DATA_DIR: undefined,
       BENCH_EXIT_ON_SIGTERM: profileDir ? '1' : undefined,
       ...(gcOnSignal ? GC_ON_SIGNAL.env : {}),
       ...storage.env,
+      ...env,
     },
     REPO_ROOT,
     [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(gcOnSignal ? GC_ON_SIGNAL.nodeArgs : [])],
@@ -182,8 +199,10 @@ export async function startOurServer({ database, label, profileDir, gcOnSignal }
       if (Date.now() > deadline) throw new Error('GET /api/v1/health did not answer 200 within 90 s');
       await sleep(250);
     }
-    const admin = await api.login(adminCredentials);
-    return { name: 'ours', url, pid: child.pid as number, api, admin, storage: storage.description, logFile, stop };
+    // A joining instance finds the admin of the first one (ADMIN_* only seed an empty database).
+    const admin = joinOf ? joinOf.admin : await api.login(adminCredentials);
+    const databaseUrl = storage.env.DATABASE_URL;
+    return { name: 'ours', url, pid: child.pid as number, api, admin, storage: storage.description, logFile, stop, databaseUrl, jwtSecret };
   } catch (error) {
     await stop();
     throw new Error(`our server did not start: ${(error as Error).message}\n--- ${logFile} (tail) ---\n${tail(logFile, 30)}`);

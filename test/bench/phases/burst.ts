@@ -18,6 +18,9 @@ export interface BurstOptions {
   capacity: number;
   spreadMs: number;
   database: string;
+  /** Two instances (sharing the database, Redis adapter) take turns answering the requests. */
+  instances?: 1 | 2;
+  redisUrl?: string;
   log: (line: string) => void;
 }
 
@@ -28,6 +31,9 @@ export interface BurstResult {
   spreadMs: number;
   /** First request sent to last response received. */
   totalMs: number;
+  /** Last request sent to last response received. */
+  afterLastFiredMs?: number;
+  instances?: number;
   active: number;
   queued: number;
   errors: number;
@@ -65,8 +71,13 @@ async function fireSpread<T>(count: number, spreadMs: number, fire: (i: number) 
 
 export async function runBurst(options: BurstOptions): Promise<BurstResult> {
   const setupStarted = Date.now();
-  const server = await startOurServer({ database: options.database, label: 'burst' });
-  const burstApi = new ContactCenterApi(server.url, 512);
+  const server = await startOurServer({ database: options.database, label: 'burst', redisUrl: options.redisUrl });
+  const second = options.instances === 2 ? await startOurServer({ database: options.database, label: 'burst-2', redisUrl: options.redisUrl, joinOf: server }).catch(async (error) => {
+    await server.stop();
+    throw error;
+  }) : undefined;
+  const servers = second ? [server, second] : [server];
+  const burstApis = servers.map((s) => new ContactCenterApi(s.url, 512));
   try {
     const { api, admin } = server;
     options.log(`  creating ${options.agents} agents (capacity ${options.capacity}) and ${options.customers} customer sessions`);
@@ -75,12 +86,15 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
     const setupMs = Date.now() - setupStarted;
     await sleep(500);
 
-    const cpuBefore = cpuTimeMs(server.pid);
+    const cpuOf = () => servers.reduce((sum, s) => sum + cpuTimeMs(s.pid), 0);
+    const cpuBefore = cpuOf();
     const started = performance.now();
+    let lastFiredAt = started;
     const outcomes = await fireSpread<Outcome>(customers.length, options.spreadMs, async (i) => {
       const sentAt = performance.now();
+      lastFiredAt = Math.max(lastFiredAt, sentAt);
       try {
-        const res = await burstApi.http.send<Conversation & { message?: string }>('POST', '/api/v1/conversations', { channel: 'web' }, customers[i].token, 60_000);
+        const res = await burstApis[i % burstApis.length].http.send<Conversation & { message?: string }>('POST', '/api/v1/conversations', { channel: 'web' }, customers[i].token, 60_000);
         const now = performance.now();
         if (res.status !== 201) return { error: `${res.status} ${JSON.stringify(res.body?.message ?? res.body)}`, latencyMs: now - sentAt, doneAt: now };
         return { status: res.body.status, latencyMs: now - sentAt, doneAt: now };
@@ -90,7 +104,8 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
       }
     });
     const totalMs = Math.max(...outcomes.map((o) => o.doneAt)) - started;
-    const serverCpuMs = cpuTimeMs(server.pid) - cpuBefore;
+    const serverCpuMs = cpuOf() - cpuBefore;
+    const afterLastFiredMs = Math.max(...outcomes.map((o) => o.doneAt)) - lastFiredAt;
 
     const latency = new Samples(outcomes.length);
     const errorSamples: Record<string, number> = {};
@@ -120,9 +135,12 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
       serverCpuMs,
       serverRssKiB: memoryKiB(server.pid),
       setupMs,
+      afterLastFiredMs,
+      instances: servers.length,
     };
   } finally {
-    burstApi.close();
+    for (const a of burstApis) a.close();
+    if (second) await second.stop();
     await server.stop();
   }
 }

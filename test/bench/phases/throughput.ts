@@ -114,11 +114,11 @@ function referencePairs(url: string, pairs: number): GeneratorInit {
 }
 
 /** Through the real API: N agents logged in, N customers each with an active conversation. */
-async function ourPairs(server: OurServer, pairs: number): Promise<GeneratorInit> {
+export async function ourPairs(server: OurServer, pairs: number, capacity = 50, tag = 'tp'): Promise<GeneratorInit & { agentIds: number[] }> {
   const { api, admin } = server;
-  const accounts = await createLoggedInAgents(api, admin.token, pairs, 50, 'tp');
+  const accounts = await createLoggedInAgents(api, admin.token, pairs, capacity, tag);
   const agentSessions = await loginAll(api, accounts);
-  const customerSessions = await createCustomers(api, pairs, 'tp');
+  const customerSessions = await createCustomers(api, pairs, tag);
   const conversations = await mapLimit(customerSessions, 8, (customer) => api.startConversation(customer.token));
   const agentIndex = new Map(accounts.map((account, index) => [account.id, index]));
   const customers: CustomerSpec[] = conversations.map((conversation, i) => {
@@ -128,7 +128,7 @@ async function ourPairs(server: OurServer, pairs: number): Promise<GeneratorInit
     }
     return { token: customerSessions[i].token, conversationId: conversation.id, agentIndex: index };
   });
-  return { url: server.url, agents: agentSessions.map((s) => s.token), customers };
+  return { url: server.url, agents: agentSessions.map((s) => s.token), customers, agentIds: accounts.map((a) => a.id) };
 }
 
 async function openTarget(name: TargetName, options: ThroughputOptions): Promise<Target & { setupMs: number }> {

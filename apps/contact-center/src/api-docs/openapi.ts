@@ -59,7 +59,28 @@ export function buildOpenApiDocument(app: INestApplication, extraModels: Type<un
     },
   };
   addDerivedErrors(document);
+  integerIds(document);
   return document;
+}
+
+/** Ids and paging numbers are integers (the plugin says `number` for every TypeScript number). */
+const INTEGER_NAMES = /^(id|.+Id|page|limit|total|totalPages|statusCode|after|before|position)$/;
+const INTEGER_LISTS = /^.+Ids$/;
+
+function integerIds(document: OpenAPIObject): void {
+  const fix = (name: string, schema: Record<string, any> | undefined) => {
+    if (!schema) return;
+    if (INTEGER_NAMES.test(name) && schema.type === 'number') schema.type = 'integer';
+    if (INTEGER_LISTS.test(name) && schema.type === 'array' && schema.items?.type === 'number') schema.items.type = 'integer';
+  };
+  for (const schema of Object.values(document.components?.schemas ?? {}) as Record<string, any>[]) {
+    for (const [name, property] of Object.entries((schema.properties ?? {}) as Record<string, any>)) fix(name, property);
+  }
+  for (const { op } of operationsOf(document)) {
+    for (const parameter of (op.parameters ?? []) as { name: string; in: string; schema?: Record<string, any> }[]) {
+      if (parameter.in !== 'header') fix(parameter.name, parameter.schema);
+    }
+  }
 }
 
 function addDerivedErrors(document: OpenAPIObject): void {

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { ConversationsRepository } from '@cc/conversations';
+import { allocationLockHoldSeconds } from '@cc/database';
 
 /** Prometheus metrics of this instance; `/metrics` exposes them (http/metrics), the realtime layer counts into them. */
 @Injectable()
@@ -21,6 +22,7 @@ export class MetricsService {
 
   constructor(dataSource: DataSource, conversations: ConversationsRepository) {
     collectDefaultMetrics({ register: this.registry, prefix: 'cc_' });
+    this.registry.registerMetric(allocationLockHoldSeconds);
     new Gauge({
       name: 'cc_conversations_waiting',
       help: 'Conversations waiting for an agent (all instances)',

@@ -2,6 +2,7 @@ import { ConnectedSocket, MessageBody, SubscribeMessage, WebSocketGateway } from
 import { ConversationsService, MessagesService } from '@cc/conversations';
 import { OffersService } from '@cc/allocation';
 import { OfferPayload } from './dto/socket.dto';
+import { MessageSendHandler } from './message-send';
 import { PARTICIPANT_EVENTS, ParticipantGateway } from './participant.gateway';
 import { ClientSocket } from './server-events';
 import { SocketConnections } from './socket-connections';
@@ -14,8 +15,15 @@ export class AgentGateway extends ParticipantGateway {
   protected readonly roles = ['agent', 'admin'] as const;
   protected readonly events = [...PARTICIPANT_EVENTS, 'offer.accept', 'offer.decline'] as const;
 
-  constructor(connections: SocketConnections, conversations: ConversationsService, messages: MessagesService, typingRelay: TypingRelay, private readonly offers: OffersService) {
-    super(connections, conversations, messages, typingRelay);
+  constructor(
+    connections: SocketConnections,
+    conversations: ConversationsService,
+    messages: MessagesService,
+    typingRelay: TypingRelay,
+    sendHandler: MessageSendHandler,
+    private readonly offers: OffersService,
+  ) {
+    super(connections, conversations, messages, typingRelay, sendHandler);
   }
 
   @SubscribeMessage('offer.accept')

@@ -3,6 +3,7 @@ import { RoutingService } from '@cc/allocation';
 import { ConversationsService, MessagesService } from '@cc/conversations';
 import { StartConversationPayload } from './dto/socket.dto';
 import { PARTICIPANT_EVENTS, ParticipantGateway } from './participant.gateway';
+import { MessageSendHandler } from './message-send';
 import { ClientSocket } from './server-events';
 import { SocketConnections } from './socket-connections';
 import { TypingRelay } from './typing-relay';
@@ -14,8 +15,15 @@ export class CustomerGateway extends ParticipantGateway {
   protected readonly roles = ['customer'] as const;
   protected readonly events = [...PARTICIPANT_EVENTS, 'conversation.start'];
 
-  constructor(connections: SocketConnections, conversations: ConversationsService, messages: MessagesService, typingRelay: TypingRelay, private readonly routing: RoutingService) {
-    super(connections, conversations, messages, typingRelay);
+  constructor(
+    connections: SocketConnections,
+    conversations: ConversationsService,
+    messages: MessagesService,
+    typingRelay: TypingRelay,
+    sendHandler: MessageSendHandler,
+    private readonly routing: RoutingService,
+  ) {
+    super(connections, conversations, messages, typingRelay, sendHandler);
   }
 
   @SubscribeMessage('conversation.start')

@@ -26,9 +26,9 @@ export class DomainEventsListener {
   ) {}
 
   @On('message.created')
-  onMessage({ message, customerId, agentId }: DomainEventMap['message.created']): void {
+  onMessage({ message, customerId, agentId, origin }: DomainEventMap['message.created']): void {
     this.metrics.messagesSent.inc({ sender_type: message.senderType });
-    this.hub.send([rooms.customer(customerId), rooms.agentOf(agentId)], 'message.new', { message });
+    this.hub.send([rooms.customer(customerId), rooms.agentOf(agentId)], 'message.new', { message }, origin);
   }
 
   @On('conversation.queued')

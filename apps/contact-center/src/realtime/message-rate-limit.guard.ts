@@ -1,5 +1,4 @@
-import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
-import { APP_CONFIG, AppConfig, DomainError } from '@cc/common';
+import { DomainError } from '@cc/common';
 import { ClientSocket } from './server-events';
 
 /** `rate` tokens per second, at most `rate` saved up: a burst of `rate` at once, then `rate` a second. */
@@ -22,17 +21,9 @@ export class TokenBucket {
 
 const BUCKET = 'messageBucket';
 
-/** MESSAGE_RATE_LIMIT per socket on `message.send` (0: off); past it the send gets a 429 ack. */
-@Injectable()
-export class MessageRateLimitGuard implements CanActivate {
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
-
-  canActivate(context: ExecutionContext): boolean {
-    const rate = this.config.messageRateLimit;
-    if (rate === 0) return true;
-    const socket = context.switchToWs().getClient<ClientSocket>();
-    const bucket = (socket.data[BUCKET] ??= new TokenBucket(rate)) as TokenBucket;
-    if (!bucket.take()) throw new DomainError('rate_limited', 'RateLimited', `Too many messages: at most ${rate} per second`);
-    return true;
-  }
+/** MESSAGE_RATE_LIMIT per socket on `message.send` (0: off): takes one of the socket's tokens, or throws the 429. */
+export function takeMessageToken(socket: ClientSocket, rate: number): void {
+  if (rate === 0) return;
+  const bucket = (socket.data[BUCKET] ??= new TokenBucket(rate)) as TokenBucket;
+  if (!bucket.take()) throw new DomainError('rate_limited', 'RateLimited', `Too many messages: at most ${rate} per second`);
 }

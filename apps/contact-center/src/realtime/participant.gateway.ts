@@ -1,10 +1,9 @@
-import { UseGuards } from '@nestjs/common';
 import { ConnectedSocket, MessageBody, OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit, SubscribeMessage } from '@nestjs/websockets';
 import { Namespace } from 'socket.io';
-import { MessageView, Role } from '@cc/common';
+import { Role } from '@cc/common';
 import { ConversationsService, MessagesService } from '@cc/conversations';
-import { ResolveConversationPayload, SendMessagePayload, SyncMessagesPayload, TypingPayload } from './dto/socket.dto';
-import { MessageRateLimitGuard } from './message-rate-limit.guard';
+import { ResolveConversationPayload, SyncMessagesPayload, TypingPayload } from './dto/socket.dto';
+import { MessageSendHandler } from './message-send';
 import { ClientSocket, SocketNamespace } from './server-events';
 import { SocketConnections } from './socket-connections';
 import { TypingRelay } from './typing-relay';
@@ -28,6 +27,7 @@ export abstract class ParticipantGateway implements OnGatewayInit, OnGatewayConn
     protected readonly conversations: ConversationsService,
     protected readonly messages: MessagesService,
     protected readonly typingRelay: TypingRelay,
+    protected readonly sendHandler: MessageSendHandler,
   ) {}
 
   afterInit(nsp: Namespace): void {
@@ -35,17 +35,13 @@ export abstract class ParticipantGateway implements OnGatewayInit, OnGatewayConn
   }
 
   handleConnection(socket: ClientSocket): Promise<void> {
+    // `message.send` has its own lean listener (see MessageSendHandler), bound before any event can arrive.
+    this.sendHandler.attach(socket);
     return this.connections.connected(socket, this.namespace, this.events);
   }
 
   handleDisconnect(socket: ClientSocket): void {
     this.connections.disconnected(socket, this.namespace);
-  }
-
-  @SubscribeMessage('message.send')
-  @UseGuards(MessageRateLimitGuard)
-  async send(@ConnectedSocket() socket: ClientSocket, @MessageBody() { conversationId, ...body }: SendMessagePayload): Promise<MessageView> {
-    return (await this.messages.send(socket.data.user, conversationId, body)).message;
   }
 
   @SubscribeMessage('messages.sync')

@@ -6,8 +6,17 @@ import { estimateWait, StatsService } from '@cc/statistics';
 import { rooms, SocketHub } from './server-events';
 
 // Positions move in bursts (a whole line shifts at each assignment): recompute each queue at most
-// once per window, whatever the number of events.
-const WINDOW_MS = 100;
+// once per window, whatever the number of events. Each recompute costs a frame per waiting
+// customer, so the window grows with the line: a line of 10,000 costs about PUSH_BUDGET_PER_S
+// pushes a second (not 10,000 per dequeue), and everyone still hears within MAX_WINDOW_MS.
+const MIN_WINDOW_MS = 100;
+const MAX_WINDOW_MS = 2500;
+const PUSH_BUDGET_PER_S = 4000;
+
+/** How long to gather position changes before recomputing, for a line of `waiting`. */
+export function positionWindowMs(waiting: number): number {
+  return Math.round(Math.min(MAX_WINDOW_MS, Math.max(MIN_WINDOW_MS, (waiting / PUSH_BUDGET_PER_S) * 1000)));
+}
 
 /**
  * Sends a waiting customer `conversation.queued` when its conversation starts waiting and each
@@ -25,6 +34,8 @@ export class QueuePositions implements OnModuleDestroy {
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   private chain: Promise<void> = Promise.resolve();
+  /** Waiting conversations seen by the last recompute (sets the next window). */
+  private lineLength = 0;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -51,7 +62,7 @@ export class QueuePositions implements OnModuleDestroy {
 
   changed(queueIds: number[]): void {
     for (const id of queueIds) this.dirty.add(id);
-    if (!this.timer && !this.closed) this.timer = setTimeout(() => this.serial(() => this.flush()), WINDOW_MS);
+    if (!this.timer && !this.closed) this.timer = setTimeout(() => this.serial(() => this.flush()), positionWindowMs(this.lineLength));
   }
 
   async flush(): Promise<void> {
@@ -60,11 +71,14 @@ export class QueuePositions implements OnModuleDestroy {
     this.dirty.clear();
     if (!queueIds.size || this.closed) return;
     const rows = await this.conversations.waitingLine(this.dataSource.manager, [...queueIds]);
+    this.lineLength = rows.length;
     const waiting = new Set(rows.map((r) => r.id));
     for (const [id, last] of this.sent) if (queueIds.has(last.queueId) && !waiting.has(id)) this.sent.delete(id);
     const moved = new Map(rows.filter((r) => this.sent.get(r.id)?.position !== r.position).map((r) => [r.id, r.position]));
     if (!moved.size) return;
     const changed = await this.conversations.queuedByIds(this.dataSource.manager, [...moved.keys()]);
+    // Front of the line first: those about to be served hear it soonest.
+    changed.sort((a, b) => (moved.get(a.id) as number) - (moved.get(b.id) as number));
     const views = changed.map((row) => toConversationView(row, moved.get(row.id))).filter((v) => this.remember(v));
     if (views.length) this.deliver(views, await this.stats.secondsPerPlace(views.map((v) => v.queueId)));
   }

@@ -7,7 +7,7 @@ import { StatisticsModule } from '@cc/statistics';
 import { AgentGateway } from './agent.gateway';
 import { CustomerGateway } from './customer.gateway';
 import { DomainEventsListener } from './domain-events.listener';
-import { MessageRateLimitGuard } from './message-rate-limit.guard';
+import { MessageSendHandler } from './message-send';
 import { PresenceGrace } from './presence-grace.service';
 import { QueuePositions } from './queue-positions';
 import { SocketHub } from './server-events';
@@ -18,6 +18,6 @@ import { TypingRelay } from './typing-relay';
 /** Socket.IO namespaces `/agent` and `/customer` and the relay of domain events to them (API.md section 8). */
 @Module({
   imports: [AuthModule, ConversationsModule, AllocationModule, PresenceModule, StatisticsModule],
-  providers: [SocketHub, SocketConnections, TypingRelay, PresenceGrace, QueuePositions, StatsPush, DomainEventsListener, MessageRateLimitGuard, AgentGateway, CustomerGateway],
+  providers: [SocketHub, SocketConnections, TypingRelay, PresenceGrace, QueuePositions, StatsPush, DomainEventsListener, MessageSendHandler, AgentGateway, CustomerGateway],
 })
 export class RealtimeModule {}

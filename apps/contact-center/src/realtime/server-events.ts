@@ -66,8 +66,9 @@ export class SocketHub {
   /**
    * Emits to one socket, or to every socket in any of the rooms on every instance. Rooms of one
    * namespace go out as one broadcast, so a socket in two of them gets the event once.
+   * `exceptSocketId` leaves one socket out (on whichever instance it is).
    */
-  send<K extends ServerEvent>(to: Target, event: K, payload: ServerEventMap[K]): void {
+  send<K extends ServerEvent>(to: Target, event: K, payload: ServerEventMap[K], exceptSocketId?: string): void {
     if (isSocket(to)) {
       to.emit(event, payload);
       return;
@@ -76,7 +77,9 @@ export class SocketHub {
     const list = (typeof to === 'string' ? [to] : to).filter((r): r is Room => !!r);
     for (const ns of ['/agent', '/customer'] as const) {
       const inNs = list.filter((r) => namespaceOf(r) === ns);
-      if (inNs.length) this.server.of(ns).to(inNs).emit(event, payload);
+      if (!inNs.length) continue;
+      const operator = this.server.of(ns).to(inNs);
+      (exceptSocketId ? operator.except(exceptSocketId) : operator).emit(event, payload);
     }
   }
 

@@ -24,16 +24,27 @@ export type { Ack } from '@cc/protocol';
 // Nest hands socket handlers, guards, interceptors and filters [socket, data, ack, pattern].
 const ACK_ARG = 2;
 
+/** The validation pipe of every socket payload: the DTO rules, unknown fields refused. */
+export function socketValidationPipe(): ValidationPipe {
+  return new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true });
+}
+
+const exceptionsLogger = new Logger('WsExceptionsFilter');
+
+/** The error ack of any exception (5xx ones logged). */
+export function errorAck(exception: unknown): Ack {
+  const { error: _name, ...error } = toErrorBody(exception);
+  if (error.statusCode >= 500) exceptionsLogger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+  return { ok: false, error };
+}
+
 /** Any error of a socket handler (validation, domain, unknown) becomes an error ack; the socket stays connected. */
 @Catch()
 export class WsAllExceptionsFilter implements ExceptionFilter {
-  private readonly logger = new Logger('WsExceptionsFilter');
-
   catch(exception: unknown, host: ArgumentsHost): void {
-    const { error: _name, ...error } = toErrorBody(exception);
-    if (error.statusCode >= 500) this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     const ack = host.getArgByIndex(ACK_ARG);
-    if (typeof ack === 'function') ack({ ok: false, error } satisfies Ack);
+    const answer = errorAck(exception);
+    if (typeof ack === 'function') ack(answer);
   }
 }
 
@@ -58,7 +69,7 @@ export class AckInterceptor implements NestInterceptor {
  */
 export function SocketAcks(): ClassDecorator {
   return applyDecorators(
-    UsePipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true })),
+    UsePipes(socketValidationPipe()),
     UseFilters(WsAllExceptionsFilter),
     UseInterceptors(AckInterceptor),
   );

@@ -5,6 +5,7 @@ import { WaitStartsInLine1763885100000 } from './1763885100000-WaitStartsInLine'
 import { OffersChannelCapacity1763885400000 } from './1763885400000-OffersChannelCapacity';
 import { StatisticsHistory1763885500000 } from './1763885500000-StatisticsHistory';
 import { Integrations1763885600000 } from './1763885600000-Integrations';
+import { AgentStatsIndexOnly1763885700000 } from './1763885700000-AgentStatsIndexOnly';
 
 /** Every migration, oldest first: the app and the TypeORM CLI run this same list. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   OffersChannelCapacity1763885400000,
   StatisticsHistory1763885500000,
   Integrations1763885600000,
+  AgentStatsIndexOnly1763885700000,
 ];

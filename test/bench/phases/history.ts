@@ -1,0 +1,176 @@
+/**
+ * Phase (h), history: does a big database slow the message path and the read paths down?
+ * One server, the pairs workload measured on the fresh database, then 100,000 resolved
+ * conversations with 1,000,000 messages seeded by SQL (generate_series, spread over the pairs'
+ * agents so that their `stats` have history to count, messages of different conversations
+ * interleaved as in real life), then measured again. Also `GET /conversations/:id/messages?before=`
+ * and `GET /agents?limit=100`, one request after the other, before and after.
+ */
+import { JsonClient } from '../lib/http';
+import { startOurServer } from '../lib/servers';
+import type { Percentiles } from '../lib/stats';
+import { ourPairs } from './throughput';
+import { closeGenerator, fmt, growthDatabase, GrowthOptions, mdTable, messageRun, MessageRun, openGenerator, perMessageUs, sequentialLatency, times, withClient } from './growth-common';
+
+export interface HistoryPoint {
+  storedMessages: number;
+  storedConversations: number;
+  cpuUsPerMsg: number;
+  postgresUsPerMsg: number;
+  e2eP50: number;
+  e2eP99: number;
+  ackP99: number;
+  lost: number;
+  dup: number;
+  historyBefore: Percentiles;
+  agentsPage: Percentiles;
+}
+
+export interface HistoryResult {
+  pairs: number;
+  rate: number;
+  durationS: number;
+  seedMs: number;
+  empty: HistoryPoint;
+  grown: HistoryPoint;
+}
+
+const SEED_CONVERSATIONS = 100_000;
+const MESSAGES_PER_CONVERSATION = 10;
+
+async function seed(url: string, agentIds: number[], conversations: number, perConversation: number): Promise<void> {
+  await withClient(url, async (client) => {
+    const [{ id: queueId }] = (await client.query(`SELECT id FROM queues WHERE name = 'default'`)).rows;
+    const [{ first }] = (await client.query(`SELECT coalesce(max(id), 0) + 1 AS first FROM conversations`)).rows;
+    await client.query(
+      `WITH c AS (INSERT INTO customers (name) SELECT 'Seeded customer ' || g FROM generate_series(1, $1::int) g RETURNING id)
+       INSERT INTO conversations (customer_id, agent_id, queue_id, status, created_at, waiting_since, assigned_at, resolved_at, resolved_by)
+       SELECT c.id, ($2::int[])[1 + c.id % cardinality($2::int[])], $3, 'resolved', t, t, t, t + interval '5 minutes', 'agent'
+       FROM c, LATERAL (SELECT now() - interval '60 days' + (c.id % 100000) * interval '50 seconds' AS t) x`,
+      [conversations, agentIds, queueId],
+    );
+    // Interleaved (k outer): one conversation's messages lie on different pages, as when many chats run at once.
+    await client.query(
+      `INSERT INTO messages (conversation_id, sender_type, sender_id, text, created_at)
+       SELECT c.id, CASE WHEN k % 2 = 1 THEN 'customer' ELSE 'agent' END, CASE WHEN k % 2 = 1 THEN c.customer_id ELSE c.agent_id END,
+              'seeded message ' || k || ' ' || repeat('x', 80), c.created_at + k * interval '10 seconds'
+       FROM generate_series(1, $2::int) k, conversations c WHERE c.id >= $1 ORDER BY k, c.id`,
+      [first, perConversation],
+    );
+    // What autovacuum would have done to tables that grew over months.
+    await client.query(`VACUUM ANALYZE customers`);
+    await client.query(`VACUUM ANALYZE conversations`);
+    await client.query(`VACUUM ANALYZE messages`);
+  });
+}
+
+async function reads(url: string, http: JsonClient, adminToken: string, requests: number): Promise<{ historyBefore: Percentiles; agentsPage: Percentiles; messages: number; conversations: number }> {
+  // Conversations with the most messages, and a `before` in the middle of each one's history.
+  const targets = await withClient(url, async (client) => {
+    const rows = (
+      await client.query(
+        `SELECT conversation_id AS id, (min(id) + max(id)) / 2 AS before FROM messages
+         WHERE conversation_id IN (SELECT id FROM conversations ORDER BY random() LIMIT $1) GROUP BY conversation_id`,
+        [requests],
+      )
+    ).rows as { id: number; before: string }[];
+    const [{ m, c }] = (await client.query(`SELECT (SELECT count(*) FROM messages)::int AS m, (SELECT count(*) FROM conversations)::int AS c`)).rows;
+    return { rows, messages: m as number, conversations: c as number };
+  });
+  const get = async (path: string) => {
+    const res = await http.send('GET', path, undefined, adminToken);
+    if (res.status !== 200) throw new Error(`GET ${path} → ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`);
+  };
+  const historyBefore = await sequentialLatency(targets.rows.length, (i) => get(`/api/v1/conversations/${targets.rows[i].id}/messages?before=${targets.rows[i].before}&limit=50`));
+  const agentsPage = await sequentialLatency(requests, () => get('/api/v1/agents?limit=100'));
+  return { historyBefore, agentsPage, messages: targets.messages, conversations: targets.conversations };
+}
+
+function point(run: MessageRun, serverKey: string, r: Awaited<ReturnType<typeof reads>>): HistoryPoint {
+  return {
+    storedMessages: r.messages,
+    storedConversations: r.conversations,
+    cpuUsPerMsg: perMessageUs(run.cpuMs[serverKey], run),
+    postgresUsPerMsg: perMessageUs(run.postgresCpuMs, run),
+    e2eP50: run.result.e2e.p50,
+    e2eP99: run.result.e2e.p99,
+    ackP99: run.result.ack.p99,
+    lost: run.result.lost + run.result.ackErrors,
+    dup: run.result.duplicated + run.result.misrouted,
+    historyBefore: r.historyBefore,
+    agentsPage: r.agentsPage,
+  };
+}
+
+export async function runHistory(options: GrowthOptions): Promise<HistoryResult> {
+  const pairs = options.quick ? 100 : 200;
+  const rate = 1000;
+  const durationS = options.quick ? 5 : 15;
+  const conversations = options.quick ? SEED_CONVERSATIONS / 10 : SEED_CONVERSATIONS;
+  const requests = options.quick ? 100 : 300;
+  const server = await startOurServer({ database: growthDatabase(options.database), label: 'history' });
+  const http = new JsonClient(server.url, 4);
+  try {
+    const url = server.databaseUrl as string;
+    options.log(`  history: ${pairs} pairs through the API`);
+    const init = await ourPairs(server, pairs, 50, 'hist');
+    const generator = await openGenerator(init, 'history');
+    try {
+      const params = { rate, durationS, drainS: 3 };
+      const emptyRun = await messageRun(generator, params, { server: server.pid });
+      const empty = point(emptyRun, 'server', await reads(url, http, server.admin.token, requests));
+      options.log(`  history (empty): ${fmt(empty.cpuUsPerMsg)} µs/msg, e2e p99 ${fmt(empty.e2eP99, 2)} ms, history p99 ${fmt(empty.historyBefore.p99, 2)} ms, agents p99 ${fmt(empty.agentsPage.p99, 2)} ms`);
+      options.log(`  history: seeding ${conversations} conversations × ${MESSAGES_PER_CONVERSATION} messages with SQL`);
+      const seedStarted = Date.now();
+      await seed(url, init.agentIds, conversations, MESSAGES_PER_CONVERSATION);
+      const seedMs = Date.now() - seedStarted;
+      await generator.call('run', { rate: 500, durationS: 2, drainS: 3 }, 60_000); // warm the new plans and pages
+      const grownRun = await messageRun(generator, params, { server: server.pid });
+      const grown = point(grownRun, 'server', await reads(url, http, server.admin.token, requests));
+      options.log(`  history (grown, seeded in ${(seedMs / 1000).toFixed(0)} s): ${fmt(grown.cpuUsPerMsg)} µs/msg, e2e p99 ${fmt(grown.e2eP99, 2)} ms, history p99 ${fmt(grown.historyBefore.p99, 2)} ms, agents p99 ${fmt(grown.agentsPage.p99, 2)} ms`);
+      return { pairs, rate, durationS, seedMs, empty, grown };
+    } finally {
+      await closeGenerator(generator);
+    }
+  } finally {
+    http.close();
+    await server.stop();
+  }
+}
+
+export function historySection(r: HistoryResult): string {
+  const row = (label: string, p: HistoryPoint) => [
+    label,
+    `${p.storedMessages.toLocaleString('en')} / ${p.storedConversations.toLocaleString('en')}`,
+    fmt(p.cpuUsPerMsg),
+    fmt(p.postgresUsPerMsg),
+    fmt(p.e2eP50, 2),
+    fmt(p.e2eP99, 2),
+    fmt(p.ackP99, 2),
+    `${p.lost} / ${p.dup}`,
+    fmt(p.historyBefore.p99, 2),
+    fmt(p.agentsPage.p99, 2),
+  ];
+  const ok = (b: boolean) => (b ? 'yes' : '**NO**');
+  return [
+    `### Growth: ${r.grown.storedMessages.toLocaleString('en')} stored messages in ${r.grown.storedConversations.toLocaleString('en')} conversations (phase \`history\`)`,
+    '',
+    `${r.pairs} pairs at ${r.rate} msg/s for ${r.durationS} s on the fresh database, then again after seeding with SQL (${fmt(r.seedMs / 1000, 0)} s); the same server process. Reads one after the other (admin token): a page of 50 before the middle of a random conversation's history, and \`GET /agents?limit=100\`.`,
+    '',
+    mdTable(
+      ['database', 'messages / conversations', 'server µs/msg', 'postgres µs/msg', 'e2e p50 ms', 'e2e p99 ms', 'ack p99 ms', 'lost / dup', 'history `before=` p99 ms', '`GET /agents?limit=100` p99 ms'],
+      [row('fresh', r.empty), row('grown', r.grown)],
+    ),
+    '',
+    mdTable(
+      ['goal', 'grown vs fresh (same run)', 'met'],
+      [
+        ['CPU per message within 20%', times(r.grown.cpuUsPerMsg, r.empty.cpuUsPerMsg), ok(r.grown.cpuUsPerMsg <= 1.2 * r.empty.cpuUsPerMsg)],
+        ['e2e p99 within 20%', `${times(r.grown.e2eP99, r.empty.e2eP99)} (${fmt(r.grown.e2eP99, 2)} vs ${fmt(r.empty.e2eP99, 2)} ms)`, ok(r.grown.e2eP99 <= 1.2 * r.empty.e2eP99)],
+        ['history `before=` p99 ≤ 20 ms', `${fmt(r.grown.historyBefore.p99, 2)} ms (fresh ${fmt(r.empty.historyBefore.p99, 2)})`, ok(r.grown.historyBefore.p99 <= 20)],
+        ['`GET /agents?limit=100` p99 ≤ 20 ms', `${fmt(r.grown.agentsPage.p99, 2)} ms (fresh ${fmt(r.empty.agentsPage.p99, 2)})`, ok(r.grown.agentsPage.p99 <= 20)],
+        ['0 lost, 0 duplicated', `${r.empty.lost + r.grown.lost} lost, ${r.empty.dup + r.grown.dup} dup`, ok(r.empty.lost + r.grown.lost + r.empty.dup + r.grown.dup === 0)],
+      ],
+    ),
+  ].join('\n');
+}
