@@ -4,6 +4,7 @@ import { ContactCenter, eventually } from './factories/contact-center.factory';
 import { bearer, createTestApp, loginAdmin, TestApp } from './utils/create-test-app';
 import { AppProcess } from './utils/app-process';
 import { ReceivedCall, signatureValid, WebhookReceiver } from './utils/webhook-receiver';
+import { describeWith } from './utils/requires';
 
 const ALL_EVENTS = [
   'conversation.created',
@@ -391,7 +392,7 @@ describe('Integrations: API keys, event webhooks, channel connectors (e2e)', () 
 });
 
 // Two instances need one PostgreSQL database (the embedded engine is one process's).
-(process.env.DATABASE_URL ? describe : describe.skip)('Event webhooks when an instance dies (e2e)', () => {
+describeWith(['postgres'], 'Event webhooks when an instance dies (e2e)', () => {
   let b: TestApp;
   let a: AppProcess;
   let r: WebhookReceiver;

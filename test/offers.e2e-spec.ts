@@ -2,6 +2,7 @@ import { DataSource } from 'typeorm';
 import { bearer, createTestApp, loginAdmin, TestApp } from './utils/create-test-app';
 import { AgentHandle, ContactCenter, eventually } from './factories/contact-center.factory';
 import { closeAll, connect, WsClient } from './utils/ws-client';
+import { describeWith } from './utils/requires';
 
 /** Offered + active conversations per agent, straight from the database. */
 async function heldSlots(t: TestApp, agentIds: number[]): Promise<number[]> {
@@ -315,7 +316,7 @@ describe('Offers and channel capacity (e2e)', () => {
   });
 });
 
-(process.env.DATABASE_URL ? describe : describe.skip)('Offers across two instances (e2e)', () => {
+describeWith(['postgres'], 'Offers across two instances (e2e)', () => {
   let a: TestApp;
   let b: TestApp;
 

@@ -2,6 +2,7 @@ import { DataSource } from 'typeorm';
 import { ContactCenter, eventually } from './factories/contact-center.factory';
 import { bearer, createTestApp, loginAdmin, TestApp } from './utils/create-test-app';
 import { connect, WsClient } from './utils/ws-client';
+import { describeWith } from './utils/requires';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const api = '/api/v1';
@@ -275,7 +276,7 @@ describe('Statistics and reports (e2e)', () => {
 });
 
 // Two instances share one PostgreSQL database and Redis.
-(process.env.DATABASE_URL && process.env.REDIS_URL ? describe : describe.skip)('stats.queues with two instances (e2e)', () => {
+describeWith(['postgres', 'redis'], 'stats.queues with two instances (e2e)', () => {
   let a: TestApp;
   let b: TestApp;
   const open: WsClient[] = [];

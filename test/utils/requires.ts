@@ -13,7 +13,12 @@ type Service = keyof typeof SERVICES;
 /** `describe` when every service is configured, else `describe.skip` with a line saying why. */
 export function describeWith(services: Service[], name: string, fn: () => void): void {
   const missing = services.filter((s) => !process.env[SERVICES[s].env]);
-  if (!missing.length) {
+  describeIf(!missing.length, missing.map((s) => `${SERVICES[s].name} not available (${SERVICES[s].env} unset)`).join(', '), name, fn);
+}
+
+/** `describe` when `available`, else `describe.skip` and a line: `<why>: N tests of "<name>" skipped`. */
+export function describeIf(available: boolean, why: string, name: string, fn: () => void): void {
+  if (available) {
     describe(name, fn);
     return;
   }
@@ -29,6 +34,5 @@ export function describeWith(services: Service[], name: string, fn: () => void):
     g.it = real.it;
     g.test = real.test;
   }
-  const why = missing.map((s) => `${SERVICES[s].name} not available (${SERVICES[s].env} unset)`).join(', ');
   process.stderr.write(`${why}: ${count} test${count === 1 ? '' : 's'} of "${name}" skipped\n`);
 }

@@ -4,6 +4,7 @@ import { MessagesAllocation1763885000000 } from './1763885000000-MessagesAllocat
 import { WaitStartsInLine1763885100000 } from './1763885100000-WaitStartsInLine';
 import { OffersChannelCapacity1763885400000 } from './1763885400000-OffersChannelCapacity';
 import { StatisticsHistory1763885500000 } from './1763885500000-StatisticsHistory';
+import { DecisionsByTime1763885510000 } from './1763885510000-DecisionsByTime';
 import { Integrations1763885600000 } from './1763885600000-Integrations';
 import { AgentStatsIndexOnly1763885700000 } from './1763885700000-AgentStatsIndexOnly';
 
@@ -15,6 +16,7 @@ export const MIGRATIONS = [
   WaitStartsInLine1763885100000,
   OffersChannelCapacity1763885400000,
   StatisticsHistory1763885500000,
+  DecisionsByTime1763885510000,
   Integrations1763885600000,
   AgentStatsIndexOnly1763885700000,
 ];
