@@ -1,3 +1,5 @@
+// Over 250 lines on purpose: every statement on conversations (and the write fragments other
+// libraries compose) is here, so the table has one place to review.
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { Actor, ConversationStatus, ConversationView } from '@cc/common';

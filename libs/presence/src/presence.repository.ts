@@ -1,3 +1,5 @@
+// Over 250 lines on purpose: every statement on agent_presence, agent_state_history and the status
+// read model is here, so the table has one place to review (split by table it would scatter the status SQL).
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { AgentState, AgentStatusView, Errors } from '@cc/common';

@@ -1,3 +1,5 @@
+// Over 250 lines on purpose: each presence command is a short transaction (lock, change, record,
+// publish) and they share those steps; split by command they would repeat them.
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { Access, Actor, AgentState, AgentStatusView, DomainEvents, Errors, ForbiddenError, Principal, TransactionHooks } from '@cc/common';

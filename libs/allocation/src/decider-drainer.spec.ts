@@ -1,0 +1,184 @@
+/*
+ * Service-level specs of the decider, the decision queue and the drainer over their repositories
+ * on a real database: the allocation module as the app wires it, on an embedded PGlite engine with
+ * the migrations, no HTTP and no sockets.
+ */
+import { rmSync } from 'fs';
+import { EventEmitter2, EventEmitterModule } from '@nestjs/event-emitter';
+import { Test, TestingModule } from '@nestjs/testing';
+import { DataSource } from 'typeorm';
+import { CommonModule, DomainEventMap, loadConfig } from '@cc/common';
+import { DatabaseModule } from '@cc/database';
+import { tempDataDir } from '../../../test/utils/test-db';
+import { AllocationModule } from './allocation.module';
+import { Decider } from './decider';
+import { Drainer } from './drainer';
+
+let moduleRef: TestingModule;
+let dataSource: DataSource;
+let decider: Decider;
+let drainer: Drainer;
+let dir: string;
+const assigned: DomainEventMap['conversation.assigned'][] = [];
+const q = <T = any>(sql: string, params: unknown[] = []): Promise<T[]> => dataSource.query(sql, params);
+
+beforeAll(async () => {
+  dir = tempDataDir();
+  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: '', DATA_DIR: dir, JWT_SECRET: 'test-secret-0123456789abcdef', REDIS_URL: '' });
+  moduleRef = await Test.createTestingModule({ imports: [CommonModule.forRoot(config), EventEmitterModule.forRoot(), DatabaseModule, AllocationModule] }).compile();
+  // No init(): the sweep and the startup drain stay off, so each drain here is the test's own.
+  dataSource = moduleRef.get(DataSource);
+  decider = moduleRef.get(Decider);
+  drainer = moduleRef.get(Drainer);
+  moduleRef.get(EventEmitter2).on('conversation.assigned', (e: DomainEventMap['conversation.assigned']) => assigned.push(e));
+}, 120_000);
+
+afterAll(async () => {
+  await moduleRef?.close();
+  await dataSource?.destroy().catch(() => undefined);
+  // The embedded engine stops with the module (DatabaseConnection); its files go here.
+  rmSync(dir, { recursive: true, force: true });
+});
+
+beforeEach(async () => {
+  await q(`TRUNCATE allocation_decisions, conversation_transfers, messages, conversations, queue_members, agent_presence, agent_state_history, agents, customers RESTART IDENTITY CASCADE`);
+  await q(`DELETE FROM queues WHERE name <> 'default'`);
+  await q(`UPDATE queues SET last_assigned_agent_id = NULL`);
+  assigned.length = 0;
+});
+
+async function queue(name: string, priority = 0): Promise<number> {
+  const [row] = await q(`INSERT INTO queues (name, priority) VALUES ($1, $2) RETURNING id`, [name, priority]);
+  return row.id;
+}
+
+/** A logged-in, available agent in these queues. */
+async function agent(queueIds: number[], maxConcurrent = 1): Promise<number> {
+  const [row] = await q(`INSERT INTO agents (email, name, password_hash, max_concurrent) VALUES ('a' || nextval('agents_id_seq') || '@x', 'Agent', 'x', $1) RETURNING id`, [maxConcurrent]);
+  await q(`INSERT INTO agent_presence (agent_id, logged, logged_at) VALUES ($1, true, now())`, [row.id]);
+  await q(`INSERT INTO queue_members (queue_id, agent_id) SELECT unnest($1::int[]), $2`, [queueIds, row.id]);
+  return row.id;
+}
+
+/** A conversation waiting in `queueId` since `secondsAgo`. */
+async function waiting(queueId: number, secondsAgo: number): Promise<number> {
+  const [customer] = await q(`INSERT INTO customers (name) VALUES ('c') RETURNING id`);
+  const [row] = await q(
+    `INSERT INTO conversations (customer_id, queue_id, channel, status, waiting_since) VALUES ($1, $2, 'web', 'queued', now() - $3::int * interval '1 second') RETURNING id`,
+    [customer.id, queueId, secondsAgo],
+  );
+  return row.id;
+}
+
+const statusOf = async (id: number) => (await q(`SELECT status, agent_id FROM conversations WHERE id = $1`, [id]))[0];
+const decisionsOf = async (id: number) => q(`SELECT outcome, agent_id, trigger FROM allocation_decisions WHERE conversation_id = $1 ORDER BY id`, [id]);
+
+describe('Decider and DecisionQueue', () => {
+  it('assigns in one statement: conversation, decision, the agent last assigned, the queue round-robin mark', async () => {
+    const queueId = await queue('q1');
+    const agentId = await agent([queueId]);
+    const id = await waiting(queueId, 5);
+    const row = await decider.decide(id, 'test');
+    expect(row).toMatchObject({ id, status: 'active', agent_id: agentId });
+    expect(await decisionsOf(id)).toEqual([{ outcome: 'assigned', agent_id: agentId, trigger: 'test' }]);
+    expect((await q(`SELECT last_assigned_at FROM agent_presence WHERE agent_id = $1`, [agentId]))[0].last_assigned_at).not.toBeNull();
+    expect((await q(`SELECT last_assigned_agent_id FROM queues WHERE id = $1`, [queueId]))[0].last_assigned_agent_id).toBe(agentId);
+  });
+
+  it('leaves a conversation waiting, with its decision and its place, when no agent is free', async () => {
+    const queueId = await queue('q1');
+    await agent([queueId], 1).then((id) => q(`UPDATE agent_presence SET paused = true WHERE agent_id = $1`, [id]));
+    const first = await waiting(queueId, 20);
+    const second = await waiting(queueId, 10);
+    const row = await decider.decide(second, 'test');
+    expect(row).toMatchObject({ id: second, status: 'queued', agent_id: null, position: 2 });
+    expect((await decisionsOf(second))[0]).toMatchObject({ outcome: 'queued', agent_id: null });
+    expect(await statusOf(first)).toEqual({ status: 'queued', agent_id: null });
+  });
+
+  it('rolls a failing decision back on its own: the others of its batch commit, once each, with one event each', async () => {
+    const queueId = await queue('q1');
+    const agents = [await agent([queueId]), await agent([queueId]), await agent([queueId])];
+    const [blocker, a, b] = [await waiting(queueId, 30), await waiting(queueId, 20), await waiting(queueId, 10)];
+    // The first push starts a batch at once; the next three queue behind it and go together.
+    const first = decider.decide(blocker, 'test');
+    const batch = [decider.decide(a, 'test'), decider.decide(2_000_000_000, 'test'), decider.decide(b, 'test')];
+    const results = await Promise.allSettled([first, ...batch]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    expect((results[2] as PromiseRejectedResult).reason).toMatchObject({ status: 404 });
+    for (const id of [blocker, a, b]) {
+      expect((await statusOf(id)).status).toBe('active');
+      expect(await decisionsOf(id)).toHaveLength(1);
+    }
+    const holders = await q(`SELECT agent_id FROM conversations WHERE status = 'active' ORDER BY agent_id`);
+    expect(holders.map((r) => r.agent_id)).toEqual(agents);
+    // Events of the rolled-back attempt were dropped; each committed decision published once.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(assigned.map((e) => e.conversation.id).sort()).toEqual([blocker, a, b].sort());
+  });
+
+  it('never assigns beyond capacity when decisions for one agent race', async () => {
+    const queueId = await queue('q1');
+    const agentId = await agent([queueId], 2);
+    const ids = [];
+    for (let i = 0; i < 5; i++) ids.push(await waiting(queueId, 50 - i));
+    await Promise.all(ids.map((id) => decider.decide(id, 'test')));
+    const active = await q(`SELECT id FROM conversations WHERE agent_id = $1 AND status = 'active' ORDER BY id`, [agentId]);
+    expect(active).toHaveLength(2);
+  });
+});
+
+describe('Drainer', () => {
+  it('gives a free slot to the oldest of three waiting conversations', async () => {
+    const queueId = await queue('q1');
+    const agentId = await agent([queueId]);
+    const young = await waiting(queueId, 10);
+    const oldest = await waiting(queueId, 30);
+    const middle = await waiting(queueId, 20);
+    await drainer.drain('test');
+    expect(await statusOf(oldest)).toEqual({ status: 'active', agent_id: agentId });
+    expect(await statusOf(middle)).toEqual({ status: 'queued', agent_id: null });
+    expect(await statusOf(young)).toEqual({ status: 'queued', agent_id: null });
+  });
+
+  it('serves the higher-priority queue first, then by wait, until no free agent can take any', async () => {
+    const low = await queue('low', 0);
+    const high = await queue('high', 10);
+    await agent([low, high]);
+    await agent([low, high]);
+    const oldLow = await waiting(low, 60);
+    const newHigh = await waiting(high, 5);
+    const newerLow = await waiting(low, 1);
+    await drainer.drain('test');
+    expect((await statusOf(newHigh)).status).toBe('active');
+    expect((await statusOf(oldLow)).status).toBe('active');
+    expect((await statusOf(newerLow)).status).toBe('queued');
+  });
+
+  it('skips what no free agent may take (skills) and still serves the rest', async () => {
+    const queueId = await queue('q1');
+    const agentId = await agent([queueId]);
+    await q(`UPDATE agents SET skills = '{wa}' WHERE id = $1`, [agentId]);
+    const web = await waiting(queueId, 30);
+    const [customer] = await q(`INSERT INTO customers (name) VALUES ('c') RETURNING id`);
+    const [wa] = await q(`INSERT INTO conversations (customer_id, queue_id, channel, status, waiting_since) VALUES ($1, $2, 'wa', 'queued', now()) RETURNING id`, [customer.id, queueId]);
+    await drainer.drain('test');
+    expect(await statusOf(wa.id)).toEqual({ status: 'active', agent_id: agentId });
+    expect((await statusOf(web)).status).toBe('queued');
+  });
+
+  it('coalesces calls: a drain asked for while one runs makes it go round again, and nothing is decided twice', async () => {
+    const queueId = await queue('q1');
+    const first = await waiting(queueId, 30);
+    const running = drainer.drain('first'); // no free agent yet: looks and finds none
+    await agent([queueId]);
+    const second = await waiting(queueId, 20);
+    await drainer.drain('second'); // during the first: only marks another round
+    await running;
+    // Bounded wait for the round the second call asked for.
+    for (let i = 0; i < 100 && (await statusOf(first)).status !== 'active'; i++) await new Promise((r) => setTimeout(r, 20));
+    expect((await statusOf(first)).status).toBe('active');
+    expect((await statusOf(second)).status).toBe('queued');
+    expect((await decisionsOf(first)).filter((d) => d.outcome === 'assigned')).toHaveLength(1);
+  });
+});
