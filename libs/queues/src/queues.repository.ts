@@ -54,12 +54,15 @@ const COLUMN_OF: Record<keyof QueueFields, string> = {
  * SQL choosing the queue of a new conversation: the one named by `queueIdParam` when it is not
  * NULL, else the highest-priority queue whose `channels` list the channel, else `default`.
  */
+// FOR KEY SHARE: a queue being deleted (which locks its row FOR UPDATE, then counts its open
+// conversations) waits for a start that chose it, so the start either counts or finds no queue.
 export function routeQueueSql(channelParam: string, queueIdParam: string): string {
   return `
   SELECT id, webhook_url FROM queues
   WHERE CASE WHEN ${queueIdParam}::int IS NULL THEN ${channelParam}::text = ANY(channels) OR name = '${DEFAULT_QUEUE}' ELSE id = ${queueIdParam}::int END
   ORDER BY (name = '${DEFAULT_QUEUE}' AND NOT (${channelParam}::text = ANY(channels))), priority DESC, id
-  LIMIT 1`;
+  LIMIT 1
+  FOR KEY SHARE`;
 }
 
 /** For a statement composed by allocation (one round trip under its lock): round-robin bookkeeping of queue `queue`. */
