@@ -1,4 +1,4 @@
-import { TokenBucket } from './message-rate-limit.guard';
+import { TokenBucket } from '../platform/message-rate-limit';
 
 describe('TokenBucket', () => {
   it('allows a burst of `rate`, then refills `rate` per second', () => {
