@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, On
 import { OnEvent } from '@nestjs/event-emitter';
 import { DataSource, EntityManager } from 'typeorm';
 import { Actor, actorOf, APP_CONFIG, AppConfig, asSystem, ConflictError, ConversationView, DomainEventMap, DomainEvents, Errors, OfferEndReason, Principal, SYSTEM_ACTOR, TransactionHooks } from '@cc/common';
-import { advisoryXactLock, afterCommit, LockKey, recordEvent, withTransaction } from '@cc/database';
+import { advisoryXactLock, afterCommit, DeadlineTimers, LockKey, recordEvent, withTransaction } from '@cc/database';
 import { PresenceService, StatusChange } from '@cc/presence';
 import { ConversationsRepository, toConversationView } from '@cc/conversations';
 import { OfferEndOutcome } from './allocation-decision.entity';
@@ -28,10 +28,11 @@ const noOffer = () => new ConflictError('NoOffer', 'No offer');
 @Injectable()
 export class OffersService implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('Offers');
-  private readonly timers = new Map<number, NodeJS.Timeout>();
-  private readonly running = new Set<Promise<unknown>>();
-  private sweepTimer: NodeJS.Timeout | null = null;
-  private stopped = false;
+  // A timer or the sweep acts as the system (not as the request whose offer it ends).
+  private readonly deadlines = new DeadlineTimers(
+    (conversationId) => asSystem(() => this.expire(conversationId)),
+    (err) => this.logger.error(`Ending offers failed: ${err instanceof Error ? err.message : String(err)}`),
+  );
 
   constructor(
     private readonly dataSource: DataSource,
@@ -52,16 +53,11 @@ export class OffersService implements OnModuleInit, OnApplicationBootstrap, OnMo
   }
 
   onApplicationBootstrap(): void {
-    this.sweepTimer = setInterval(() => this.track(() => asSystem(() => this.expire())), this.config.allocationSweepMs);
-    this.sweepTimer.unref();
+    this.deadlines.startSweep(this.config.allocationSweepMs);
   }
 
   async onModuleDestroy(): Promise<void> {
-    this.stopped = true;
-    if (this.sweepTimer) clearInterval(this.sweepTimer);
-    for (const timer of this.timers.values()) clearTimeout(timer);
-    this.timers.clear();
-    await Promise.allSettled([...this.running]);
+    await this.deadlines.stop();
   }
 
   /** The offered agent takes the conversation: `active` now, then `conversation.assigned` as usual. */
@@ -119,7 +115,7 @@ export class OffersService implements OnModuleInit, OnApplicationBootstrap, OnMo
         return rows;
       });
       total += ended.length;
-      if (conversationId !== undefined || ended.length < EXPIRY_BATCH || this.stopped) return total;
+      if (conversationId !== undefined || ended.length < EXPIRY_BATCH || this.deadlines.stopped) return total;
     }
   }
 
@@ -130,25 +126,13 @@ export class OffersService implements OnModuleInit, OnApplicationBootstrap, OnMo
   }
 
   private schedule(conversationId: number, at: Date): void {
-    if (this.stopped) return;
-    this.cancel(conversationId);
-    // A little late rather than early: the database clock decides, and an early run finds nothing.
-    const timer = setTimeout(
-      () => {
-        this.timers.delete(conversationId);
-        // A timer acts as the system (not as the request whose offer it ends).
-        this.track(() => asSystem(() => this.expire(conversationId)));
-      },
-      Math.max(0, at.getTime() - Date.now()) + 25,
-    );
-    timer.unref();
-    this.timers.set(conversationId, timer);
+    this.deadlines.schedule(conversationId, at);
   }
 
   private cancel(conversationId: number): void {
-    clearTimeout(this.timers.get(conversationId));
-    this.timers.delete(conversationId);
+    this.deadlines.cancel(conversationId);
   }
+
 
   private async revoke(manager: EntityManager, filter: OfferFilter, reason: 'logoff' | 'paused'): Promise<void> {
     await this.end(manager, filter, 'offer-revoked', `agent-${reason}`, reason);
@@ -199,11 +183,4 @@ export class OffersService implements OnModuleInit, OnApplicationBootstrap, OnMo
     return toConversationView(conversation, positions.get(row.id));
   }
 
-  private track(work: () => Promise<unknown>): void {
-    if (this.stopped) return;
-    const promise = work()
-      .catch((err) => this.logger.error(`Ending offers failed: ${err instanceof Error ? err.message : String(err)}`))
-      .finally(() => this.running.delete(promise));
-    this.running.add(promise);
-  }
 }

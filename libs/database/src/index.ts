@@ -10,3 +10,4 @@ export * from './database-health';
 export * from './outbox';
 export * from './outbox.repository';
 export * from './lock-timing';
+export * from './deadline-timers';

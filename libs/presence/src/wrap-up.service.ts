@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig, AgentState, DomainEvents, SYSTEM_ACTOR } from '@cc/common';
-import { recordEvent, withTransaction } from '@cc/database';
+import { DeadlineTimers, recordEvent, withTransaction } from '@cc/database';
 import { PresenceRepository } from './presence.repository';
 
 /**
@@ -12,10 +12,10 @@ import { PresenceRepository } from './presence.repository';
 @Injectable()
 export class WrapUpService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('WrapUp');
-  private readonly timers = new Map<number, NodeJS.Timeout>();
-  private readonly running = new Set<Promise<unknown>>();
-  private sweepTimer: NodeJS.Timeout | null = null;
-  private stopped = false;
+  private readonly deadlines = new DeadlineTimers(
+    (agentId) => this.endExpired(agentId),
+    (err) => this.logger.error(`Ending wrap-ups failed: ${err instanceof Error ? err.message : String(err)}`),
+  );
 
   constructor(
     private readonly dataSource: DataSource,
@@ -25,35 +25,20 @@ export class WrapUpService implements OnApplicationBootstrap, OnModuleDestroy {
   ) {}
 
   onApplicationBootstrap(): void {
-    this.sweepTimer = setInterval(() => this.track(() => this.endExpired()), this.config.allocationSweepMs);
-    this.sweepTimer.unref();
+    this.deadlines.startSweep(this.config.allocationSweepMs);
   }
 
   // Before any shutdown hook closes the pool, so no sweep runs against a closing database.
   async onModuleDestroy(): Promise<void> {
-    this.stopped = true;
-    if (this.sweepTimer) clearInterval(this.sweepTimer);
-    for (const timer of this.timers.values()) clearTimeout(timer);
-    this.timers.clear();
-    await Promise.allSettled([...this.running]);
+    await this.deadlines.stop();
   }
 
   schedule(agentId: number, until: Date): void {
-    if (this.stopped) return;
-    this.cancel(agentId);
-    // A little late rather than early: the database clock decides, and an early run would find nothing.
-    const delay = Math.max(0, until.getTime() - Date.now()) + 25;
-    const timer = setTimeout(() => {
-      this.timers.delete(agentId);
-      this.track(() => this.endExpired(agentId));
-    }, delay);
-    timer.unref();
-    this.timers.set(agentId, timer);
+    this.deadlines.schedule(agentId, until);
   }
 
   cancel(agentId: number): void {
-    clearTimeout(this.timers.get(agentId));
-    this.timers.delete(agentId);
+    this.deadlines.cancel(agentId);
   }
 
   /** Ends every expired wrap-up (or only that agent's); answers how many ended here. */
@@ -73,13 +58,5 @@ export class WrapUpService implements OnApplicationBootstrap, OnModuleDestroy {
     });
     for (const status of changes) this.events.publish('agent.status.changed', { agentId: status.id, status, reason: 'wrap-up-ended' });
     return changes.length;
-  }
-
-  private track(work: () => Promise<unknown>): void {
-    if (this.stopped) return;
-    const promise = work()
-      .catch((err) => this.logger.error(`Ending wrap-ups failed: ${err instanceof Error ? err.message : String(err)}`))
-      .finally(() => this.running.delete(promise));
-    this.running.add(promise);
   }
 }
