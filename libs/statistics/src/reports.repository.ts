@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
+import { EXACT_SECONDS, IN_SLA } from './report-rollup.repository';
 
 export type Interval = 'hour' | 'day';
 
@@ -17,6 +18,15 @@ export interface ConversationBucketRow {
   handled: number;
   response_sum: number | null;
   responded: number;
+}
+
+/** Where the rollup serves a report: its whole slots [a, b) and the watermark (time w, conversation id i); t = max(a, min(w, b)). */
+export interface RolledRange {
+  a: Date;
+  t: Date;
+  b: Date;
+  w: Date;
+  i: number;
 }
 
 export interface ConversationFilter {
@@ -60,6 +70,26 @@ export class ReportsRepository {
     await manager.query(`SELECT set_config('jit', 'off', true)`);
   }
 
+  /** For the caller's transaction: buckets in the zone `tz`, no JIT, room to hash the aggregation. */
+  async prepareBuckets(manager: EntityManager, tz: string): Promise<void> {
+    // The session zone makes generate_series step in local days (23 or 25 hours across DST).
+    await manager.query(`SELECT set_config('TimeZone', $1, true)`, [tz]);
+    await this.withoutJit(manager);
+    // Room to aggregate by hashing (at most a few thousand buckets), never by sorting a million rows.
+    await manager.query(`SELECT set_config('work_mem', '32MB', true)`);
+  }
+
+  /** Whether every bucket boundary in [a, b) falls on a slot boundary (false only for zones' historical odd offsets). */
+  async slotsAlign(manager: EntityManager, a: Date, b: Date, interval: Interval, tz: string): Promise<boolean> {
+    const [row]: { aligned: boolean | null }[] = await manager.query(
+      `SELECT bool_and(extract(epoch FROM k) % 900 = 0) AS aligned
+       FROM generate_series(date_trunc($3, $1::timestamptz, $4), $2::timestamptz, ('1 ' || $3)::interval) k`,
+      [a, b, interval, tz],
+    );
+    return row?.aligned !== false;
+  }
+
+  /** The report from raw rows only (call prepareBuckets first). */
   async conversationBuckets(manager: EntityManager, from: Date, to: Date, interval: Interval, tz: string, filter: ConversationFilter): Promise<ConversationBucketRow[]> {
     const params: unknown[] = [from, to, interval, tz];
     const conditions: string[] = [];
@@ -78,28 +108,23 @@ export class ReportsRepository {
       ? `SELECT ${bucket('t.at')} AS b, count(*)::int AS n FROM conversation_transfers t JOIN conversations c ON c.id = t.conversation_id
          WHERE ${inRange('t.at')}${and} GROUP BY 1`
       : `SELECT ${bucket('t.at')} AS b, count(*)::int AS n FROM conversation_transfers t WHERE ${inRange('t.at')} GROUP BY 1`;
-    // The session zone makes generate_series step in local days (23 or 25 hours across DST).
-    await manager.query(`SELECT set_config('TimeZone', $1, true)`, [tz]);
-    await this.withoutJit(manager);
-    // Room to aggregate by hashing (at most a few thousand buckets), never by sorting a million rows.
-    await manager.query(`SELECT set_config('work_mem', '32MB', true)`);
     return manager.query(
       `WITH started AS (
          SELECT ${bucket('c.created_at')} AS b, count(*)::int AS n FROM conversations c WHERE ${inRange('c.created_at')}${and} GROUP BY 1
        ), assigned AS (
          SELECT ${bucket('c.first_assigned_at')} AS b, count(*)::int AS n,
-                sum(${SECONDS('c.first_assigned_at', 'c.created_at')}) AS wait_sum, max(${SECONDS('c.first_assigned_at', 'c.created_at')}) AS wait_max,
-                count(*) FILTER (WHERE c.first_assigned_at - c.created_at <= coalesce(q.sla_seconds, 60) * interval '1 second')::int AS in_sla
+                sum(${EXACT_SECONDS('c.first_assigned_at', 'c.created_at')}) AS wait_sum, max(${EXACT_SECONDS('c.first_assigned_at', 'c.created_at')}) AS wait_max,
+                count(*) FILTER (WHERE ${IN_SLA('c', 'q')})::int AS in_sla
          FROM conversations c LEFT JOIN queues q ON q.id = c.queue_id
          WHERE c.first_assigned_at IS NOT NULL AND ${inRange('c.first_assigned_at')}${and} GROUP BY 1
        ), resolved AS (
          SELECT ${bucket('c.resolved_at')} AS b, count(*)::int AS n,
                 count(*) FILTER (WHERE c.first_assigned_at IS NULL)::int AS abandoned,
-                sum(${SECONDS('c.resolved_at', 'c.first_assigned_at')}) FILTER (WHERE c.first_assigned_at IS NOT NULL) AS handle_sum,
+                sum(${EXACT_SECONDS('c.resolved_at', 'c.first_assigned_at')}) FILTER (WHERE c.first_assigned_at IS NOT NULL) AS handle_sum,
                 count(*) FILTER (WHERE c.first_assigned_at IS NOT NULL)::int AS handled
          FROM conversations c WHERE c.resolved_at IS NOT NULL AND ${inRange('c.resolved_at')}${and} GROUP BY 1
        ), responded AS (
-         SELECT ${bucket('c.first_response_at')} AS b, count(*)::int AS n, sum(${SECONDS('c.first_response_at', 'c.first_assigned_at')}) AS response_sum
+         SELECT ${bucket('c.first_response_at')} AS b, count(*)::int AS n, sum(${EXACT_SECONDS('c.first_response_at', 'c.first_assigned_at')}) AS response_sum
          FROM conversations c WHERE c.first_response_at IS NOT NULL AND ${inRange('c.first_response_at')}${and} GROUP BY 1
        ), transferred AS (${transfers}
        ), series AS (
@@ -115,6 +140,111 @@ export class ReportsRepository {
        FROM buckets k
        LEFT JOIN started s ON s.b = k.b LEFT JOIN assigned a ON a.b = k.b LEFT JOIN resolved r ON r.b = k.b
        LEFT JOIN responded f ON f.b = k.b LEFT JOIN transferred t ON t.b = k.b
+       ORDER BY k.b`,
+      params,
+    );
+  }
+
+  /**
+   * The same report from the rollup's whole slots in [a, b) plus raw rows for the rest (call
+   * prepareBuckets first, in a transaction that read the watermark from the same snapshot): an event
+   * at `e` of conversation c is in the slots when a <= e < t, c.id <= i and c was resolved before w; otherwise it is
+   * read raw, in [from, a) or [t, to) for every conversation (index ranges of minutes), or in
+   * [a, t) for the conversations not rolled up (open ones, resolved since w). Slots counted with
+   * another service-level target than their queue's current one get `in_sla` recounted raw.
+   */
+  async conversationBucketsRolledUp(
+    manager: EntityManager,
+    from: Date,
+    to: Date,
+    interval: Interval,
+    tz: string,
+    queueId: number | undefined,
+    r: RolledRange,
+  ): Promise<ConversationBucketRow[]> {
+    const params: unknown[] = [from, to, interval, tz, r.a, r.t, r.b, r.w, r.i];
+    let andQueue = '';
+    let andSlotQueue = '';
+    if (queueId !== undefined) {
+      params.push(queueId);
+      andQueue = ` AND c.queue_id = $${params.length}`;
+      andSlotQueue = ` AND s.queue_id = $${params.length}`;
+    }
+    const bucket = (column: string) => `date_trunc($3, ${column}, $4)`;
+    const raw = (column: string) =>
+      `SELECT c.* FROM conversations c WHERE ((${column} >= $1 AND ${column} < $5) OR (${column} >= $6 AND ${column} < $2))${andQueue}
+       UNION ALL SELECT c.* FROM unrolled c WHERE ${column} >= $5 AND ${column} < $6`;
+    return manager.query(
+      `WITH unrolled AS MATERIALIZED (
+         SELECT c.* FROM conversations c WHERE c.status <> 'resolved'${andQueue}
+         UNION ALL SELECT c.* FROM conversations c WHERE c.resolved_at >= $8${andQueue}
+         UNION ALL SELECT c.* FROM conversations c WHERE c.id > $9 AND c.resolved_at < $8${andQueue}
+       ), started AS (
+         SELECT ${bucket('c.created_at')} AS b, count(*)::int AS n FROM (${raw('c.created_at')}) c GROUP BY 1
+       ), assigned AS (
+         SELECT ${bucket('c.first_assigned_at')} AS b, count(*)::int AS n,
+                sum(${EXACT_SECONDS('c.first_assigned_at', 'c.created_at')}) AS wait_sum, max(${EXACT_SECONDS('c.first_assigned_at', 'c.created_at')}) AS wait_max,
+                count(*) FILTER (WHERE ${IN_SLA('c', 'q')})::int AS in_sla
+         FROM (${raw('c.first_assigned_at')}) c LEFT JOIN queues q ON q.id = c.queue_id GROUP BY 1
+       ), resolved AS (
+         SELECT ${bucket('c.resolved_at')} AS b, count(*)::int AS n,
+                count(*) FILTER (WHERE c.first_assigned_at IS NULL)::int AS abandoned,
+                sum(${EXACT_SECONDS('c.resolved_at', 'c.first_assigned_at')}) FILTER (WHERE c.first_assigned_at IS NOT NULL) AS handle_sum,
+                count(*) FILTER (WHERE c.first_assigned_at IS NOT NULL)::int AS handled
+         FROM (${raw('c.resolved_at')}) c GROUP BY 1
+       ), responded AS (
+         SELECT ${bucket('c.first_response_at')} AS b, count(*)::int AS n, sum(${EXACT_SECONDS('c.first_response_at', 'c.first_assigned_at')}) AS response_sum
+         FROM (${raw('c.first_response_at')}) c GROUP BY 1
+       ), transferred AS (
+         SELECT ${bucket('x.at')} AS b, count(*)::int AS n FROM (
+           SELECT t.at FROM conversation_transfers t JOIN conversations c ON c.id = t.conversation_id
+           WHERE ((t.at >= $1 AND t.at < $5) OR (t.at >= $6 AND t.at < $2))${andQueue}
+           UNION ALL SELECT t.at FROM conversation_transfers t JOIN unrolled c ON c.id = t.conversation_id WHERE t.at >= $5 AND t.at < $6) x
+         GROUP BY 1
+       ), slots AS (
+         SELECT s.*, coalesce(q.sla_seconds, 60) AS current_sla FROM conversation_report_slots s LEFT JOIN queues q ON q.id = s.queue_id
+         WHERE s.slot >= $5 AND s.slot < $7${andSlotQueue}
+       ), by_slot AS (
+         -- The queues of a slot first, so the zone's date_trunc runs once per slot.
+         SELECT s.slot, sum(s.started) AS started, sum(s.assigned) AS assigned, sum(s.wait_sum) AS wait_sum,
+                max(s.wait_max) AS wait_max, coalesce(sum(s.in_sla) FILTER (WHERE s.sla_seconds = s.current_sla), 0) AS in_sla,
+                sum(s.resolved) AS resolved, sum(s.abandoned) AS abandoned, sum(s.handle_sum) AS handle_sum, sum(s.handled) AS handled,
+                sum(s.response_sum) AS response_sum, sum(s.responded) AS responded, sum(s.transferred) AS transferred
+         FROM slots s GROUP BY s.slot
+       ), rolled AS (
+         SELECT ${bucket('s.slot')} AS b, sum(s.started)::int AS started, sum(s.assigned)::int AS assigned, sum(s.wait_sum) AS wait_sum,
+                max(s.wait_max) AS wait_max, sum(s.in_sla)::int AS in_sla,
+                sum(s.resolved)::int AS resolved, sum(s.abandoned)::int AS abandoned, sum(s.handle_sum) AS handle_sum, sum(s.handled)::int AS handled,
+                sum(s.response_sum) AS response_sum, sum(s.responded)::int AS responded, sum(s.transferred)::int AS transferred
+         FROM by_slot s GROUP BY 1
+       ), recounted AS (
+         SELECT ${bucket('s.slot')} AS b, sum((
+           SELECT count(*) FROM conversations c
+           WHERE c.queue_id = s.queue_id AND c.first_assigned_at >= s.slot AND c.first_assigned_at < s.slot + interval '15 minutes'
+             AND c.first_assigned_at < $8 AND c.resolved_at < $8 AND c.id <= $9 AND c.first_assigned_at - c.created_at <= s.current_sla * interval '1 second'))::int AS in_sla
+         FROM slots s WHERE s.assigned > 0 AND s.sla_seconds IS DISTINCT FROM s.current_sla GROUP BY 1
+       ), series AS (
+         SELECT generate_series(date_trunc($3, $1::timestamptz, $4), $2::timestamptz - interval '1 microsecond', ('1 ' || $3)::interval) AS b
+       ), buckets AS (
+         SELECT b FROM series UNION SELECT b FROM started UNION SELECT b FROM assigned UNION SELECT b FROM resolved
+         UNION SELECT b FROM responded UNION SELECT b FROM transferred UNION SELECT b FROM rolled
+       )
+       SELECT k.b AS start,
+              coalesce(s.n, 0) + coalesce(o.started, 0) AS started,
+              coalesce(a.n, 0) + coalesce(o.assigned, 0) AS assigned,
+              coalesce(r.n, 0) + coalesce(o.resolved, 0) AS resolved,
+              coalesce(r.abandoned, 0) + coalesce(o.abandoned, 0) AS abandoned,
+              coalesce(t.n, 0) + coalesce(o.transferred, 0) AS transferred,
+              coalesce(a.wait_sum, 0) + coalesce(o.wait_sum, 0) AS wait_sum,
+              greatest(a.wait_max, o.wait_max) AS wait_max,
+              coalesce(a.in_sla, 0) + coalesce(o.in_sla, 0) + coalesce(x.in_sla, 0) AS in_sla,
+              coalesce(r.handle_sum, 0) + coalesce(o.handle_sum, 0) AS handle_sum,
+              coalesce(r.handled, 0) + coalesce(o.handled, 0) AS handled,
+              coalesce(f.response_sum, 0) + coalesce(o.response_sum, 0) AS response_sum,
+              coalesce(f.n, 0) + coalesce(o.responded, 0) AS responded
+       FROM buckets k
+       LEFT JOIN started s ON s.b = k.b LEFT JOIN assigned a ON a.b = k.b LEFT JOIN resolved r ON r.b = k.b
+       LEFT JOIN responded f ON f.b = k.b LEFT JOIN transferred t ON t.b = k.b LEFT JOIN rolled o ON o.b = k.b LEFT JOIN recounted x ON x.b = k.b
        ORDER BY k.b`,
       params,
     );
