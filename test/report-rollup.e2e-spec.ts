@@ -104,6 +104,18 @@ describe('Report rollup (e2e)', () => {
     }
   }
 
+  /** The all-queues slots are the sums of the per-queue slots. */
+  async function expectTotalsEqualQueueSlots(): Promise<void> {
+    const measures = ['started', 'assigned', 'wait_us', 'in_sla', 'resolved', 'abandoned', 'handle_us', 'handled', 'response_us', 'responded', 'transferred'];
+    const [{ n }]: { n: number }[] = await db.query(
+      `SELECT count(*)::int AS n FROM conversation_report_totals t
+       FULL JOIN (SELECT slot, ${measures.map((m) => `sum(${m}) AS ${m}`).join(', ')}, max(wait_max_us) AS wait_max_us FROM conversation_report_slots GROUP BY slot) q
+         ON q.slot = t.slot
+       WHERE t.slot IS NULL OR q.slot IS NULL OR t.wait_max_us IS DISTINCT FROM q.wait_max_us OR ${measures.map((m) => `t.${m} <> q.${m}`).join(' OR ')}`,
+    );
+    expect(n).toBe(0);
+  }
+
   const watermark = async () => {
     const [row]: { w: Date }[] = await db.query(`SELECT rolled_until AS w FROM conversation_report_watermark`);
     return new Date(row.w).getTime();
@@ -121,6 +133,7 @@ describe('Report rollup (e2e)', () => {
     expect(n).toBeGreaterThan(100);
     // Each conversation resolved before the watermark is in the slots exactly once.
     const [{ resolved }]: { resolved: number }[] = await db.query(`SELECT sum(resolved)::int AS resolved FROM conversation_report_slots`);
+    await expectTotalsEqualQueueSlots();
     const [{ rolled }]: { rolled: number }[] = await db.query(
       `SELECT count(*)::int AS rolled FROM conversations WHERE resolved_at < $1 AND id <= (SELECT rolled_id FROM conversation_report_watermark)`,
       [iso(w)],
@@ -131,18 +144,18 @@ describe('Report rollup (e2e)', () => {
   });
 
   it('reads the slots: a changed slot changes the rollup report (and not the raw one)', async () => {
-    const [slot]: { slot: Date; queue_id: number }[] = await db.query(
-      `SELECT slot, queue_id FROM conversation_report_slots WHERE started > 0 AND slot > $1 ORDER BY slot LIMIT 1`,
+    const [slot]: { slot: Date }[] = await db.query(
+      `SELECT slot FROM conversation_report_totals WHERE started > 0 AND slot > $1 ORDER BY slot LIMIT 1`,
       [iso(now - 59 * DAY)],
     );
     const query = { from: iso(now - 61 * DAY), to: iso(now + DAY), interval: 'day' as const, tz: 'UTC' };
     const raw = await reports.conversations(query, { rollup: false });
-    await db.query(`UPDATE conversation_report_slots SET started = started + 1000 WHERE slot = $1 AND queue_id = $2`, [slot.slot, slot.queue_id]);
+    await db.query(`UPDATE conversation_report_totals SET started = started + 1000 WHERE slot = $1`, [slot.slot]);
     try {
       expect((await reports.conversations(query)).total.started).toBe(raw.total.started + 1000);
       expect((await reports.conversations(query, { rollup: false })).total.started).toBe(raw.total.started);
     } finally {
-      await db.query(`UPDATE conversation_report_slots SET started = started - 1000 WHERE slot = $1 AND queue_id = $2`, [slot.slot, slot.queue_id]);
+      await db.query(`UPDATE conversation_report_totals SET started = started - 1000 WHERE slot = $1`, [slot.slot]);
     }
   });
 
@@ -174,13 +187,14 @@ describe('Report rollup (e2e)', () => {
     const stale = async () =>
       (
         await db.query(
-          `SELECT count(*)::int AS n FROM conversation_report_slots s JOIN queues q ON q.id = s.queue_id WHERE s.assigned > 0 AND s.sla_seconds IS DISTINCT FROM q.sla_seconds`,
+          `SELECT count(*)::int AS n FROM conversation_report_queues r JOIN queues q ON q.id = r.queue_id WHERE r.sla_seconds IS DISTINCT FROM q.sla_seconds`,
         )
       )[0].n as number;
     expect(await stale()).toBeGreaterThan(0);
     await expectRollupEqualsRaw(); // slots with the old target: their in_sla read raw
     expect(await rollup.rollUp(0)).toBe(true);
     expect(await stale()).toBe(0);
+    await expectTotalsEqualQueueSlots();
     await expectRollupEqualsRaw();
   });
 

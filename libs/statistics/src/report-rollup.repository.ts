@@ -1,13 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 
-/** The rollup's slot: every IANA zone's offset (since 1972) is a multiple of 15 minutes, so hour and day buckets are unions of slots. */
+/** The rollup's slot: today every IANA zone's offset is a multiple of 15 minutes, so hour and day buckets are unions of slots (checked per report). */
 export const SLOT_MS = 15 * 60_000;
 
 const EPOCH = `timestamptz '1970-01-01 00:00:00+00'`;
 const slotOf = (column: string) => `date_bin('15 minutes', ${column}, ${EPOCH})`;
-/** Exact seconds (numeric), so sums over slots equal sums over the rows. */
-export const EXACT_SECONDS = (a: string, b: string) => `extract(epoch FROM ${a} - ${b})`;
+/** A duration in whole microseconds (timestamps have microseconds), so sums over slots equal sums over the rows. */
+export const MICROSECONDS = (a: string, b: string) => `(extract(epoch FROM ${a} - ${b}) * 1000000)::bigint`;
 /** The service-level test of one conversation, with the queue's current target (60 for a queue deleted since). */
 export const IN_SLA = (c: string, q: string) => `${c}.first_assigned_at - ${c}.created_at <= coalesce(${q}.sla_seconds, 60) * interval '1 second'`;
 
@@ -78,25 +78,35 @@ export class ReportRollupRepository {
     const increment = (column: string) =>
       `SELECT c.* FROM fresh c WHERE ${column} < $2
        UNION ALL SELECT c.* FROM conversations c WHERE ${column} >= $1 AND ${column} < $2 AND c.resolved_at < $1 AND c.id <= $3`;
-    const zeros = {
+    const zeros: Record<string, string> = {
       started: '0',
       assigned: '0',
-      wait_sum: '0::numeric',
-      wait_max: 'NULL::numeric',
+      wait_us: '0::bigint',
+      wait_max_us: 'NULL::bigint',
       in_sla: '0',
       sla_seconds: 'NULL::int',
       resolved: '0',
       abandoned: '0',
-      handle_sum: '0::numeric',
+      handle_us: '0::bigint',
       handled: '0',
-      response_sum: '0::numeric',
+      response_us: '0::bigint',
       responded: '0',
       transferred: '0',
     };
-    const columns = Object.keys(zeros);
-    const select = (slot: string, values: Partial<typeof zeros>) =>
-      `SELECT ${slot} AS slot, c.queue_id, ${columns.map((k) => `${(values as Record<string, string>)[k] ?? (zeros as Record<string, string>)[k]} AS ${k}`).join(', ')}`;
-    const wait = EXACT_SECONDS('c.first_assigned_at', 'c.created_at');
+    const select = (slot: string, values: Record<string, string>) =>
+      `SELECT ${slot} AS slot, c.queue_id, ${Object.keys(zeros).map((k) => `${values[k] ?? zeros[k]} AS ${k}`).join(', ')}`;
+    const wait = MICROSECONDS('c.first_assigned_at', 'c.created_at');
+    const sums = `sum(started)::int AS started, sum(assigned)::int AS assigned, sum(wait_us)::bigint AS wait_us, max(wait_max_us) AS wait_max_us,
+                  sum(in_sla)::int AS in_sla, sum(resolved)::int AS resolved, sum(abandoned)::int AS abandoned, sum(handle_us)::bigint AS handle_us,
+                  sum(handled)::int AS handled, sum(response_us)::bigint AS response_us, sum(responded)::int AS responded, sum(transferred)::int AS transferred`;
+    const addTo = (table: string) => `
+         started = ${table}.started + EXCLUDED.started, assigned = ${table}.assigned + EXCLUDED.assigned,
+         wait_us = ${table}.wait_us + EXCLUDED.wait_us, wait_max_us = greatest(${table}.wait_max_us, EXCLUDED.wait_max_us),
+         in_sla = ${table}.in_sla + EXCLUDED.in_sla, resolved = ${table}.resolved + EXCLUDED.resolved, abandoned = ${table}.abandoned + EXCLUDED.abandoned,
+         handle_us = ${table}.handle_us + EXCLUDED.handle_us, handled = ${table}.handled + EXCLUDED.handled,
+         response_us = ${table}.response_us + EXCLUDED.response_us, responded = ${table}.responded + EXCLUDED.responded,
+         transferred = ${table}.transferred + EXCLUDED.transferred`;
+    const columns = 'started, assigned, wait_us, wait_max_us, in_sla, resolved, abandoned, handle_us, handled, response_us, responded, transferred';
     await manager.query(
       `WITH fresh AS MATERIALIZED (
          SELECT * FROM conversations c WHERE c.id <= $3 AND c.resolved_at >= coalesce($1::timestamptz, '-infinity') AND c.resolved_at < $2
@@ -107,8 +117,8 @@ export class ReportRollupRepository {
          UNION ALL
          ${select(slotOf('c.first_assigned_at'), {
            assigned: '1',
-           wait_sum: wait,
-           wait_max: wait,
+           wait_us: wait,
+           wait_max_us: wait,
            in_sla: `CASE WHEN ${IN_SLA('c', 'q')} THEN 1 ELSE 0 END`,
            sla_seconds: 'coalesce(q.sla_seconds, 60)',
          })} FROM (${increment('c.first_assigned_at')}) c LEFT JOIN queues q ON q.id = c.queue_id
@@ -116,33 +126,32 @@ export class ReportRollupRepository {
          ${select(slotOf('c.resolved_at'), {
            resolved: '1',
            abandoned: 'CASE WHEN c.first_assigned_at IS NULL THEN 1 ELSE 0 END',
-           handle_sum: `coalesce(${EXACT_SECONDS('c.resolved_at', 'c.first_assigned_at')}, 0)`,
+           handle_us: `coalesce(${MICROSECONDS('c.resolved_at', 'c.first_assigned_at')}, 0)`,
            handled: 'CASE WHEN c.first_assigned_at IS NULL THEN 0 ELSE 1 END',
          })} FROM (${increment('c.resolved_at')}) c
          UNION ALL
-         ${select(slotOf('c.first_response_at'), { responded: '1', response_sum: EXACT_SECONDS('c.first_response_at', 'c.first_assigned_at') })}
+         ${select(slotOf('c.first_response_at'), { responded: '1', response_us: MICROSECONDS('c.first_response_at', 'c.first_assigned_at') })}
          FROM (${increment('c.first_response_at')}) c
          UNION ALL
          ${select(slotOf('t.at'), { transferred: '1' })} FROM conversation_transfers t JOIN fresh c ON c.id = t.conversation_id WHERE t.at < $2
          UNION ALL
          ${select(slotOf('t.at'), { transferred: '1' })} FROM conversation_transfers t JOIN conversations c ON c.id = t.conversation_id
          WHERE t.at >= $1 AND t.at < $2 AND c.resolved_at < $1 AND c.id <= $3
+       ), by_queue AS MATERIALIZED (
+         SELECT slot, queue_id, ${sums}, max(sla_seconds) AS sla_seconds FROM events GROUP BY slot, queue_id
+       ), queue_slots AS (
+         INSERT INTO conversation_report_slots AS s (slot, queue_id, ${columns})
+         SELECT slot, queue_id, ${columns} FROM by_queue
+         ON CONFLICT (queue_id, slot) DO UPDATE SET ${addTo('s')}
+       ), totals AS (
+         INSERT INTO conversation_report_totals AS s (slot, ${columns})
+         SELECT slot, ${sums} FROM by_queue GROUP BY slot
+         ON CONFLICT (slot) DO UPDATE SET ${addTo('s')}
        )
-       INSERT INTO conversation_report_slots AS s (slot, queue_id, ${columns.join(', ')})
-       SELECT slot, queue_id, sum(started)::int, sum(assigned)::int, sum(wait_sum), max(wait_max), sum(in_sla)::int, max(sla_seconds),
-              sum(resolved)::int, sum(abandoned)::int, sum(handle_sum), sum(handled)::int, sum(response_sum), sum(responded)::int, sum(transferred)::int
-       FROM events GROUP BY slot, queue_id
-       ON CONFLICT (slot, queue_id) DO UPDATE SET
-         started = s.started + EXCLUDED.started, assigned = s.assigned + EXCLUDED.assigned,
-         wait_sum = s.wait_sum + EXCLUDED.wait_sum, wait_max = greatest(s.wait_max, EXCLUDED.wait_max),
-         in_sla = s.in_sla + EXCLUDED.in_sla,
-         -- Counted with two different targets (changed in between): NULL, recounted by refreshServiceLevel.
-         sla_seconds = CASE WHEN s.assigned = 0 THEN EXCLUDED.sla_seconds WHEN EXCLUDED.assigned = 0 THEN s.sla_seconds
-                            WHEN s.sla_seconds = EXCLUDED.sla_seconds THEN s.sla_seconds END,
-         resolved = s.resolved + EXCLUDED.resolved, abandoned = s.abandoned + EXCLUDED.abandoned,
-         handle_sum = s.handle_sum + EXCLUDED.handle_sum, handled = s.handled + EXCLUDED.handled,
-         response_sum = s.response_sum + EXCLUDED.response_sum, responded = s.responded + EXCLUDED.responded,
-         transferred = s.transferred + EXCLUDED.transferred`,
+       INSERT INTO conversation_report_queues AS r (queue_id, sla_seconds)
+       SELECT queue_id, max(sla_seconds) FROM by_queue WHERE assigned > 0 GROUP BY queue_id
+       -- Counted with two different targets (changed in between): NULL, recounted by recountServiceLevel.
+       ON CONFLICT (queue_id) DO UPDATE SET sla_seconds = CASE WHEN r.sla_seconds = EXCLUDED.sla_seconds THEN r.sla_seconds END`,
       [lo.at, hi.at, lo.id, hi.id],
     );
   }
@@ -154,29 +163,38 @@ export class ReportRollupRepository {
   /** Empties the rollup (the report reads raw rows until the job has rolled up again). */
   async reset(manager: EntityManager): Promise<void> {
     await manager.query(`DELETE FROM conversation_report_slots`);
+    await manager.query(`DELETE FROM conversation_report_totals`);
+    await manager.query(`DELETE FROM conversation_report_queues`);
     await manager.query(`UPDATE conversation_report_watermark SET rolled_until = '-infinity', rolled_id = 0, candidate_id = NULL, candidate_at = NULL`);
   }
 
   /**
-   * Recounts `in_sla` of up to `limit` slots counted with another target than their queue's
-   * current `slaSeconds` (changed since, or the queue deleted), up to the watermark `w`.
-   * Answers how many it recounted.
+   * Recounts `in_sla` of the slots of one queue counted with another target than its current
+   * `slaSeconds` (changed since, or the queue deleted: 60), up to the watermark `w`, in the queue's
+   * slots and in the totals. Answers whether there was one.
    */
-  async refreshServiceLevel(manager: EntityManager, w: { at: Date; id: number }, limit: number): Promise<number> {
-    const [, n]: [unknown, number] = await manager.query(
-      `WITH stale AS (
-         SELECT s.slot, s.queue_id, coalesce(q.sla_seconds, 60) AS sla
-         FROM conversation_report_slots s LEFT JOIN queues q ON q.id = s.queue_id
-         WHERE s.assigned > 0 AND s.sla_seconds IS DISTINCT FROM coalesce(q.sla_seconds, 60)
-         LIMIT $2
-       )
-       UPDATE conversation_report_slots s SET sla_seconds = x.sla, in_sla = (
-         SELECT count(*)::int FROM conversations c
-         WHERE c.queue_id = x.queue_id AND c.first_assigned_at >= x.slot AND c.first_assigned_at < x.slot + interval '15 minutes'
-           AND c.first_assigned_at < $1 AND c.resolved_at < $1 AND c.id <= $3 AND c.first_assigned_at - c.created_at <= x.sla * interval '1 second')
-       FROM stale x WHERE s.slot = x.slot AND s.queue_id = x.queue_id`,
-      [w.at, limit, w.id],
+  async recountServiceLevel(manager: EntityManager, w: { at: Date; id: number }): Promise<boolean> {
+    const [stale]: { queue_id: number; sla: number }[] = await manager.query(
+      `SELECT r.queue_id, coalesce(q.sla_seconds, 60) AS sla FROM conversation_report_queues r LEFT JOIN queues q ON q.id = r.queue_id
+       WHERE r.sla_seconds IS DISTINCT FROM coalesce(q.sla_seconds, 60) ORDER BY r.queue_id LIMIT 1 FOR UPDATE OF r`,
     );
-    return n;
+    if (!stale) return false;
+    await manager.query(
+      `WITH counted AS (
+         SELECT ${slotOf('c.first_assigned_at')} AS slot, count(*) FILTER (WHERE c.first_assigned_at - c.created_at <= $4::int * interval '1 second')::int AS in_sla
+         FROM conversations c
+         WHERE c.queue_id = $3 AND c.first_assigned_at < $1 AND c.resolved_at < $1 AND c.id <= $2 GROUP BY 1
+       ), changed AS (
+         UPDATE conversation_report_slots s SET in_sla = coalesce(n.in_sla, 0)
+         FROM conversation_report_slots o LEFT JOIN counted n ON n.slot = o.slot
+         WHERE o.queue_id = $3 AND o.assigned > 0 AND s.queue_id = o.queue_id AND s.slot = o.slot AND o.in_sla IS DISTINCT FROM coalesce(n.in_sla, 0)
+         RETURNING s.slot, s.in_sla - o.in_sla AS delta
+       ), totals AS (
+         UPDATE conversation_report_totals t SET in_sla = t.in_sla + d.delta FROM changed d WHERE t.slot = d.slot
+       )
+       UPDATE conversation_report_queues SET sla_seconds = $4 WHERE queue_id = $3`,
+      [w.at, w.id, stale.queue_id, stale.sla],
+    );
+    return true;
   }
 }

@@ -13,8 +13,6 @@ export const ROLLUP_PERIOD_MS = 60_000;
 export const ROLLUP_MARGIN_SECONDS = 120;
 /** The most one step moves the watermark (a first catch-up over a year is many short steps). */
 const STEP_DAYS = 1;
-/** Slots whose service level is recounted per step after a queue's `slaSeconds` changed. */
-const RECOUNT_BATCH = 2_000;
 
 /**
  * Keeps the conversation report's rollup (docs/statistics.md, "Rollup") up to date: every instance
@@ -67,7 +65,7 @@ export class ReportRollupService implements OnApplicationBootstrap, OnModuleDest
         const hi = at ? { at, id: Math.max(lo.id, next.id) } : null;
         if (!hi || (lo.at !== null && hi.at.getTime() === lo.at.getTime() && hi.id === lo.id)) {
           // Caught up: recount the service level of slots whose queue changed its target.
-          return lo.at && (await this.repo.refreshServiceLevel(manager, { at: lo.at, id: lo.id }, RECOUNT_BATCH)) > 0 ? ('more' as const) : ('done' as const);
+          return lo.at && (await this.repo.recountServiceLevel(manager, { at: lo.at, id: lo.id })) ? ('more' as const) : ('done' as const);
         }
         await this.repo.rollUp(manager, lo, hi);
         await this.repo.setWatermark(manager, hi);

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { EXACT_SECONDS, IN_SLA } from './report-rollup.repository';
+import { IN_SLA, MICROSECONDS } from './report-rollup.repository';
 
 export type Interval = 'hour' | 'day';
 
@@ -47,6 +47,9 @@ export interface AgentReportRow {
   response_sum: number | null;
   responded: number;
 }
+
+/** Microseconds to seconds, exactly (numeric). */
+const US = '1000000.0';
 
 const SECONDS = (a: string, b: string) => `extract(epoch FROM ${a} - ${b})::float8`;
 
@@ -113,18 +116,18 @@ export class ReportsRepository {
          SELECT ${bucket('c.created_at')} AS b, count(*)::int AS n FROM conversations c WHERE ${inRange('c.created_at')}${and} GROUP BY 1
        ), assigned AS (
          SELECT ${bucket('c.first_assigned_at')} AS b, count(*)::int AS n,
-                sum(${EXACT_SECONDS('c.first_assigned_at', 'c.created_at')}) AS wait_sum, max(${EXACT_SECONDS('c.first_assigned_at', 'c.created_at')}) AS wait_max,
+                sum(${MICROSECONDS('c.first_assigned_at', 'c.created_at')}) / ${US} AS wait_sum, max(${MICROSECONDS('c.first_assigned_at', 'c.created_at')}) / ${US} AS wait_max,
                 count(*) FILTER (WHERE ${IN_SLA('c', 'q')})::int AS in_sla
          FROM conversations c LEFT JOIN queues q ON q.id = c.queue_id
          WHERE c.first_assigned_at IS NOT NULL AND ${inRange('c.first_assigned_at')}${and} GROUP BY 1
        ), resolved AS (
          SELECT ${bucket('c.resolved_at')} AS b, count(*)::int AS n,
                 count(*) FILTER (WHERE c.first_assigned_at IS NULL)::int AS abandoned,
-                sum(${EXACT_SECONDS('c.resolved_at', 'c.first_assigned_at')}) FILTER (WHERE c.first_assigned_at IS NOT NULL) AS handle_sum,
+                sum(${MICROSECONDS('c.resolved_at', 'c.first_assigned_at')}) FILTER (WHERE c.first_assigned_at IS NOT NULL) / ${US} AS handle_sum,
                 count(*) FILTER (WHERE c.first_assigned_at IS NOT NULL)::int AS handled
          FROM conversations c WHERE c.resolved_at IS NOT NULL AND ${inRange('c.resolved_at')}${and} GROUP BY 1
        ), responded AS (
-         SELECT ${bucket('c.first_response_at')} AS b, count(*)::int AS n, sum(${EXACT_SECONDS('c.first_response_at', 'c.first_assigned_at')}) AS response_sum
+         SELECT ${bucket('c.first_response_at')} AS b, count(*)::int AS n, sum(${MICROSECONDS('c.first_response_at', 'c.first_assigned_at')}) / ${US} AS response_sum
          FROM conversations c WHERE c.first_response_at IS NOT NULL AND ${inRange('c.first_response_at')}${and} GROUP BY 1
        ), transferred AS (${transfers}
        ), series AS (
@@ -164,11 +167,13 @@ export class ReportsRepository {
   ): Promise<ConversationBucketRow[]> {
     const params: unknown[] = [from, to, interval, tz, r.a, r.t, r.b, r.w, r.i];
     let andQueue = '';
-    let andSlotQueue = '';
+    let andStaleQueue = '';
+    let slots = `SELECT * FROM conversation_report_totals s WHERE s.slot >= $5 AND s.slot < $7`;
     if (queueId !== undefined) {
       params.push(queueId);
       andQueue = ` AND c.queue_id = $${params.length}`;
-      andSlotQueue = ` AND s.queue_id = $${params.length}`;
+      andStaleQueue = ` AND r.queue_id = $${params.length}`;
+      slots = `SELECT * FROM conversation_report_slots s WHERE s.queue_id = $${params.length} AND s.slot >= $5 AND s.slot < $7`;
     }
     const bucket = (column: string) => `date_trunc($3, ${column}, $4)`;
     const raw = (column: string) =>
@@ -183,17 +188,17 @@ export class ReportsRepository {
          SELECT ${bucket('c.created_at')} AS b, count(*)::int AS n FROM (${raw('c.created_at')}) c GROUP BY 1
        ), assigned AS (
          SELECT ${bucket('c.first_assigned_at')} AS b, count(*)::int AS n,
-                sum(${EXACT_SECONDS('c.first_assigned_at', 'c.created_at')}) AS wait_sum, max(${EXACT_SECONDS('c.first_assigned_at', 'c.created_at')}) AS wait_max,
+                sum(${MICROSECONDS('c.first_assigned_at', 'c.created_at')}) AS wait_us, max(${MICROSECONDS('c.first_assigned_at', 'c.created_at')}) AS wait_max_us,
                 count(*) FILTER (WHERE ${IN_SLA('c', 'q')})::int AS in_sla
          FROM (${raw('c.first_assigned_at')}) c LEFT JOIN queues q ON q.id = c.queue_id GROUP BY 1
        ), resolved AS (
          SELECT ${bucket('c.resolved_at')} AS b, count(*)::int AS n,
                 count(*) FILTER (WHERE c.first_assigned_at IS NULL)::int AS abandoned,
-                sum(${EXACT_SECONDS('c.resolved_at', 'c.first_assigned_at')}) FILTER (WHERE c.first_assigned_at IS NOT NULL) AS handle_sum,
+                sum(${MICROSECONDS('c.resolved_at', 'c.first_assigned_at')}) FILTER (WHERE c.first_assigned_at IS NOT NULL) AS handle_us,
                 count(*) FILTER (WHERE c.first_assigned_at IS NOT NULL)::int AS handled
          FROM (${raw('c.resolved_at')}) c GROUP BY 1
        ), responded AS (
-         SELECT ${bucket('c.first_response_at')} AS b, count(*)::int AS n, sum(${EXACT_SECONDS('c.first_response_at', 'c.first_assigned_at')}) AS response_sum
+         SELECT ${bucket('c.first_response_at')} AS b, count(*)::int AS n, sum(${MICROSECONDS('c.first_response_at', 'c.first_assigned_at')}) AS response_us
          FROM (${raw('c.first_response_at')}) c GROUP BY 1
        ), transferred AS (
          SELECT ${bucket('x.at')} AS b, count(*)::int AS n FROM (
@@ -201,28 +206,26 @@ export class ReportsRepository {
            WHERE ((t.at >= $1 AND t.at < $5) OR (t.at >= $6 AND t.at < $2))${andQueue}
            UNION ALL SELECT t.at FROM conversation_transfers t JOIN unrolled c ON c.id = t.conversation_id WHERE t.at >= $5 AND t.at < $6) x
          GROUP BY 1
-       ), slots AS (
-         SELECT s.*, coalesce(q.sla_seconds, 60) AS current_sla FROM conversation_report_slots s LEFT JOIN queues q ON q.id = s.queue_id
-         WHERE s.slot >= $5 AND s.slot < $7${andSlotQueue}
-       ), by_slot AS (
-         -- The queues of a slot first, so the zone's date_trunc runs once per slot.
-         SELECT s.slot, sum(s.started) AS started, sum(s.assigned) AS assigned, sum(s.wait_sum) AS wait_sum,
-                max(s.wait_max) AS wait_max, coalesce(sum(s.in_sla) FILTER (WHERE s.sla_seconds = s.current_sla), 0) AS in_sla,
-                sum(s.resolved) AS resolved, sum(s.abandoned) AS abandoned, sum(s.handle_sum) AS handle_sum, sum(s.handled) AS handled,
-                sum(s.response_sum) AS response_sum, sum(s.responded) AS responded, sum(s.transferred) AS transferred
-         FROM slots s GROUP BY s.slot
        ), rolled AS (
-         SELECT ${bucket('s.slot')} AS b, sum(s.started)::int AS started, sum(s.assigned)::int AS assigned, sum(s.wait_sum) AS wait_sum,
-                max(s.wait_max) AS wait_max, sum(s.in_sla)::int AS in_sla,
-                sum(s.resolved)::int AS resolved, sum(s.abandoned)::int AS abandoned, sum(s.handle_sum) AS handle_sum, sum(s.handled)::int AS handled,
-                sum(s.response_sum) AS response_sum, sum(s.responded)::int AS responded, sum(s.transferred)::int AS transferred
-         FROM by_slot s GROUP BY 1
+         SELECT ${bucket('s.slot')} AS b, sum(s.started)::int AS started, sum(s.assigned)::int AS assigned, sum(s.wait_us) AS wait_us,
+                max(s.wait_max_us) AS wait_max_us, sum(s.in_sla)::int AS in_sla,
+                sum(s.resolved)::int AS resolved, sum(s.abandoned)::int AS abandoned, sum(s.handle_us) AS handle_us, sum(s.handled)::int AS handled,
+                sum(s.response_us) AS response_us, sum(s.responded)::int AS responded, sum(s.transferred)::int AS transferred
+         FROM (${slots}) s GROUP BY 1
+       ), stale AS (
+         -- Queues whose slots were counted with another target: their in_sla taken out and recounted raw.
+         SELECT r.queue_id, coalesce(q.sla_seconds, 60) AS sla FROM conversation_report_queues r LEFT JOIN queues q ON q.id = r.queue_id
+         WHERE r.sla_seconds IS DISTINCT FROM coalesce(q.sla_seconds, 60)${andStaleQueue}
        ), recounted AS (
-         SELECT ${bucket('s.slot')} AS b, sum((
-           SELECT count(*) FROM conversations c
-           WHERE c.queue_id = s.queue_id AND c.first_assigned_at >= s.slot AND c.first_assigned_at < s.slot + interval '15 minutes'
-             AND c.first_assigned_at < $8 AND c.resolved_at < $8 AND c.id <= $9 AND c.first_assigned_at - c.created_at <= s.current_sla * interval '1 second'))::int AS in_sla
-         FROM slots s WHERE s.assigned > 0 AND s.sla_seconds IS DISTINCT FROM s.current_sla GROUP BY 1
+         SELECT b, sum(n)::int AS in_sla FROM (
+           SELECT ${bucket('s.slot')} AS b, -sum(s.in_sla) AS n FROM conversation_report_slots s JOIN stale x ON x.queue_id = s.queue_id
+           WHERE s.slot >= $5 AND s.slot < $7 GROUP BY 1
+           UNION ALL
+           SELECT ${bucket('c.first_assigned_at')}, count(*) FROM conversations c JOIN stale x ON x.queue_id = c.queue_id
+           WHERE c.first_assigned_at >= $5 AND c.first_assigned_at < $7 AND c.first_assigned_at < $8 AND c.resolved_at < $8 AND c.id <= $9
+             AND c.first_assigned_at - c.created_at <= x.sla * interval '1 second'
+           GROUP BY 1) y
+         GROUP BY b
        ), series AS (
          SELECT generate_series(date_trunc($3, $1::timestamptz, $4), $2::timestamptz - interval '1 microsecond', ('1 ' || $3)::interval) AS b
        ), buckets AS (
@@ -235,12 +238,12 @@ export class ReportsRepository {
               coalesce(r.n, 0) + coalesce(o.resolved, 0) AS resolved,
               coalesce(r.abandoned, 0) + coalesce(o.abandoned, 0) AS abandoned,
               coalesce(t.n, 0) + coalesce(o.transferred, 0) AS transferred,
-              coalesce(a.wait_sum, 0) + coalesce(o.wait_sum, 0) AS wait_sum,
-              greatest(a.wait_max, o.wait_max) AS wait_max,
+              (coalesce(a.wait_us, 0) + coalesce(o.wait_us, 0)) / ${US} AS wait_sum,
+              greatest(a.wait_max_us, o.wait_max_us) / ${US} AS wait_max,
               coalesce(a.in_sla, 0) + coalesce(o.in_sla, 0) + coalesce(x.in_sla, 0) AS in_sla,
-              coalesce(r.handle_sum, 0) + coalesce(o.handle_sum, 0) AS handle_sum,
+              (coalesce(r.handle_us, 0) + coalesce(o.handle_us, 0)) / ${US} AS handle_sum,
               coalesce(r.handled, 0) + coalesce(o.handled, 0) AS handled,
-              coalesce(f.response_sum, 0) + coalesce(o.response_sum, 0) AS response_sum,
+              (coalesce(f.response_us, 0) + coalesce(o.response_us, 0)) / ${US} AS response_sum,
               coalesce(f.n, 0) + coalesce(o.responded, 0) AS responded
        FROM buckets k
        LEFT JOIN started s ON s.b = k.b LEFT JOIN assigned a ON a.b = k.b LEFT JOIN resolved r ON r.b = k.b
