@@ -53,6 +53,9 @@ const US = '1000000.0';
 
 const SECONDS = (a: string, b: string) => `extract(epoch FROM ${a} - ${b})::float8`;
 
+/** The states whose time `/reports/agents` adds up (agent_state_history.to_state). */
+const AGENT_STATES = ['offline', 'available', 'busy', 'paused', 'wrap-up'];
+
 /** Decision outcomes that put a conversation with an agent (an offer is not an assignment until accepted). */
 const ASSIGNING_OUTCOMES = ['assigned', 'overflow', 'webhook', 'webhook-fallback', 'manual', 'transfer', 'accepted'];
 
@@ -271,9 +274,9 @@ export class ReportsRepository {
          SELECT p.agent_id, p.state, lead(p.at, 1, b.hi) OVER (PARTITION BY p.agent_id ORDER BY p.at, p.ord, p.hid) - p.at AS length
          FROM points p CROSS JOIN bounds b
        ), by_state AS (
-         SELECT agent_id, jsonb_object_agg(state, seconds) AS seconds_by_state FROM (
-           SELECT agent_id, state, sum(extract(epoch FROM length))::float8 AS seconds FROM segments GROUP BY agent_id, state) x
-         GROUP BY agent_id
+         -- Intervals summed (whole microseconds), converted once per agent and state.
+         SELECT agent_id, jsonb_build_object(${AGENT_STATES.map((st) => `'${st}', extract(epoch FROM coalesce(sum(length) FILTER (WHERE state = '${st}'), interval '0'))::float8`).join(', ')}) AS seconds_by_state
+         FROM segments GROUP BY agent_id
        ), assigned AS (
          SELECT d.agent_id, count(*)::int AS n FROM allocation_decisions d
          WHERE d.agent_id IS NOT NULL AND d.at >= $1 AND d.at < $2 AND d.outcome = ANY($3::text[]) GROUP BY 1

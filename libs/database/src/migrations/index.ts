@@ -8,6 +8,7 @@ import { DecisionsByTime1763885510000 } from './1763885510000-DecisionsByTime';
 import { Integrations1763885600000 } from './1763885600000-Integrations';
 import { AgentStatsIndexOnly1763885700000 } from './1763885700000-AgentStatsIndexOnly';
 import { ReportRollup1763885800000 } from './1763885800000-ReportRollup';
+import { StateHistoryByAgentAtId1763885810000 } from './1763885810000-StateHistoryByAgentAtId';
 
 /** Every migration, oldest first: the app and the TypeORM CLI run this same list. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   Integrations1763885600000,
   AgentStatsIndexOnly1763885700000,
   ReportRollup1763885800000,
+  StateHistoryByAgentAtId1763885810000,
 ];
