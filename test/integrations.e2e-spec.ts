@@ -318,6 +318,49 @@ describe('Integrations: API keys, event webhooks, channel connectors (e2e)', () 
       await t.http.delete(`/api/v1/webhooks/${hook.id}`).set(bearer(admin)).expect(204);
     });
 
+    it("records an agent edit's agent.status.changed in the edit's transaction: never for a rollback, once for a commit", async () => {
+      const r = await receiver();
+      const hook = await subscribe(r.url, { events: ['agent.status.changed'] });
+      const agent = await cc.agent({ maxConcurrent: 2 });
+      const db = t.app.get(DataSource);
+      const eventsOf = async (maxConcurrent: number): Promise<number> =>
+        (
+          await db.query(`SELECT count(*)::int AS n FROM outbox_events WHERE type = 'agent.status.changed' AND (data->>'id')::int = $1 AND (data->>'maxConcurrent')::int = $2`, [
+            agent.id,
+            maxConcurrent,
+          ])
+        )[0].n;
+      // Faults in this test's database: the agent's commit fails (a deferred check, after the
+      // event was queued), or storing its event fails (the edit must then not stand either).
+      await db.query(`CREATE FUNCTION test_fail() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected fault'; END $$`);
+      await db.query(
+        `CREATE CONSTRAINT TRIGGER test_fail_commit AFTER UPDATE ON agents DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+         WHEN (NEW.id = ${agent.id} AND NEW.max_concurrent = 7) EXECUTE FUNCTION test_fail()`,
+      );
+      await db.query(
+        `CREATE TRIGGER test_fail_event BEFORE INSERT ON outbox_events FOR EACH ROW
+         WHEN (NEW.type = 'agent.status.changed' AND (NEW.data->>'id')::int = ${agent.id} AND (NEW.data->>'maxConcurrent')::int = 8) EXECUTE FUNCTION test_fail()`,
+      );
+      const patch = (body: Record<string, unknown>) => t.http.patch(`/api/v1/agents/${agent.id}`).set(bearer(admin)).send(body);
+      try {
+        await patch({ maxConcurrent: 7 }).expect(500);
+        await patch({ maxConcurrent: 8 }).expect(500);
+        expect((await t.http.get(`/api/v1/agents/${agent.id}`).set(bearer(admin)).expect(200)).body.maxConcurrent).toBe(2);
+        expect(await eventsOf(7)).toBe(0);
+        expect(await eventsOf(8)).toBe(0);
+      } finally {
+        await db.query(`DROP TRIGGER test_fail_commit ON agents; DROP TRIGGER test_fail_event ON outbox_events; DROP FUNCTION test_fail()`);
+      }
+      await patch({ maxConcurrent: 8 }).expect(200);
+      expect(await eventsOf(8)).toBe(1);
+      // A queue edit records its event the same way.
+      const before = await eventsOf(8);
+      await t.http.put(`/api/v1/agents/${agent.id}/queues`).set(bearer(admin)).send({ queueIds: [] }).expect(200);
+      expect(await eventsOf(8)).toBe(before + 1);
+      await eventually(async () => r.calls.some((c) => c.body.type === 'agent.status.changed' && c.body.data.id === agent.id && c.body.data.maxConcurrent === 8));
+      await t.http.delete(`/api/v1/webhooks/${hook.id}`).set(bearer(admin)).expect(204);
+    });
+
     it('prunes delivered deliveries older than the retention', async () => {
       const r = await receiver();
       const hook = await subscribe(r.url, { events: ['conversation.created'] });
