@@ -431,6 +431,36 @@ describe('Integrations: API keys, event webhooks, channel connectors (e2e)', () 
       await t.http.post('/api/v1/channels/line/inbound').set(bearer(agent.token)).send(body).expect(403);
       await t.http.delete(`/api/v1/webhooks/${hook.id}`).set(bearer(admin)).expect(204);
     });
+
+    it('leaves nothing behind when its last step fails, so a retry after the conversation ended stores the text once', async () => {
+      const connector = (await cc.post('/api-keys', { name: 'viber', role: 'connector' }).expect(201)).body;
+      const db = t.app.get(DataSource);
+      const externalId = `V${Date.now()}`;
+      const text = `only once ${externalId}`;
+      const post = (body: Record<string, unknown>) => t.http.post('/api/v1/channels/viber/inbound').set(bearer(connector.key)).send({ externalId, name: 'Viber User', ...body });
+      const stored = async () => ({
+        customers: (await db.query(`SELECT count(*)::int AS n FROM channel_customers WHERE channel = 'viber' AND external_id = $1`, [externalId]))[0].n,
+        messages: (await db.query(`SELECT count(*)::int AS n FROM messages WHERE text = $1`, [text]))[0].n,
+      });
+      // A fault in this test's database: recording this externalMessageId (the inbound's last write) fails.
+      await db.query(`CREATE FUNCTION test_fail_link() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected fault'; END $$`);
+      await db.query(`CREATE TRIGGER test_fail_link BEFORE INSERT ON channel_messages FOR EACH ROW WHEN (NEW.external_message_id = 'vb-fault') EXECUTE FUNCTION test_fail_link()`);
+      try {
+        await post({ text, externalMessageId: 'vb-fault' }).expect(500);
+        expect(await stored()).toEqual({ customers: 0, messages: 0 });
+        // The same user's next message (another id) goes through: the failed one left no open conversation behind.
+        const next = await post({ text: 'a later message', externalMessageId: 'vb-next' }).expect(201);
+        await cc.post(`/conversations/${next.body.conversation.id}/resolve`, {}).expect(200);
+        expect(await stored()).toEqual({ customers: 1, messages: 0 });
+      } finally {
+        await db.query(`DROP TRIGGER test_fail_link ON channel_messages; DROP FUNCTION test_fail_link()`);
+      }
+      // The connector retries the failed post after the conversation ended: its text is stored once, in a new conversation.
+      const retried = await post({ text, externalMessageId: 'vb-fault' }).expect(201);
+      expect(retried.body.message.text).toBe(text);
+      await post({ text, externalMessageId: 'vb-fault' }).expect(200);
+      expect(await stored()).toEqual({ customers: 1, messages: 1 });
+    });
   });
 });
 

@@ -60,6 +60,15 @@ export class ConversationsService {
     return this.view(row);
   }
 
+  /** The customer's open conversation, row-locked (so it cannot end before the caller commits), or null. */
+  async lockOpenOf(manager: EntityManager, customerId: number): Promise<ConversationRow | null> {
+    const id = await this.repo.openIdOf(manager, customerId);
+    if (id === null) return null;
+    const row = await this.repo.find(manager, id, true);
+    // Resolved between the read and the lock: the customer has no open conversation.
+    return row && row.status !== 'resolved' ? row : null;
+  }
+
   /** The conversation (row-locked when `forUpdate`); 404 when unknown. */
   async find(manager: EntityManager, id: number, forUpdate = false): Promise<ConversationRow> {
     const row = await this.repo.find(manager, id, forUpdate);

@@ -77,6 +77,26 @@ function insertBatchSql(ordered: boolean): string {
 const PLAIN_SQL = insertBatchSql(false);
 const ORDERED_SQL = insertBatchSql(true);
 
+function batchParams(batch: WriteRequest[]): unknown[] {
+  return [
+    batch.map((p) => p.conversationId),
+    batch.map((p) => p.role),
+    batch.map((p) => p.senderId),
+    batch.map((p) => p.text),
+    batch.map((p) => p.clientMessageId),
+    batch.map((_, i) => i),
+    batch.map((p) => p.actor.type),
+    batch.map((p) => p.actor.id),
+  ];
+}
+
+/** For each request in order, its stored row or null (rows are matched back by position). */
+function byPosition(batch: WriteRequest[], rows: (StoredMessageRow & { ord: number })[]): (StoredMessageRow | null)[] {
+  const stored = new Map<number, StoredMessageRow>();
+  for (const { ord, ...row } of rows) stored.set(ord, row);
+  return batch.map((_, i) => stored.get(i) ?? null);
+}
+
 /** Every SQL statement on `messages` (the table of this library). */
 @Injectable()
 export class MessagesRepository {
@@ -89,19 +109,15 @@ export class MessagesRepository {
    */
   async insertBatch(batch: WriteRequest[], ordered = false): Promise<(StoredMessageRow | null)[]> {
     const [name, sql] = ordered ? ['cc_insert_messages_ordered', ORDERED_SQL] : ['cc_insert_messages', PLAIN_SQL];
-    const rows = await namedQuery<StoredMessageRow & { ord: number }>(this.dataSource, name, sql, [
-      batch.map((p) => p.conversationId),
-      batch.map((p) => p.role),
-      batch.map((p) => p.senderId),
-      batch.map((p) => p.text),
-      batch.map((p) => p.clientMessageId),
-      batch.map((_, i) => i),
-      batch.map((p) => p.actor.type),
-      batch.map((p) => p.actor.id),
-    ]);
-    const byPosition = new Map<number, StoredMessageRow>();
-    for (const { ord, ...row } of rows) byPosition.set(ord, row);
-    return batch.map((_, i) => byPosition.get(i) ?? null);
+    return byPosition(batch, await namedQuery<StoredMessageRow & { ord: number }>(this.dataSource, name, sql, batchParams(batch)));
+  }
+
+  /**
+   * The same statement for one message in the caller's transaction (taking the conversation's
+   * row lock, as the ordered batch does); null when nothing was stored.
+   */
+  async insertOne(manager: EntityManager, request: WriteRequest): Promise<StoredMessageRow | null> {
+    return byPosition([request], await manager.query(ORDERED_SQL, batchParams([request])))[0];
   }
 
   async byClientMessageId(manager: EntityManager, conversationId: number, senderType: SenderType, senderId: number, clientMessageId: string): Promise<MessageRow | null> {
