@@ -182,7 +182,9 @@ describe('Integrations: API keys, event webhooks, channel connectors (e2e)', () 
       const queue = await cc.queue({ channels: ['offers'], offerTimeoutSeconds: 30 });
       const first = await cc.agent({ queueIds: [queue.id] });
       const { conversation } = await cc.start({ channel: 'offers' });
-      expect(conversation.status).toBe('offered');
+      // The customer's answer reads as waiting (API.md section 11); admins see the offer.
+      expect(conversation).toMatchObject({ status: 'queued', agentId: null });
+      expect((await cc.conversation(conversation.id)).status).toBe('offered');
       const second = await cc.agent({ queueIds: [queue.id] });
       await cc.post(`/conversations/${conversation.id}/decline`, {}, first.token).expect(200);
       // Declined: it waits again, and is offered to the member that has not declined it.

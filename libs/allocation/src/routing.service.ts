@@ -52,7 +52,7 @@ export class RoutingService {
     const row = await this.allocation.allocateNew(created, viaWebhook, 'conversation-started');
     // After the assignment, so the agent that took the conversation receives its first text.
     if (first) this.events.publish('message.created', { message: first, customerId: user.id, agentId: row.agent_id });
-    return this.conversations.view(row);
+    return this.conversations.view(row, user);
   }
 
   /**
@@ -78,6 +78,7 @@ export class RoutingService {
       const current = await this.conversations.find(manager, id, true);
       Access.requireSteerConversation(user, current, 'Only its agent or an admin may transfer a conversation');
       if (current.status === 'resolved') throw new ConflictError('ConversationResolved', 'Conversation already resolved');
+      Access.requireNotOfferedTo(user, current);
       let moved: ConversationRow;
       if (dto.agentId !== undefined) {
         if (current.agent_id === dto.agentId) throw new ConflictError('SameAgent', 'Conversation is already with this agent');

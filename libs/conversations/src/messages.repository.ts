@@ -29,7 +29,7 @@ export type StoredMessageRow = MessageRow & { customer_id: number; agent_id: num
 
 /*
  * One statement stores a whole batch, and authorises each row in it: only its customer, its
- * current agent or an admin may write, and never into a resolved conversation. The same
+ * current agent (once it has accepted an offer) or an admin may write, and never into a resolved conversation. The same
  * statement writes the batch's message.created events to the outbox (when a subscription wants
  * them), so a message and its event commit together. The ordered variant first locks the
  * batch's conversations (in id order, so batches cannot deadlock each other): every change of a
@@ -48,7 +48,7 @@ function insertBatchSql(ordered: boolean): string {
   ), allowed AS (
     SELECT v.* FROM v JOIN c ON c.id = v.conversation_id
     WHERE c.status <> 'resolved'
-      AND (v.role = 'admin' OR (v.role = 'customer' AND c.customer_id = v.sender_id) OR (v.role = 'agent' AND c.agent_id = v.sender_id))
+      AND (v.role = 'admin' OR (v.role = 'customer' AND c.customer_id = v.sender_id) OR (v.role = 'agent' AND c.agent_id = v.sender_id AND c.status <> 'offered'))
     ORDER BY v.ord
   ), numbered AS (
     -- Ids taken here, in arrival order, so each stored row is matched back to its request by

@@ -74,6 +74,7 @@ export class MessagesService {
       if (existing) return { message: toMessageView(existing), created: false };
     }
     if (conversation.status === 'resolved') throw new ConflictError('ConversationResolved', 'Conversation is resolved');
+    Access.requireNotOfferedTo(user, { customer_id: conversation.customerId, agent_id: conversation.agentId, status: conversation.status });
     throw new ForbiddenError('Not a participant of this conversation');
   }
 
