@@ -143,7 +143,8 @@ export class TokenVersionCache implements OnApplicationBootstrap, OnApplicationS
       connectionString: this.config.databaseListenUrl!,
       keepAlive: true,
       connectionTimeoutMillis: this.config.dbTimeoutMs,
-      query_timeout: this.config.dbTimeoutMs,
+      // A slow round trip holds requests back: give up sooner than DB_TIMEOUT_MS, so the fallback read still fits in it.
+      query_timeout: Math.min(2000, Math.floor(this.config.dbTimeoutMs / 2)),
     });
     this.client = client;
     client.on('error', (err) => this.lost(client, err.message));
