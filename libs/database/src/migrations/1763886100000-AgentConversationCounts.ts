@@ -7,8 +7,11 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * The counters are kept by triggers on `conversations`: every write that changes a row's agent or
  * status (an insert, an assignment, an offer, a transfer to another agent or queue, a resolve, a
  * delete, the `SET NULL` of a deleted agent) changes them in the same transaction, whichever
- * library or statement made it. A write touching two agents (a transfer) updates their counter rows
- * in ascending agent id order, so two such writes never deadlock on each other.
+ * library or statement made it. The triggers are deferred to the commit: a transaction locks
+ * counter rows last, after every presence, conversation or queue row it needed, so the counters
+ * add no lock-order conflict (a resolve locks the conversation and then the agent's presence, a
+ * logoff the presence and then the agent's conversations). A write touching two agents (a
+ * transfer) updates their counter rows in ascending agent id order.
  */
 export class AgentConversationCounts1763886100000 implements MigrationInterface {
   name = 'AgentConversationCounts1763886100000';
@@ -21,7 +24,7 @@ export class AgentConversationCounts1763886100000 implements MigrationInterface 
         active integer NOT NULL DEFAULT 0,
         resolved integer NOT NULL DEFAULT 0
       )`);
-    // An agent deleted in this transaction (its conversations being SET NULL) gets no row back.
+    // An agent deleted in this transaction (its conversations SET NULL) gets no row back.
     await q.query(`
       CREATE FUNCTION agent_conversation_counts_add(agent integer, d_total integer, d_active integer, d_resolved integer) RETURNS void
       LANGUAGE sql AS $$
@@ -54,15 +57,15 @@ export class AgentConversationCounts1763886100000 implements MigrationInterface 
         RETURN NULL;
       END $$`);
     await q.query(`
-      CREATE TRIGGER conversations_agent_counts_insert AFTER INSERT ON conversations
-      FOR EACH ROW WHEN (NEW.agent_id IS NOT NULL) EXECUTE FUNCTION agent_conversation_counts_apply()`);
+      CREATE CONSTRAINT TRIGGER conversations_agent_counts_insert AFTER INSERT ON conversations
+      DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.agent_id IS NOT NULL) EXECUTE FUNCTION agent_conversation_counts_apply()`);
     await q.query(`
-      CREATE TRIGGER conversations_agent_counts_update AFTER UPDATE OF agent_id, status ON conversations
-      FOR EACH ROW WHEN (OLD.agent_id IS DISTINCT FROM NEW.agent_id OR OLD.status IS DISTINCT FROM NEW.status)
+      CREATE CONSTRAINT TRIGGER conversations_agent_counts_update AFTER UPDATE OF agent_id, status ON conversations
+      DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (OLD.agent_id IS DISTINCT FROM NEW.agent_id OR OLD.status IS DISTINCT FROM NEW.status)
       EXECUTE FUNCTION agent_conversation_counts_apply()`);
     await q.query(`
-      CREATE TRIGGER conversations_agent_counts_delete AFTER DELETE ON conversations
-      FOR EACH ROW WHEN (OLD.agent_id IS NOT NULL) EXECUTE FUNCTION agent_conversation_counts_apply()`);
+      CREATE CONSTRAINT TRIGGER conversations_agent_counts_delete AFTER DELETE ON conversations
+      DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (OLD.agent_id IS NOT NULL) EXECUTE FUNCTION agent_conversation_counts_apply()`);
     // CREATE TRIGGER holds a lock on conversations that blocks writes until this migration commits: none falls between the count and the triggers.
     await q.query(`
       INSERT INTO agent_conversation_counts (agent_id, total, active, resolved)
