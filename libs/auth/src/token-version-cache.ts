@@ -45,7 +45,7 @@ export class TokenVersionCache implements OnApplicationBootstrap, OnApplicationS
   private heartbeat: NodeJS.Timeout | null = null;
   private waiting: Waiter[] = [];
   private pinging = false;
-  /** Counters for the metrics and the tests. */
+  /** What the cache did, for tests and measurements. */
   readonly counts = { hits: 0, misses: 0, bypassed: 0, invalidations: 0, connects: 0 };
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig, private readonly repo: AuthRepository) {}
@@ -55,7 +55,8 @@ export class TokenVersionCache implements OnApplicationBootstrap, OnApplicationS
   }
 
   onApplicationBootstrap(): void {
-    if (this.config.databaseListenUrl) void this.connect();
+    // The embedded engine (no DATABASE_URL) serves one connection only.
+    if (this.config.databaseUrl && this.config.databaseListenUrl) void this.connect();
   }
 
   async onApplicationShutdown(): Promise<void> {
