@@ -145,11 +145,18 @@ const START_SQL = `
   ), ${outboxInsertSql('events')}
   SELECT conv.*, queue.webhook_url, first.id AS message_id, first.created_at AS message_created_at FROM conv CROSS JOIN queue LEFT JOIN first ON true`;
 
-/** 1-based place of each conversation in its queue's waiting line, counted on the waiting-line index. */
+/**
+ * 1-based place of each conversation in its queue's waiting line, counted on the waiting-line
+ * index. An offered conversation is given the place it keeps while the offer runs (what its
+ * customer sees, API.md section 11): behind those waiting before it, by the wait it keeps (its
+ * start, when it was offered without waiting).
+ */
 const POSITIONS_SQL = `
   SELECT c.id, (SELECT count(*)::int FROM conversations w
-                WHERE w.status = 'queued' AND w.queue_id = c.queue_id AND ${waitsNotAfterSql('w', 'c')}) AS position
-  FROM conversations c WHERE c.id = ANY($1::int[]) AND c.status = 'queued' AND c.waiting_since IS NOT NULL`;
+                WHERE w.status = 'queued' AND w.queue_id = c.queue_id AND ${waitsNotAfterSql('w', 'c')})
+               + CASE WHEN c.status = 'offered' THEN 1 ELSE 0 END AS position
+  FROM (SELECT id, queue_id, status, coalesce(waiting_since, created_at) AS waiting_since FROM conversations
+        WHERE id = ANY($1::int[]) AND ((status = 'queued' AND waiting_since IS NOT NULL) OR status = 'offered')) c`;
 
 const POSITIONS_OF_QUEUES_SQL = waitingLineSql('queue_id = ANY($1::int[])');
 
@@ -229,7 +236,10 @@ export class ConversationsRepository {
   async resolve(manager: EntityManager, id: number, by: string, notes: string | null): Promise<ConversationRow> {
     return returnedRows<ConversationRow>(
       await manager.query(
-        `UPDATE conversations SET status = 'resolved', resolved_at = now(), resolved_by = $2, notes = coalesce($3, notes) WHERE id = $1 RETURNING *`,
+        // An offer that was never accepted leaves no agent on the conversation.
+        `UPDATE conversations SET status = 'resolved', resolved_at = now(), resolved_by = $2, notes = coalesce($3, notes),
+           agent_id = CASE WHEN status = 'offered' THEN NULL ELSE agent_id END, offer_expires_at = NULL
+         WHERE id = $1 RETURNING *`,
         [id, by, notes],
       ),
     )[0];

@@ -7,6 +7,7 @@ import { StatisticsHistory1763885500000 } from './1763885500000-StatisticsHistor
 import { DecisionsByTime1763885510000 } from './1763885510000-DecisionsByTime';
 import { Integrations1763885600000 } from './1763885600000-Integrations';
 import { AgentStatsIndexOnly1763885700000 } from './1763885700000-AgentStatsIndexOnly';
+import { ReportRollup1763885800000 } from './1763885800000-ReportRollup';
 import { AgentConversationCounts1763886100000 } from './1763886100000-AgentConversationCounts';
 import { TokenVersionNotify1763886110000 } from './1763886110000-TokenVersionNotify';
 
@@ -21,6 +22,7 @@ export const MIGRATIONS = [
   DecisionsByTime1763885510000,
   Integrations1763885600000,
   AgentStatsIndexOnly1763885700000,
+  ReportRollup1763885800000,
   AgentConversationCounts1763886100000,
   TokenVersionNotify1763886110000,
 ];
