@@ -7,7 +7,7 @@ import { QueuesService } from '@cc/queues';
 import { AllocationOutcome, CandidateVerdict } from './allocation-decision.entity';
 import { AllocationRepository } from './allocation.repository';
 import { CandidatesRepository, Member, QueueRow } from './candidates.repository';
-import { DecisionQueue } from './decision-queue';
+import { DecisionBatch, DecisionQueue } from './decision-queue';
 import { chooseOverflow, judge, JudgeOptions, orderByStrategy, preferFresh, Verdict } from './strategies';
 
 export interface Choice {
@@ -18,6 +18,9 @@ export interface Choice {
 
 /** Triggers by which a conversation enters a waiting line (its customer is told its position). */
 const ENTRY_TRIGGERS = new Set(['conversation-started', 'transfer']);
+
+/** A decision logs every member's verdict up to this many; beyond, the chosen agent's and the first others' by id. */
+const MAX_LOGGED_CANDIDATES = 20;
 
 /** Outcomes that become offers in a queue with `offerTimeoutSeconds` > 0 (overflow, transfer and manual assignment assign at once). */
 const OFFERABLE = new Set<AllocationOutcome>(['assigned', 'webhook', 'webhook-fallback']);
@@ -55,11 +58,33 @@ export class Decider {
 
   /** Decides about a stored conversation by the queue's strategy, in the decision queue (see DecisionQueue). */
   decide(conversationId: number, trigger: string): Promise<ConversationRow> {
-    return this.decisions.push(async (manager) => {
-      const { conversation: current, queue, members } = await this.candidates.lockedContext(manager, conversationId);
+    return this.decisions.push(async (manager, batch) => {
+      const locked = batch.conversations.get(conversationId);
+      if (locked && locked.status !== 'queued') return locked;
+      const { conversation: current, queue, members } = await this.context(manager, batch, conversationId);
       if (current.status !== 'queued') return current;
-      return this.apply(manager, current, queue, this.choose(queue, current.channel, members, {}, current.offer_passed_agent_ids), trigger);
-    });
+      const choice = this.choose(queue, current.channel, members, {}, current.offer_passed_agent_ids);
+      const row = await this.apply(manager, current, queue, choice, trigger, SYSTEM_ACTOR, batch);
+      batch.decided(row, choice.agent?.agentId ?? null);
+      return row;
+    }, conversationId);
+  }
+
+  /**
+   * The conversation (locked) and its queue's members under the lock: in a batch, the
+   * conversation was locked with the others up front and the members are read once per queue
+   * (then kept up to date by the batch's decisions); alone, both in one round trip.
+   */
+  private async context(manager: EntityManager, batch: DecisionBatch, conversationId: number): Promise<{ conversation: ConversationRow; queue: QueueRow; members: Member[] }> {
+    const locked = batch.conversations.get(conversationId);
+    if (!locked) {
+      const { conversation, queue, members, now } = await this.candidates.lockedContext(manager, conversationId);
+      return { conversation, ...batch.remember(queue, members, now) };
+    }
+    const kept = batch.context(locked.queue_id);
+    if (kept) return { conversation: locked, ...kept };
+    const { queue, members, now } = await this.candidates.queueWithMembers(manager, locked.queue_id);
+    return { conversation: locked, ...batch.remember(queue, members, now) };
   }
 
   /** Assigns to a named agent (manual assignment or transfer): allowed beyond capacity, recorded like any decision. */
@@ -107,8 +132,12 @@ export class Decider {
    * events after commit. Call holding the allocation lock. Automatic decisions act as `system`;
    * a manual assignment or a transfer as whoever asked.
    */
-  async apply(manager: EntityManager, conversation: ConversationRow, queue: QueueRow, choice: Choice, trigger: string, actor: Actor = SYSTEM_ACTOR): Promise<ConversationRow> {
-    const candidates: CandidateVerdict[] = choice.verdicts.map((v) => ({
+  async apply(manager: EntityManager, conversation: ConversationRow, queue: QueueRow, choice: Choice, trigger: string, actor: Actor = SYSTEM_ACTOR, batch?: DecisionBatch): Promise<ConversationRow> {
+    // Reaching capacity makes the agent busy: the state history records it in this transaction
+    // (in a batch once for all its agents, before the commit).
+    const loadChanged = (agentIds: number[], reason: string) =>
+      batch ? batch.loadChanged(agentIds, reason) : this.hooks.run('agent.load.changed', manager, { agentIds, reason });
+    const candidates: CandidateVerdict[] = logged(choice).map((v) => ({
       agentId: v.candidate.agentId,
       eligible: v.eligible,
       reason: v.reason,
@@ -144,7 +173,7 @@ export class Decider {
       const offered = await this.repo.recordOffer(manager, { ...decision, outcome: 'offered', agentId: agent.agentId }, queue.id, offerSeconds);
       // An offer holds a slot: reaching capacity with it makes the agent busy, as an assignment does.
       if (agent.active < agent.maxConcurrent && agent.active + 1 >= agent.maxConcurrent) {
-        await this.hooks.run('agent.load.changed', manager, { agentIds: [agent.agentId], reason: 'offered' });
+        await loadChanged([agent.agentId], 'offered');
       }
       const offeredView = toConversationView(offered);
       await recordEvent(manager, {
@@ -170,14 +199,19 @@ export class Decider {
       actor,
       data: { conversation: toConversationView(assigned), agent: { id: agent.agentId, name: agent.name } },
     });
-    // Reaching capacity makes the agent busy: the state history records it in this transaction.
-    if (agent.active < agent.maxConcurrent && agent.active + 1 >= agent.maxConcurrent) {
-      await this.hooks.run('agent.load.changed', manager, { agentIds: [agent.agentId], reason: 'assigned' });
-    }
+    if (agent.active < agent.maxConcurrent && agent.active + 1 >= agent.maxConcurrent) await loadChanged([agent.agentId], 'assigned');
     afterCommit(manager, () => {
       this.events.publish('conversation.assigned', { conversation: toConversationView(assigned), agent: { id: agent.agentId, name: agent.name }, previousAgentId });
       if (wasQueued) this.events.publish('queue.positions.changed', { queueIds: [assigned.queue_id] });
     });
     return assigned;
   }
+}
+
+/** The verdicts a decision records: all of them, or in a large queue the chosen agent's and the first others' (by id). */
+function logged({ verdicts, agent }: Choice): Verdict[] {
+  if (verdicts.length <= MAX_LOGGED_CANDIDATES) return verdicts;
+  const chosen = verdicts.find((v) => v.candidate.agentId === agent?.agentId);
+  const others = verdicts.filter((v) => v !== chosen).slice(0, chosen ? MAX_LOGGED_CANDIDATES - 1 : MAX_LOGGED_CANDIDATES);
+  return chosen ? [chosen, ...others] : others;
 }

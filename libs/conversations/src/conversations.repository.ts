@@ -111,10 +111,9 @@ export function endOffersSql(where: string, tail: string, remember: boolean): st
 /** Offered + active conversations of agent `a` (on channel `channel` when given): the one rule is presence's heldCountSql. */
 export const heldSlotsSql = heldCountSql;
 
-/** `{ "<channel>": n }` of agent `a`'s held slots per channel. */
+/** `{ "<channel>": n }` of agent `a`'s held slots per channel (the trigger-kept counters of heldCountSql). */
 export function heldByChannelSql(a: string): string {
-  return `(SELECT coalesce(jsonb_object_agg(h.channel, h.n), '{}'::jsonb) FROM (
-    SELECT x.channel, count(*)::int AS n FROM conversations x WHERE x.agent_id = ${a} AND x.status IN ('offered', 'active') GROUP BY x.channel) h)`;
+  return `(SELECT coalesce(jsonb_object_agg(h.channel, h.held), '{}'::jsonb) FROM agent_held_slots h WHERE h.agent_id = ${a} AND h.held > 0)`;
 }
 
 /** `UPDATE` placing conversation `conv` in its waiting line from `since` on; returns the row. */

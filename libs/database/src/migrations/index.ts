@@ -7,6 +7,7 @@ import { StatisticsHistory1763885500000 } from './1763885500000-StatisticsHistor
 import { DecisionsByTime1763885510000 } from './1763885510000-DecisionsByTime';
 import { Integrations1763885600000 } from './1763885600000-Integrations';
 import { AgentStatsIndexOnly1763885700000 } from './1763885700000-AgentStatsIndexOnly';
+import { AgentHeldSlots1763886000000 } from './1763886000000-AgentHeldSlots';
 
 /** Every migration, oldest first: the app and the TypeORM CLI run this same list. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   DecisionsByTime1763885510000,
   Integrations1763885600000,
   AgentStatsIndexOnly1763885700000,
+  AgentHeldSlots1763886000000,
 ];
