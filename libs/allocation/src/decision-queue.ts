@@ -3,10 +3,40 @@ import { APP_CONFIG, AppConfig, TransactionHooks } from '@cc/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { ConversationRow } from '@cc/conversations';
 import { BatchQueue, Settled, timedLockHold, withTransaction } from '@cc/database';
-import { AllocationRepository } from './allocation.repository';
+import { AllocationRepository, BatchedDecision } from './allocation.repository';
 import { CandidatesRepository, Member, QueueRow } from './candidates.repository';
 
-export type Decision<T = unknown> = (manager: EntityManager, batch: DecisionBatch) => Promise<T>;
+/** A decision's work: its result, or a Deferred one the batch's flush fills in. */
+export type Decision<T = unknown> = (manager: EntityManager, batch: DecisionBatch) => Promise<T | Deferred<T>>;
+
+/** A decision's result once its batch has written it (DecisionBatch.flush). */
+export class Deferred<T> {
+  private done = false;
+  private value?: T;
+
+  set(value: T): void {
+    this.value = value;
+    this.done = true;
+  }
+
+  get(): T {
+    if (!this.done) throw new Error('Decision not written: its batch was not flushed');
+    return this.value as T;
+  }
+}
+
+export function settledValue<T>(value: T | Deferred<T>): T {
+  return value instanceof Deferred ? value.get() : value;
+}
+
+/** A write joining the batch's statement, what follows it once its row is known, and its result. */
+interface PendingWrite {
+  write: BatchedDecision;
+  then: (row: ConversationRow) => Promise<ConversationRow>;
+  result: Deferred<ConversationRow>;
+}
+
+type BatchWriter = (manager: EntityManager, writes: BatchedDecision[]) => Promise<Map<number, ConversationRow>>;
 
 interface Pending {
   work: Decision;
@@ -29,6 +59,36 @@ export class DecisionBatch {
   private readonly agents = new Map<number, Member>();
   /** The transaction's now(): what the database writes as the agent's last_assigned_at. */
   private now: Date | null = null;
+  private pending: PendingWrite[] = [];
+  private writer: BatchWriter | null = null;
+
+  /** Queues a decision's write for the batch's statement; its result is set when the batch flushes. */
+  defer(write: BatchedDecision, writer: BatchWriter, then: PendingWrite['then']): Deferred<ConversationRow> {
+    this.writer = writer;
+    const result = new Deferred<ConversationRow>();
+    this.pending.push({ write, then, result });
+    return result;
+  }
+
+  isPending(conversationId: number): boolean {
+    return this.pending.some((p) => p.write.conversationId === conversationId);
+  }
+
+  /** Writes the queued decisions in one statement, then runs what follows each, in their order. */
+  async flush(manager: EntityManager): Promise<void> {
+    if (!this.pending.length) return;
+    const pending = this.pending;
+    this.pending = [];
+    const rows = await this.writer!(manager, pending.map((p) => p.write));
+    for (const p of pending) {
+      const row = rows.get(p.write.conversationId);
+      if (!row) throw new Error(`Decision for conversation ${p.write.conversationId} wrote no row`);
+      const value = await p.then(row);
+      this.conversations.set(value.id, value);
+      p.result.set(value);
+    }
+  }
+
   /** Agents whose load moved their state (by reason), recorded once for the batch before its commit. */
   private readonly moved = new Map<string, Set<number>>();
 
@@ -108,14 +168,15 @@ export class DecisionQueue {
         if (ids.length > 1) for (const row of await this.candidates.lockConversations(manager, ids)) decisions.conversations.set(row.id, row);
         const out: unknown[] = [];
         for (const { work } of batch) out.push(await work(manager, decisions));
+        await decisions.flush(manager);
         return out;
       }, batch.length);
-      return values.map((value) => ({ ok: true, value }));
+      return (settledValue(values) as unknown[]).map((value) => ({ ok: true, value: settledValue(value) }));
     } catch (err) {
       if (batch.length === 1) throw err;
       // One decision failed and took the shared transaction with it: take each on its own.
       const settled: Settled<unknown>[] = [];
-      for (const { work } of batch) settled.push(await this.lockedTransaction(work).then((value) => ({ ok: true as const, value }), (error) => ({ ok: false as const, error })));
+      for (const { work } of batch) settled.push(await this.lockedTransaction(work).then((value) => ({ ok: true as const, value: settledValue(value) }), (error) => ({ ok: false as const, error })));
       return settled;
     }
   }
@@ -126,7 +187,7 @@ export class DecisionQueue {
    * decisions (never a conversation or its messages, committed durably before), and the sweep
    * allocates those conversations again; WAL order keeps every later durable commit consistent.
    */
-  private lockedTransaction<T>(work: Decision<T>, decisions = 1): Promise<T> {
+  private lockedTransaction<T>(work: Decision<T>, decisions = 1): Promise<T | Deferred<T>> {
     // The hold time (lock acquired → committed) feeds cc_allocation_lock_hold_seconds.
     return timedLockHold(decisions, (held) =>
       withTransaction(this.dataSource, async (manager) => {
@@ -134,6 +195,7 @@ export class DecisionQueue {
         held();
         const batch = new DecisionBatch();
         const value = await work(manager, batch);
+        await batch.flush(manager);
         await batch.recordLoadChanges(this.hooks, manager);
         return value;
       }),

@@ -116,6 +116,8 @@ export class WebhookConsultation {
       : ({ kind: 'fallback', why: 'no eligible candidate' } as WebhookAnswer);
 
     const decided = await this.decisions.push(async (manager, batch) => {
+      // It reads loads from the database: the batch's decisions so far are written first.
+      await batch.flush(manager);
       const { conversation: current, members: fresh } = await this.candidates.lockedContext(manager, conversation.id);
       if (current.status !== 'queued') return current;
       const choice = this.decider.choose(queue, current.channel, fresh, {}, current.offer_passed_agent_ids);
