@@ -51,7 +51,7 @@ function burst(client: WsClient, conversationId: number, count: number, tag: str
   });
 
   it('SIGTERM mid-burst: accepted messages are written, sockets are closed, the process exits 0 within 10 s', async () => {
-    const app = await AppProcess.start({ databaseUrl, env: { ALLOCATION_SWEEP_MS: String(SWEEP_MS) } });
+    const app = await AppProcess.start({ databaseUrl, env: { ALLOCATION_SWEEP_MS: String(SWEEP_MS), LOG_LEVEL: 'info' } });
     children.push(app);
     const cc = await centerOf(app);
     const queue = await cc.queue();
@@ -69,6 +69,7 @@ function burst(client: WsClient, conversationId: number, count: number, tag: str
     expect(await exit).toBe(0);
     expect(Date.now() - stoppedAt).toBeLessThan(10_500);
     expect(await disconnected).toBe('io server disconnect');
+    expect(app.log).toMatch(/closed 1 sockets, the HTTP server/);
 
     const acked = outcomes.filter((o) => o.ack?.ok).map((o) => o.text);
     expect(acked.length).toBeGreaterThan(0);

@@ -182,7 +182,9 @@ describe('Integrations: API keys, event webhooks, channel connectors (e2e)', () 
       const queue = await cc.queue({ channels: ['offers'], offerTimeoutSeconds: 30 });
       const first = await cc.agent({ queueIds: [queue.id] });
       const { conversation } = await cc.start({ channel: 'offers' });
-      expect(conversation.status).toBe('offered');
+      // The customer's answer reads as waiting (API.md section 11); admins see the offer.
+      expect(conversation).toMatchObject({ status: 'queued', agentId: null });
+      expect((await cc.conversation(conversation.id)).status).toBe('offered');
       const second = await cc.agent({ queueIds: [queue.id] });
       await cc.post(`/conversations/${conversation.id}/decline`, {}, first.token).expect(200);
       // Declined: it waits again, and is offered to the member that has not declined it.
@@ -318,6 +320,49 @@ describe('Integrations: API keys, event webhooks, channel connectors (e2e)', () 
       await t.http.delete(`/api/v1/webhooks/${hook.id}`).set(bearer(admin)).expect(204);
     });
 
+    it("records an agent edit's agent.status.changed in the edit's transaction: never for a rollback, once for a commit", async () => {
+      const r = await receiver();
+      const hook = await subscribe(r.url, { events: ['agent.status.changed'] });
+      const agent = await cc.agent({ maxConcurrent: 2 });
+      const db = t.app.get(DataSource);
+      const eventsOf = async (maxConcurrent: number): Promise<number> =>
+        (
+          await db.query(`SELECT count(*)::int AS n FROM outbox_events WHERE type = 'agent.status.changed' AND (data->>'id')::int = $1 AND (data->>'maxConcurrent')::int = $2`, [
+            agent.id,
+            maxConcurrent,
+          ])
+        )[0].n;
+      // Faults in this test's database: the agent's commit fails (a deferred check, after the
+      // event was queued), or storing its event fails (the edit must then not stand either).
+      await db.query(`CREATE FUNCTION test_fail() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected fault'; END $$`);
+      await db.query(
+        `CREATE CONSTRAINT TRIGGER test_fail_commit AFTER UPDATE ON agents DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+         WHEN (NEW.id = ${agent.id} AND NEW.max_concurrent = 7) EXECUTE FUNCTION test_fail()`,
+      );
+      await db.query(
+        `CREATE TRIGGER test_fail_event BEFORE INSERT ON outbox_events FOR EACH ROW
+         WHEN (NEW.type = 'agent.status.changed' AND (NEW.data->>'id')::int = ${agent.id} AND (NEW.data->>'maxConcurrent')::int = 8) EXECUTE FUNCTION test_fail()`,
+      );
+      const patch = (body: Record<string, unknown>) => t.http.patch(`/api/v1/agents/${agent.id}`).set(bearer(admin)).send(body);
+      try {
+        await patch({ maxConcurrent: 7 }).expect(500);
+        await patch({ maxConcurrent: 8 }).expect(500);
+        expect((await t.http.get(`/api/v1/agents/${agent.id}`).set(bearer(admin)).expect(200)).body.maxConcurrent).toBe(2);
+        expect(await eventsOf(7)).toBe(0);
+        expect(await eventsOf(8)).toBe(0);
+      } finally {
+        await db.query(`DROP TRIGGER test_fail_commit ON agents; DROP TRIGGER test_fail_event ON outbox_events; DROP FUNCTION test_fail()`);
+      }
+      await patch({ maxConcurrent: 8 }).expect(200);
+      expect(await eventsOf(8)).toBe(1);
+      // A queue edit records its event the same way.
+      const before = await eventsOf(8);
+      await t.http.put(`/api/v1/agents/${agent.id}/queues`).set(bearer(admin)).send({ queueIds: [] }).expect(200);
+      expect(await eventsOf(8)).toBe(before + 1);
+      await eventually(async () => r.calls.some((c) => c.body.type === 'agent.status.changed' && c.body.data.id === agent.id && c.body.data.maxConcurrent === 8));
+      await t.http.delete(`/api/v1/webhooks/${hook.id}`).set(bearer(admin)).expect(204);
+    });
+
     it('prunes delivered deliveries older than the retention', async () => {
       const r = await receiver();
       const hook = await subscribe(r.url, { events: ['conversation.created'] });
@@ -387,6 +432,36 @@ describe('Integrations: API keys, event webhooks, channel connectors (e2e)', () 
       await t.http.post('/api/v1/channels/line/inbound').send(body).expect(401);
       await t.http.post('/api/v1/channels/line/inbound').set(bearer(agent.token)).send(body).expect(403);
       await t.http.delete(`/api/v1/webhooks/${hook.id}`).set(bearer(admin)).expect(204);
+    });
+
+    it('leaves nothing behind when its last step fails, so a retry after the conversation ended stores the text once', async () => {
+      const connector = (await cc.post('/api-keys', { name: 'viber', role: 'connector' }).expect(201)).body;
+      const db = t.app.get(DataSource);
+      const externalId = `V${Date.now()}`;
+      const text = `only once ${externalId}`;
+      const post = (body: Record<string, unknown>) => t.http.post('/api/v1/channels/viber/inbound').set(bearer(connector.key)).send({ externalId, name: 'Viber User', ...body });
+      const stored = async () => ({
+        customers: (await db.query(`SELECT count(*)::int AS n FROM channel_customers WHERE channel = 'viber' AND external_id = $1`, [externalId]))[0].n,
+        messages: (await db.query(`SELECT count(*)::int AS n FROM messages WHERE text = $1`, [text]))[0].n,
+      });
+      // A fault in this test's database: recording this externalMessageId (the inbound's last write) fails.
+      await db.query(`CREATE FUNCTION test_fail_link() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected fault'; END $$`);
+      await db.query(`CREATE TRIGGER test_fail_link BEFORE INSERT ON channel_messages FOR EACH ROW WHEN (NEW.external_message_id = 'vb-fault') EXECUTE FUNCTION test_fail_link()`);
+      try {
+        await post({ text, externalMessageId: 'vb-fault' }).expect(500);
+        expect(await stored()).toEqual({ customers: 0, messages: 0 });
+        // The same user's next message (another id) goes through: the failed one left no open conversation behind.
+        const next = await post({ text: 'a later message', externalMessageId: 'vb-next' }).expect(201);
+        await cc.post(`/conversations/${next.body.conversation.id}/resolve`, {}).expect(200);
+        expect(await stored()).toEqual({ customers: 1, messages: 0 });
+      } finally {
+        await db.query(`DROP TRIGGER test_fail_link ON channel_messages; DROP FUNCTION test_fail_link()`);
+      }
+      // The connector retries the failed post after the conversation ended: its text is stored once, in a new conversation.
+      const retried = await post({ text, externalMessageId: 'vb-fault' }).expect(201);
+      expect(retried.body.message.text).toBe(text);
+      await post({ text, externalMessageId: 'vb-fault' }).expect(200);
+      expect(await stored()).toEqual({ customers: 1, messages: 1 });
     });
   });
 });

@@ -18,6 +18,12 @@ async function outcomes(cc: ContactCenter, conversationId: number): Promise<stri
   return log.map((d: { outcome: string }) => d.outcome);
 }
 
+/** Starts a conversation as a new customer and reads it as admins do (the customer's own answer does not show an offer). */
+async function startSeenByAdmin(cc: ContactCenter, body: Record<string, unknown>): Promise<{ conversation: any; customer: { id: number; token: string } }> {
+  const { conversation, customer } = await cc.start(body);
+  return { conversation: await cc.conversation(conversation.id), customer };
+}
+
 describe('Offers and channel capacity (e2e)', () => {
   let t: TestApp;
   let cc: ContactCenter;
@@ -83,15 +89,19 @@ describe('Offers and channel capacity (e2e)', () => {
       const customer = await cc.customer();
       const customerSocket = await socket(customer.token, '/customer');
       const started = (await cc.post('/conversations', { queueId: q.id }, customer.token).expect(201)).body;
-      expect(started).toMatchObject({ status: 'offered', agentId: a.id, offerExpiresAt: expect.any(String) });
-      expect(new Date(started.offerExpiresAt).getTime()).toBeGreaterThan(Date.now() + 30_000);
+      // The customer's answer reads as waiting; admins (and the agent) see the offer.
+      expect(started).toMatchObject({ status: 'queued', agentId: null, position: 1 });
+      expect(started.offerExpiresAt).toBeUndefined();
+      const asAdmin = await offeredTo(started.id, a.id);
+      expect(asAdmin).toMatchObject({ status: 'offered', agentId: a.id, offerExpiresAt: expect.any(String) });
+      expect(new Date(asAdmin.offerExpiresAt).getTime()).toBeGreaterThan(Date.now() + 30_000);
 
       const offered = await agentSocket.waitFor('conversation.offered', (p) => p.conversation.id === started.id);
-      expect(offered).toEqual({ conversation: expect.objectContaining({ id: started.id, status: 'offered' }), expiresAt: started.offerExpiresAt });
+      expect(offered).toEqual({ conversation: expect.objectContaining({ id: started.id, status: 'offered' }), expiresAt: asAdmin.offerExpiresAt });
       await adminSocket.waitFor('conversation.offered', (p) => p.conversation.id === started.id);
       // The offer holds the only slot: the agent is busy and the next conversation waits.
       expect(await cc.status(a.id)).toMatchObject({ state: 'busy', activeConversations: 0, offeredConversations: 1 });
-      const next = (await cc.start({ queueId: q.id })).conversation;
+      const next = (await startSeenByAdmin(cc, { queueId: q.id })).conversation;
       expect(next).toMatchObject({ status: 'queued', position: 1 });
       expect((await cc.t.http.get(`/api/v1/agents?state=busy&limit=100`).set(bearer(cc.admin)).expect(200)).body.data.map((x: { id: number }) => x.id)).toContain(a.id);
       await cc.post('/allocation/preview', { queueId: q.id }).expect(404);
@@ -117,12 +127,62 @@ describe('Offers and channel capacity (e2e)', () => {
       expect(await cc.status(a.id)).toMatchObject({ state: 'busy', activeConversations: 1, offeredConversations: 0, activeByChannel: { web: 1 } });
     });
 
+    it("shows the customer an offered conversation as while it waited (HTTP and socket); its agent may only accept or decline", async () => {
+      const q = await cc.queue({ offerTimeoutSeconds: 60 });
+      const [a] = await team(1, q.id);
+      const other = await cc.agent({ queueIds: [] });
+      const agentSocket = await socket(a.token);
+      const customer = await cc.customer();
+      const customerSocket = await socket(customer.token, '/customer');
+      const started = (await cc.post('/conversations', { queueId: q.id, text: 'hello?' }, customer.token).expect(201)).body;
+      await offeredTo(started.id, a.id);
+      const asWaiting = { id: started.id, status: 'queued', agentId: null, position: 1 };
+
+      // Every read of the customer: one conversation, its list, a socket (re)connection.
+      const read = (await cc.t.http.get(`/api/v1/conversations/${started.id}`).set(bearer(customer.token)).expect(200)).body;
+      expect(read).toMatchObject(asWaiting);
+      expect(read.offerExpiresAt).toBeUndefined();
+      const list = (await cc.t.http.get('/api/v1/conversations').set(bearer(customer.token)).expect(200)).body.data;
+      expect(list).toEqual([expect.objectContaining(asWaiting)]);
+      expect(list[0].offerExpiresAt).toBeUndefined();
+      const { ready } = await connect(t.url, '/customer', customer.token).then((r) => (clients.push(r.client), r));
+      expect(ready.conversations).toEqual([expect.objectContaining(asWaiting)]);
+      expect(JSON.stringify(ready.conversations)).not.toContain('offer');
+      // The agent and admins see the offer.
+      expect((await cc.t.http.get(`/api/v1/conversations/${started.id}`).set(bearer(a.token)).expect(200)).body).toMatchObject({ status: 'offered', agentId: a.id });
+      expect((await cc.t.http.get('/api/v1/conversations').set(bearer(a.token)).expect(200)).body.data).toEqual([expect.objectContaining({ status: 'offered' })]);
+
+      // The offered agent may not act on it before accepting: 409, over HTTP and the socket.
+      for (const [path, body] of [
+        [`/conversations/${started.id}/messages`, { text: 'too early' }],
+        [`/conversations/${started.id}/resolve`, {}],
+        [`/conversations/${started.id}/transfer`, { agentId: other.id }],
+        [`/conversations/${started.id}/transfer`, { queueId: q.id }],
+      ] as const) {
+        const res = await cc.post(path, body, a.token);
+        expect([path, res.status, res.body.message]).toEqual([path, 409, 'Offer not accepted']);
+      }
+      expect(await agentSocket.request('message.send', { conversationId: started.id, text: 'too early' })).toMatchObject({ ok: false, error: { statusCode: 409, message: 'Offer not accepted' } });
+      expect(await agentSocket.request('conversation.resolve', { conversationId: started.id })).toMatchObject({ ok: false, error: { statusCode: 409 } });
+      expect(await offeredTo(started.id, a.id)).toMatchObject({ status: 'offered' });
+      const history = (await cc.t.http.get(`/api/v1/conversations/${started.id}/messages`).set(bearer(a.token)).expect(200)).body.data;
+      expect(history.map((m: { text: string }) => m.text)).toEqual(['hello?']);
+
+      // The customer writes and abandons as while waiting; the offer ends with it.
+      await cc.post(`/conversations/${started.id}/messages`, { text: 'still there?' }, customer.token).expect(201);
+      const resolved = await customerSocket.ok('conversation.resolve', { conversationId: started.id });
+      expect(resolved).toMatchObject({ id: started.id, status: 'resolved', agentId: null, resolvedBy: 'customer' });
+      await agentSocket.waitFor('conversation.resolved', (p) => p.conversation.id === started.id);
+      expect(await cc.status(a.id)).toMatchObject({ offeredConversations: 0, state: 'available' });
+      expect((await cc.post(`/conversations/${started.id}/accept`, {}, a.token).expect(409)).body.message).toBe('No offer');
+    });
+
     it('accepts and declines over the socket, with error acks for a bad payload or no offer', async () => {
       const q = await cc.queue({ offerTimeoutSeconds: 60 });
       const [a, b] = await team(2, q.id);
       const sa = await socket(a.token);
       const sb = await socket(b.token);
-      const first = (await cc.start({ queueId: q.id })).conversation;
+      const first = (await startSeenByAdmin(cc, { queueId: q.id })).conversation;
       const owner = first.agentId === a.id ? sa : sb;
       const notOwner = owner === sa ? sb : sa;
       expect(await notOwner.request('offer.accept', { conversationId: first.id })).toEqual({ ok: false, error: expect.objectContaining({ statusCode: 409, message: 'No offer' }) });
@@ -131,7 +191,7 @@ describe('Offers and channel capacity (e2e)', () => {
       const ack = await owner.request('offer.accept', { conversationId: first.id });
       expect(ack).toMatchObject({ ok: true, data: { id: first.id, status: 'active' } });
 
-      const second = (await cc.start({ queueId: q.id })).conversation;
+      const second = (await startSeenByAdmin(cc, { queueId: q.id })).conversation;
       expect(second.status).toBe('offered');
       const secondOwner = second.agentId === a.id ? sa : sb;
       const declined = await secondOwner.request('offer.decline', { conversationId: second.id });
@@ -144,7 +204,7 @@ describe('Offers and channel capacity (e2e)', () => {
     it('a declined offer goes at once to the next agent, and back to the decliner only when nobody else is eligible', async () => {
       const q = await cc.queue({ offerTimeoutSeconds: 60 });
       const [a, b] = await team(2, q.id);
-      const { conversation } = await cc.start({ queueId: q.id });
+      const { conversation } = await startSeenByAdmin(cc, { queueId: q.id });
       const first = conversation.agentId === a.id ? a : b;
       const second = first === a ? b : a;
       const firstSocket = await socket(first.token);
@@ -170,9 +230,9 @@ describe('Offers and channel capacity (e2e)', () => {
       const q = await cc.queue({ offerTimeoutSeconds: 1 });
       const [a] = await team(1, q.id);
       const sa = await socket(a.token);
-      const first = (await cc.start({ queueId: q.id })).conversation;
+      const first = (await startSeenByAdmin(cc, { queueId: q.id })).conversation;
       expect(first).toMatchObject({ status: 'offered', agentId: a.id });
-      const second = (await cc.start({ queueId: q.id })).conversation;
+      const second = (await startSeenByAdmin(cc, { queueId: q.id })).conversation;
       expect(second).toMatchObject({ status: 'queued', position: 1 });
       await sa.waitFor('conversation.offer.revoked', (p) => p.conversationId === first.id && p.reason === 'expired', 8000);
       const status = await eventually(async () => {
@@ -198,7 +258,7 @@ describe('Offers and channel capacity (e2e)', () => {
     it('with pauseOnMissedOffer off, a missed offer does not pause the agent and goes to the next agent', async () => {
       const q = await cc.queue({ offerTimeoutSeconds: 1, pauseOnMissedOffer: false });
       const [a, b] = await team(2, q.id);
-      const { conversation } = await cc.start({ queueId: q.id });
+      const { conversation } = await startSeenByAdmin(cc, { queueId: q.id });
       const first = conversation.agentId;
       const second = first === a.id ? b.id : a.id;
       await offeredTo(conversation.id, second);
@@ -211,7 +271,7 @@ describe('Offers and channel capacity (e2e)', () => {
       const [a, b] = await team(2, q.id);
       const sa = await socket(a.token);
       const sb = await socket(b.token);
-      const { conversation } = await cc.start({ queueId: q.id });
+      const { conversation } = await startSeenByAdmin(cc, { queueId: q.id });
       const [first, firstSocket, second, secondSocket] = conversation.agentId === a.id ? [a, sa, b, sb] : [b, sb, a, sa];
       await cc.post(`/agents/${first.id}/pause`).expect(200);
       await firstSocket.waitFor('conversation.offer.revoked', (p) => p.conversationId === conversation.id && p.reason === 'paused');
@@ -228,7 +288,7 @@ describe('Offers and channel capacity (e2e)', () => {
     it('transfer to an agent and manual assignment assign at once in an offer queue', async () => {
       const q = await cc.queue({ offerTimeoutSeconds: 60 });
       const [a, b] = await team(2, q.id, { maxConcurrent: 3 });
-      const { conversation } = await cc.start({ queueId: q.id });
+      const { conversation } = await startSeenByAdmin(cc, { queueId: q.id });
       expect(conversation.status).toBe('offered');
       const other = conversation.agentId === a.id ? b : a;
       const assigned = (await cc.post(`/conversations/${conversation.id}/assign`, { agentId: other.id }).expect(200)).body;
@@ -241,7 +301,7 @@ describe('Offers and channel capacity (e2e)', () => {
     it('accept racing expiry: exactly one wins, never both', async () => {
       const q = await cc.queue({ offerTimeoutSeconds: 1 });
       const agents = await team(6, q.id);
-      const started = await Promise.all(agents.map(() => cc.start({ queueId: q.id })));
+      const started = await Promise.all(agents.map(() => startSeenByAdmin(cc, { queueId: q.id })));
       const byAgent = new Map(agents.map((x) => [x.id, x]));
       const results = await Promise.all(
         started.map(async ({ conversation }, i) => {
@@ -301,10 +361,10 @@ describe('Offers and channel capacity (e2e)', () => {
     it('limits offered + active per channel, logs channel-full, and reports activeByChannel', async () => {
       const q = await cc.queue();
       const [a] = await team(1, q.id, { maxConcurrent: 3, channelCapacity: { web: 2, wa: 1 } });
-      const wa1 = (await cc.start({ queueId: q.id, channel: 'wa' })).conversation;
-      const wa2 = (await cc.start({ queueId: q.id, channel: 'wa' })).conversation;
-      const web1 = (await cc.start({ queueId: q.id, channel: 'web' })).conversation;
-      const web2 = (await cc.start({ queueId: q.id, channel: 'web' })).conversation;
+      const wa1 = (await startSeenByAdmin(cc, { queueId: q.id, channel: 'wa' })).conversation;
+      const wa2 = (await startSeenByAdmin(cc, { queueId: q.id, channel: 'wa' })).conversation;
+      const web1 = (await startSeenByAdmin(cc, { queueId: q.id, channel: 'web' })).conversation;
+      const web2 = (await startSeenByAdmin(cc, { queueId: q.id, channel: 'web' })).conversation;
       expect([wa1, wa2, web1, web2].map((c) => c.status)).toEqual(['active', 'queued', 'active', 'active']);
       const log = (await t.http.get(`/api/v1/conversations/${wa2.id}/allocations`).set(bearer(cc.admin))).body;
       expect(log[0]).toMatchObject({ outcome: 'queued', candidates: [expect.objectContaining({ agentId: a.id, eligible: false, reason: 'channel-full', active: 1 })] });
@@ -312,7 +372,7 @@ describe('Offers and channel capacity (e2e)', () => {
       await cc.post('/allocation/preview', { queueId: q.id, channel: 'wa' }).expect(404);
       // A web conversation ends: a slot frees, but not on wa, so wa2 keeps waiting.
       await cc.post(`/conversations/${web1.id}/resolve`, {}, a.token).expect(200);
-      const web3 = (await cc.start({ queueId: q.id, channel: 'web' })).conversation;
+      const web3 = (await startSeenByAdmin(cc, { queueId: q.id, channel: 'web' })).conversation;
       expect(web3.status).toBe('active');
       expect((await cc.conversation(wa2.id)).status).toBe('queued');
       // The wa conversation ends: wa2 takes the wa slot.
@@ -324,16 +384,16 @@ describe('Offers and channel capacity (e2e)', () => {
     it('counts offers against the channel capacity', async () => {
       const q = await cc.queue({ offerTimeoutSeconds: 60 });
       const [a] = await team(1, q.id, { maxConcurrent: 5, channelCapacity: { wa: 1 } });
-      expect((await cc.start({ queueId: q.id, channel: 'wa' })).conversation).toMatchObject({ status: 'offered', agentId: a.id });
-      expect((await cc.start({ queueId: q.id, channel: 'wa' })).conversation.status).toBe('queued');
-      expect((await cc.start({ queueId: q.id, channel: 'web' })).conversation).toMatchObject({ status: 'offered', agentId: a.id });
+      expect((await startSeenByAdmin(cc, { queueId: q.id, channel: 'wa' })).conversation).toMatchObject({ status: 'offered', agentId: a.id });
+      expect((await startSeenByAdmin(cc, { queueId: q.id, channel: 'wa' })).conversation.status).toBe('queued');
+      expect((await startSeenByAdmin(cc, { queueId: q.id, channel: 'web' })).conversation).toMatchObject({ status: 'offered', agentId: a.id });
     });
 
     it('overflow may exceed channel capacities as it exceeds maxConcurrent', async () => {
       const q = await cc.queue({ overflow: 'overflow-online' });
       const [a] = await team(1, q.id, { maxConcurrent: 3, channelCapacity: { wa: 1 } });
-      expect((await cc.start({ queueId: q.id, channel: 'wa' })).conversation).toMatchObject({ status: 'active', agentId: a.id });
-      const over = (await cc.start({ queueId: q.id, channel: 'wa' })).conversation;
+      expect((await startSeenByAdmin(cc, { queueId: q.id, channel: 'wa' })).conversation).toMatchObject({ status: 'active', agentId: a.id });
+      const over = (await startSeenByAdmin(cc, { queueId: q.id, channel: 'wa' })).conversation;
       expect(over).toMatchObject({ status: 'active', agentId: a.id });
       expect(await outcomes(cc, over.id)).toEqual(['overflow']);
       expect(await cc.status(a.id)).toMatchObject({ activeByChannel: { wa: 2 } });
@@ -362,9 +422,13 @@ describeWith(['postgres'], 'Offers across two instances (e2e)', () => {
     const customers = await Promise.all(Array.from({ length: 60 }, () => cc.customer()));
     const results = await Promise.all(customers.map((c, i) => (i % 2 ? a : b).http.post('/api/v1/conversations').set(bearer(c.token)).send({ queueId: q.id })));
     expect(results.map((r) => r.status)).toEqual(Array(60).fill(201));
-    const offered = results.filter((r) => r.body.status === 'offered').map((r) => r.body);
+    const seen = await Promise.all(results.map((r) => cc.conversation(r.body.id)));
+    const offered = seen.filter((c) => c.status === 'offered');
     expect(offered).toHaveLength(10);
-    expect(new Set(results.filter((r) => r.body.status === 'queued').map((r) => r.body.position)).size).toBe(50);
+    // Each customer's answer reads as waiting (an offer is not the customer's to see); the 50 really waiting got distinct places.
+    expect(results.filter((r) => r.body.status !== 'queued' || r.body.agentId !== null)).toEqual([]);
+    const waiting = new Set(seen.filter((c) => c.status === 'queued').map((c) => c.id));
+    expect(new Set(results.filter((r) => waiting.has(r.body.id)).map((r) => r.body.position)).size).toBe(50);
     expect(await heldSlots(a, agents.map((x) => x.id))).toEqual([2, 2, 2, 2, 2]);
 
     // Every offer accepted, half on each instance: still nobody over capacity, and nothing more is offered.
@@ -414,7 +478,7 @@ describeWith(['postgres'], 'Offers across two instances (e2e)', () => {
     const cc = new ContactCenter(c, await loginAdmin(c));
     const q = await cc.queue({ offerTimeoutSeconds: 1, pauseOnMissedOffer: false });
     const agent = await cc.agent({ maxConcurrent: 1, queueIds: [q.id] });
-    const { conversation } = await cc.start({ queueId: q.id });
+    const { conversation } = await startSeenByAdmin(cc, { queueId: q.id });
     expect(conversation).toMatchObject({ status: 'offered', agentId: agent.id });
     // Its timer for this offer goes with it. (Last in this file, and only the database is asked
     // afterwards: two Nest apps in one process share passport's one registered JWT strategy, the

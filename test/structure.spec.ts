@@ -34,6 +34,10 @@ export const TABLE_OWNERS: Record<string, string> = {
   webhooks: 'integrations',
   channel_customers: 'integrations',
   channel_messages: 'integrations',
+  conversation_report_totals: 'statistics',
+  conversation_report_slots: 'statistics',
+  conversation_report_queues: 'statistics',
+  conversation_report_watermark: 'statistics',
 };
 
 function files(dir: string): string[] {

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleDestroy } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@cc/common';
 import { MetricsService } from './platform/metrics.service';
+import { ShutdownState } from './platform/shutdown-state';
 
 /** The HTTP routes and socket namespaces a start-up names, as they are served. */
 export function startupSummary(port: number, webUi = false): string {
@@ -25,11 +26,14 @@ export class LifecycleLog implements OnModuleDestroy, OnApplicationShutdown {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly metrics: MetricsService,
+    private readonly shutdown: ShutdownState,
   ) {}
 
   async onModuleDestroy(): Promise<void> {
     this.startedAt = performance.now();
-    this.sockets = (await this.metrics.socketsConnected.get()).values.reduce((n, v) => n + v.value, 0);
+    // A graceful stop has closed its sockets already (so clients move to another instance).
+    const connected = (await this.metrics.socketsConnected.get()).values.reduce((n, v) => n + v.value, 0);
+    this.sockets = Math.max(connected, this.shutdown.socketsClosed);
     this.logger.log(`Shutting down (${this.sockets} sockets connected)`);
   }
 

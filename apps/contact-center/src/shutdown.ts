@@ -25,7 +25,9 @@ export async function shutdownGracefully(app: INestApplication, deadlineMs = SHU
   if (!drained) logger.warn('Pending writes not drained before the deadline');
 
   const hub = app.get(SocketHub, { strict: false });
-  for (const socket of hub.localSockets()) socket.disconnect(true);
+  const sockets = hub.localSockets();
+  app.get(ShutdownState).socketsClosed = sockets.length;
+  for (const socket of sockets) socket.disconnect(true);
 
   // In-flight HTTP requests finish; keep-alive connections that stay idle are closed.
   server.closeIdleConnections?.();

@@ -82,12 +82,12 @@ export class AgentsService {
       const channelsChanged = input.channelCapacity !== undefined && !sameCapacity(input.channelCapacity, old.channel_capacity);
       return {
         queuesChanged,
-        capacityChanged: capacityChanged || channelsChanged,
         capacityRaised: (capacityChanged && input.maxConcurrent! > old.max_concurrent) || channelsChanged,
+        status: queuesChanged || capacityChanged || channelsChanged ? await this.recordStatus(manager, id) : null,
       };
     });
     if (hash !== undefined) this.events.publish('auth.logged-out', { role: 'agent', userId: id });
-    if (effects.queuesChanged || effects.capacityChanged) await this.publishStatus(id, 'agent-updated');
+    if (effects.status) this.events.publish('agent.status.changed', { agentId: id, status: effects.status, reason: 'agent-updated' });
     if (effects.queuesChanged || effects.capacityRaised) {
       this.events.publish('agent.capacity.changed', { agentId: id, reason: effects.capacityRaised ? 'capacity-raised' : 'queues-changed' });
     }
@@ -107,13 +107,14 @@ export class AgentsService {
   /** Replaces the agent's queues (an agent may set its own); an unknown queue changes nothing. */
   async setQueues(id: number, queueIds: number[], caller?: Principal): Promise<{ queueIds: number[] }> {
     if (caller) Access.requireAdminOrSelf(caller, id);
-    const changed = await this.transaction(async (manager) => {
+    const { changed, status } = await this.transaction(async (manager) => {
       if (!(await this.repo.lock(manager, id))) throw Errors.noSuchAgent();
-      return this.replaceQueues(manager, id, queueIds);
+      const changed = await this.replaceQueues(manager, id, queueIds);
+      return { changed, status: changed ? await this.recordStatus(manager, id) : null };
     });
-    const status = changed ? await this.publishStatus(id, 'queues-changed') : await this.presence.status(id);
+    if (status) this.events.publish('agent.status.changed', { agentId: id, status, reason: 'queues-changed' });
     if (changed) this.events.publish('agent.capacity.changed', { agentId: id, reason: 'queues-changed' });
-    return { queueIds: status.queueIds };
+    return { queueIds: (status ?? (await this.presence.status(id))).queueIds };
   }
 
   /** Inserts the agent with its queues and presence row; null when `ignoreExistingEmail` and the email is taken. */
@@ -153,11 +154,10 @@ export class AgentsService {
     if (await this.repo.isAdminEmail(manager, normalizeEmail(email))) throw Errors.emailTaken();
   }
 
-  private async publishStatus(agentId: number, reason: string): Promise<AgentStatusView> {
-    const status = await this.presence.status(agentId);
-    // After the agent's change committed (its capacity or queues): stored at once, as its own statement.
-    await recordEvent(this.dataSource.manager, { type: 'agent.status.changed', conversationId: null, channel: null, data: status });
-    this.events.publish('agent.status.changed', { agentId, status, reason });
+  /** The agent's status after its change (capacity or queues), with its agent.status.changed event in the change's transaction. */
+  private async recordStatus(manager: EntityManager, agentId: number): Promise<AgentStatusView> {
+    const [status] = await this.presence.statusViews([agentId], manager);
+    await recordEvent(manager, { type: 'agent.status.changed', conversationId: null, channel: null, data: status });
     return status;
   }
 

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { Access, actorOf, ConflictError, ConversationView, DomainEvents, Errors, ForbiddenError, InvalidError, MessageView, Principal, TransactionHooks } from '@cc/common';
 import { afterCommit, isUniqueViolation, recordEvent, toInt, toIso, withTransaction } from '@cc/database';
 import {
@@ -54,7 +54,22 @@ export class RoutingService {
     const row = await this.allocation.allocateNew(created, viaWebhook, 'conversation-started');
     // After the assignment, so the agent that took the conversation receives its first text.
     if (first) this.events.publish('message.created', { message: first, customerId: user.id, agentId: row.agent_id });
-    return this.conversations.view(row);
+    return this.conversations.view(row, user);
+  }
+
+  /**
+   * For a caller's transaction (a connector's inbound message stores the customer, the
+   * conversation and its text together): stores the customer's conversation, without a text and
+   * not yet allocated; once the transaction has committed, `allocate` allocates it as `start`
+   * does. A conversation already open is the database's unique violation, which aborts the
+   * transaction.
+   */
+  async startInTransaction(manager: EntityManager, user: Principal, channel: string): Promise<{ conversation: ConversationRow; allocate: () => Promise<ConversationRow> }> {
+    Access.requireCustomer(user, 'Only customers start conversations');
+    const stored = await this.repo.start(manager, user.id, null, channel, null, actorOf(user));
+    if (!stored) throw Errors.noSuchQueue();
+    const { webhook_url, message_id, message_created_at, ...created } = stored;
+    return { conversation: created, allocate: () => this.allocation.allocateNew(created, webhook_url !== null, 'conversation-started') };
   }
 
   /** To another agent (a manual decision: allowed beyond capacity) or into a queue's waiting line. */
@@ -65,6 +80,7 @@ export class RoutingService {
       const current = await this.conversations.find(manager, id, true);
       Access.requireSteerConversation(user, current, 'Only its agent or an admin may transfer a conversation');
       if (current.status === 'resolved') throw new ConflictError('ConversationResolved', 'Conversation already resolved');
+      Access.requireNotOfferedTo(user, current);
       let moved: ConversationRow;
       if (dto.agentId !== undefined) {
         if (current.agent_id === dto.agentId) throw new ConflictError('SameAgent', 'Conversation is already with this agent');

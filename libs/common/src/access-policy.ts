@@ -1,4 +1,4 @@
-import { ForbiddenError } from './errors';
+import { Errors, ForbiddenError } from './errors';
 import { Principal } from './views';
 
 /** Who takes part in a conversation, as its row names them. */
@@ -29,6 +29,14 @@ export const Access = {
 
   requireSteerConversation(user: Principal, c: ConversationParties, message?: string): void {
     if (!Access.canSteerConversation(user, c)) throw new ForbiddenError(message);
+  },
+
+  /**
+   * An offered conversation waits for its agent's answer: that agent may accept or decline it
+   * (and read it), nothing else until it accepts (409). Admins and the customer act as while it waited.
+   */
+  requireNotOfferedTo(user: Principal, c: ConversationParties & { status: string }): void {
+    if (user.role === 'agent' && c.status === 'offered' && c.agent_id === user.id) throw Errors.offerNotAccepted();
   },
 
   /** Only customers start conversations. */

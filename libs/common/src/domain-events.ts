@@ -14,7 +14,8 @@ export interface DomainEventMap {
   'agent.deleted': { agentId: number };
   'conversation.queued': { conversation: ConversationView };
   'conversation.assigned': { conversation: ConversationView; agent: { id: number; name: string }; previousAgentId: number | null };
-  'conversation.resolved': { conversation: ConversationView };
+  /** `offeredAgentId`: the agent whose offer ended with it (the conversation has no agent). */
+  'conversation.resolved': { conversation: ConversationView; offeredAgentId?: number };
   'conversation.transferred': { conversation: ConversationView; fromAgentId: number | null; toAgentId: number | null };
   /** Automatic allocation reserved a slot of `agent` and waits for its answer until `expiresAt`. */
   'conversation.offered': { conversation: ConversationView; agent: { id: number; name: string }; expiresAt: string };

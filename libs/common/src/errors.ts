@@ -75,6 +75,8 @@ export const Errors = {
   /** `agentId`: the agent logged in on that device. */
   deviceInUse: (agentId?: number) => new ConflictError('DeviceInUse', 'Device in use by another agent', agentId ? { agentId } : undefined),
   pauseReasonExists: () => new ConflictError('PauseReasonExists', 'Pause reason already exists'),
+  /** The offered agent acts on a conversation it has not accepted (API.md section 11): only accept or decline. */
+  offerNotAccepted: () => new ConflictError('OfferNotAccepted', 'Offer not accepted'),
 };
 
 const HTTP_ERROR_NAMES: Record<number, string> = {

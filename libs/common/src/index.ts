@@ -1,6 +1,7 @@
 export * from './config';
 export * from './errors';
 export * from './views';
+export * from './customer-view';
 export * from './domain-events';
 export * from './transaction-hooks';
 export * from './password-hasher';

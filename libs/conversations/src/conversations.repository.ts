@@ -186,17 +186,29 @@ export interface StartRequest {
   actor: Actor;
 }
 
-/** 1-based place of each conversation in its queue's waiting line, counted on the waiting-line index. */
+/**
+ * 1-based place of each conversation in its queue's waiting line, counted on the waiting-line
+ * index. An offered conversation is given the place it keeps while the offer runs (what its
+ * customer sees, API.md section 11): behind those waiting before it, by the wait it keeps (its
+ * start, when it was offered without waiting).
+ */
 const POSITIONS_SQL = `
   SELECT c.id, (SELECT count(*)::int FROM conversations w
-                WHERE w.status = 'queued' AND w.queue_id = c.queue_id AND ${waitsNotAfterSql('w', 'c')}) AS position
-  FROM conversations c WHERE c.id = ANY($1::int[]) AND c.status = 'queued' AND c.waiting_since IS NOT NULL`;
+                WHERE w.status = 'queued' AND w.queue_id = c.queue_id AND ${waitsNotAfterSql('w', 'c')})
+               + CASE WHEN c.status = 'offered' THEN 1 ELSE 0 END AS position
+  FROM (SELECT id, queue_id, status, coalesce(waiting_since, created_at) AS waiting_since FROM conversations
+        WHERE id = ANY($1::int[]) AND ((status = 'queued' AND waiting_since IS NOT NULL) OR status = 'offered')) c`;
 
 const POSITIONS_OF_QUEUES_SQL = waitingLineSql('queue_id = ANY($1::int[])');
 
 /** Every SQL statement on `conversations` (the table of this library). Always given the caller's manager. */
 @Injectable()
 export class ConversationsRepository {
+  /** One start in the caller's transaction (START_BATCH_SQL with one row); undefined when no queue matched. */
+  async start(manager: EntityManager, customerId: number, text: string | null, channel: string, queueId: number | null, actor: Actor): Promise<StartedRow | undefined> {
+    return (await this.startBatch(manager, [{ customerId, text, channel, queueId, actor }]))[0];
+  }
+
   /** Many starts in one statement (START_BATCH_SQL); for each request in order, its row or undefined when no queue matched. */
   async startBatch(manager: EntityManager, requests: StartRequest[]): Promise<(StartedRow | undefined)[]> {
     const rows: (StartedRow & { ord: number })[] = await manager.query(START_BATCH_SQL, [
@@ -275,7 +287,10 @@ export class ConversationsRepository {
   async resolve(manager: EntityManager, id: number, by: string, notes: string | null): Promise<ConversationRow> {
     return returnedRows<ConversationRow>(
       await manager.query(
-        `UPDATE conversations SET status = 'resolved', resolved_at = now(), resolved_by = $2, notes = coalesce($3, notes) WHERE id = $1 RETURNING *`,
+        // An offer that was never accepted leaves no agent on the conversation.
+        `UPDATE conversations SET status = 'resolved', resolved_at = now(), resolved_by = $2, notes = coalesce($3, notes),
+           agent_id = CASE WHEN status = 'offered' THEN NULL ELSE agent_id END, offer_expires_at = NULL
+         WHERE id = $1 RETURNING *`,
         [id, by, notes],
       ),
     )[0];

@@ -29,7 +29,7 @@ export type StoredMessageRow = MessageRow & { customer_id: number; agent_id: num
 
 /*
  * One statement stores a whole batch, and authorises each row in it: only its customer, its
- * current agent or an admin may write, and never into a resolved conversation. The same
+ * current agent (once it has accepted an offer) or an admin may write, and never into a resolved conversation. The same
  * statement writes the batch's message.created events to the outbox (when a subscription wants
  * them), so a message and its event commit together. The ordered variant first locks the
  * batch's conversations (in id order, so batches cannot deadlock each other): every change of a
@@ -48,7 +48,7 @@ function insertBatchSql(ordered: boolean): string {
   ), allowed AS (
     SELECT v.* FROM v JOIN c ON c.id = v.conversation_id
     WHERE c.status <> 'resolved'
-      AND (v.role = 'admin' OR (v.role = 'customer' AND c.customer_id = v.sender_id) OR (v.role = 'agent' AND c.agent_id = v.sender_id))
+      AND (v.role = 'admin' OR (v.role = 'customer' AND c.customer_id = v.sender_id) OR (v.role = 'agent' AND c.agent_id = v.sender_id AND c.status <> 'offered'))
     ORDER BY v.ord
   ), numbered AS (
     -- Ids taken here, in arrival order, so each stored row is matched back to its request by
@@ -77,6 +77,26 @@ function insertBatchSql(ordered: boolean): string {
 const PLAIN_SQL = insertBatchSql(false);
 const ORDERED_SQL = insertBatchSql(true);
 
+function batchParams(batch: WriteRequest[]): unknown[] {
+  return [
+    batch.map((p) => p.conversationId),
+    batch.map((p) => p.role),
+    batch.map((p) => p.senderId),
+    batch.map((p) => p.text),
+    batch.map((p) => p.clientMessageId),
+    batch.map((_, i) => i),
+    batch.map((p) => p.actor.type),
+    batch.map((p) => p.actor.id),
+  ];
+}
+
+/** For each request in order, its stored row or null (rows are matched back by position). */
+function byPosition(batch: WriteRequest[], rows: (StoredMessageRow & { ord: number })[]): (StoredMessageRow | null)[] {
+  const stored = new Map<number, StoredMessageRow>();
+  for (const { ord, ...row } of rows) stored.set(ord, row);
+  return batch.map((_, i) => stored.get(i) ?? null);
+}
+
 /** Every SQL statement on `messages` (the table of this library). */
 @Injectable()
 export class MessagesRepository {
@@ -89,19 +109,15 @@ export class MessagesRepository {
    */
   async insertBatch(batch: WriteRequest[], ordered = false): Promise<(StoredMessageRow | null)[]> {
     const [name, sql] = ordered ? ['cc_insert_messages_ordered', ORDERED_SQL] : ['cc_insert_messages', PLAIN_SQL];
-    const rows = await namedQuery<StoredMessageRow & { ord: number }>(this.dataSource, name, sql, [
-      batch.map((p) => p.conversationId),
-      batch.map((p) => p.role),
-      batch.map((p) => p.senderId),
-      batch.map((p) => p.text),
-      batch.map((p) => p.clientMessageId),
-      batch.map((_, i) => i),
-      batch.map((p) => p.actor.type),
-      batch.map((p) => p.actor.id),
-    ]);
-    const byPosition = new Map<number, StoredMessageRow>();
-    for (const { ord, ...row } of rows) byPosition.set(ord, row);
-    return batch.map((_, i) => byPosition.get(i) ?? null);
+    return byPosition(batch, await namedQuery<StoredMessageRow & { ord: number }>(this.dataSource, name, sql, batchParams(batch)));
+  }
+
+  /**
+   * The same statement for one message in the caller's transaction (taking the conversation's
+   * row lock, as the ordered batch does); null when nothing was stored.
+   */
+  async insertOne(manager: EntityManager, request: WriteRequest): Promise<StoredMessageRow | null> {
+    return byPosition([request], await manager.query(ORDERED_SQL, batchParams([request])))[0];
   }
 
   async byClientMessageId(manager: EntityManager, conversationId: number, senderType: SenderType, senderId: number, clientMessageId: string): Promise<MessageRow | null> {

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { Access, actorOf, ConflictError, ConversationStatus, DomainEvents, Errors, ForbiddenError, MessageView, Principal } from '@cc/common';
 import { toInt, toIso } from '@cc/database';
 import { MessageHistoryQuery, SendMessageDto } from './conversation.dto';
@@ -42,16 +42,39 @@ export class MessagesService {
     const row = await this.writer.write({ conversationId, role: user.role, senderId: user.id, text: dto.text, clientMessageId, actor: actorOf(user) });
     if (row) {
       const message = toMessageView(row);
-      this.events.publish('message.created', { message, customerId: row.customer_id, agentId: row.agent_id, origin });
+      this.announce(message, row.customer_id, row.agent_id, origin);
       return { message, created: true };
     }
-    const conversation = await this.participants(user, conversationId);
+    return this.refusedOrRepeated(this.dataSource.manager, user, conversationId, clientMessageId);
+  }
+
+  /**
+   * `send` inside the caller's transaction (one statement, not the group commit), for a command
+   * that stores a message together with other changes. Nothing is published: after the commit
+   * the caller `announce`s a created message.
+   */
+  async sendInTransaction(manager: EntityManager, user: Principal, conversationId: number, dto: SendMessageDto): Promise<{ message: MessageView; created: boolean }> {
+    const clientMessageId = dto.clientMessageId ?? null;
+    const row = await this.repo.insertOne(manager, { conversationId, role: user.role, senderId: user.id, text: dto.text, clientMessageId, actor: actorOf(user) });
+    if (row) return { message: toMessageView(row), created: true };
+    return this.refusedOrRepeated(manager, user, conversationId, clientMessageId);
+  }
+
+  /** Publishes message.created for a stored message (its event webhook is already in the outbox). */
+  announce(message: MessageView, customerId: number, agentId: number | null, origin?: string): void {
+    this.events.publish('message.created', { message, customerId, agentId, origin });
+  }
+
+  /** Nothing was stored: a retried clientMessageId (answered with the stored message) or a refusal (404/403/409). */
+  private async refusedOrRepeated(manager: EntityManager, user: Principal, conversationId: number, clientMessageId: string | null): Promise<{ message: MessageView; created: boolean }> {
+    const conversation = await this.participants(user, conversationId, manager);
     if (clientMessageId !== null) {
       const senderType = user.role === 'admin' ? 'system' : user.role;
-      const existing = await this.repo.byClientMessageId(this.dataSource.manager, conversationId, senderType, user.id, clientMessageId);
+      const existing = await this.repo.byClientMessageId(manager, conversationId, senderType, user.id, clientMessageId);
       if (existing) return { message: toMessageView(existing), created: false };
     }
     if (conversation.status === 'resolved') throw new ConflictError('ConversationResolved', 'Conversation is resolved');
+    Access.requireNotOfferedTo(user, { customer_id: conversation.customerId, agent_id: conversation.agentId, status: conversation.status });
     throw new ForbiddenError('Not a participant of this conversation');
   }
 
@@ -75,8 +98,8 @@ export class MessagesService {
   }
 
   /** The parties of a conversation, if `user` may see it (403 otherwise, 404 when unknown). */
-  async participants(user: Principal, conversationId: number): Promise<{ customerId: number; agentId: number | null; status: ConversationStatus }> {
-    const row = await this.conversations.parties(this.dataSource.manager, conversationId);
+  async participants(user: Principal, conversationId: number, manager: EntityManager = this.dataSource.manager): Promise<{ customerId: number; agentId: number | null; status: ConversationStatus }> {
+    const row = await this.conversations.parties(manager, conversationId);
     if (!row) throw Errors.noSuchConversation();
     Access.requireReadConversation(user, row);
     return { customerId: row.customer_id, agentId: row.agent_id, status: row.status };

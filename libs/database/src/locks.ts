@@ -7,6 +7,8 @@ export enum LockKey {
   AdminBootstrap = 7_100_002,
   /** One channel customer per (channel, externalId) (sub key: a hash of the pair). */
   ChannelCustomer = 7_100_013,
+  /** One run of the report rollup at a time across all instances. */
+  ReportRollup = 7_100_014,
 }
 
 export async function advisoryXactLock(manager: EntityManager, key: LockKey, sub = 0): Promise<void> {
@@ -38,4 +40,10 @@ export async function withTransaction<T>(dataSource: DataSource, work: (manager:
       if (attempt >= attempts || !RETRYABLE.has(e?.code ?? e?.driverError?.code ?? '')) throw err;
     }
   }
+}
+
+/** The lock `key` for this transaction if no other holds it (true), else false at once. */
+export async function tryAdvisoryXactLock(manager: EntityManager, key: LockKey, sub = 0): Promise<boolean> {
+  const [row]: { locked: boolean }[] = await manager.query('SELECT pg_try_advisory_xact_lock($1, $2) AS locked', [key, sub]);
+  return row.locked;
 }

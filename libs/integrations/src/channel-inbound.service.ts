@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { createHash } from 'crypto';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { actorOf, ConflictError, ConversationView, InvalidError, MessageView, Principal } from '@cc/common';
-import { advisoryXactLock, LockKey, withTransaction } from '@cc/database';
+import { advisoryXactLock, isUniqueViolation, LockKey, withTransaction } from '@cc/database';
 import { AuthService } from '@cc/auth';
 import { RoutingService } from '@cc/allocation';
 import { ConversationsService, MessagesService, toMessageView } from '@cc/conversations';
@@ -29,11 +29,23 @@ function clientMessageIdOf(externalMessageId: string): string {
   return externalMessageId.length <= 64 ? externalMessageId : `sha256:${createHash('sha256').update(externalMessageId).digest('hex').slice(0, 57)}`;
 }
 
+/** Rolls the inbound's transaction back: another post of its externalMessageId was recorded first. */
+class RecordedBefore extends Error {
+  constructor(readonly messageId: string) {
+    super('externalMessageId recorded by another post');
+  }
+}
+
 /**
  * A connector's inbound message (API.md section 14): the channel's customer (created when new),
  * its open conversation or a new one on the channel (routed and allocated as in section 7), the
  * text stored as the customer's message, once per externalMessageId. Every change is recorded
  * with the connector (its API key) as the actor.
+ *
+ * The customer, the conversation, the message and the externalMessageId are stored in one
+ * transaction, so a failure anywhere leaves nothing behind and the connector's retry stores the
+ * text once (a half-done post could otherwise leave a message its retry cannot recognise, e.g.
+ * after the conversation ended in between). Allocation follows the commit, as for any start.
  */
 @Injectable()
 export class ChannelInboundService {
@@ -48,16 +60,45 @@ export class ChannelInboundService {
 
   async receive(caller: Principal, channel: string, dto: InboundMessageDto): Promise<InboundResult> {
     if (!CHANNEL_PATTERN.test(channel)) throw new InvalidError('channel must be 1 to 32 lowercase letters, digits, ".", "_" or "-"');
-    const known = await this.repo.findMessage(channel, dto.externalMessageId);
-    if (known !== null) return this.answer(known, channel, false);
-    const customer = await this.customer(channel, dto);
-    const asCustomer: Principal = { role: 'customer', id: customer.id, actor: actorOf(caller) };
-    const conversation = await this.openConversation(asCustomer, channel);
-    // The message's clientMessageId makes concurrent identical posts store one message (a unique
-    // index); channel_messages then answers later repeats even after the conversation ended.
-    const sent = await this.messages.send(asCustomer, conversation.id, { text: dto.text, clientMessageId: clientMessageIdOf(dto.externalMessageId) });
-    const linked = await this.repo.linkMessage(channel, dto.externalMessageId, sent.message.id);
-    if (Number(linked) !== sent.message.id) return this.answer(linked, channel, false);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.receiveOnce(caller, channel, dto);
+      } catch (err) {
+        if (err instanceof RecordedBefore) return this.answer(err.messageId, channel, false);
+        // The customer started a conversation by another way between our read and our insert: the next attempt finds it.
+        if (attempt < 3 && isUniqueViolation(err, 'conversations_one_open_per_customer')) continue;
+        throw err;
+      }
+    }
+  }
+
+  private async receiveOnce(caller: Principal, channel: string, dto: InboundMessageDto): Promise<InboundResult> {
+    const stored = await withTransaction(this.dataSource, async (manager) => {
+      // Posts of one (channel, externalId) run one after the other: one customer, one open
+      // conversation, and a repeat of a message finds the first one's externalMessageId.
+      await advisoryXactLock(manager, LockKey.ChannelCustomer, lockSub(channel, dto.externalId));
+      const known = await this.repo.findMessage(manager, channel, dto.externalMessageId);
+      if (known !== null) return { known };
+      const customer = await this.customer(manager, channel, dto);
+      const asCustomer: Principal = { role: 'customer', id: customer.id, actor: actorOf(caller) };
+      const open = await this.conversations.lockOpenOf(manager, customer.id);
+      const started = open ? null : await this.routing.startInTransaction(manager, asCustomer, channel);
+      const conversation = open ?? started!.conversation;
+      const sent = await this.messages.sendInTransaction(manager, asCustomer, conversation.id, { text: dto.text, clientMessageId: clientMessageIdOf(dto.externalMessageId) });
+      // The unique (channel, external_message_id) decides between posts that were not serialised by the lock.
+      const linked = await this.repo.linkMessage(manager, channel, dto.externalMessageId, sent.message.id);
+      if (Number(linked) !== sent.message.id) throw new RecordedBefore(linked);
+      return { customer, conversation, started, sent };
+    });
+    if ('known' in stored) return this.answer(stored.known!, channel, false);
+    const { customer, conversation, started, sent } = stored;
+    let agentId = conversation.agent_id;
+    try {
+      // After the assignment, so the agent that took the conversation receives its first text.
+      if (started) agentId = (await started.allocate()).agent_id;
+    } finally {
+      if (sent.created) this.messages.announce(sent.message, customer.id, agentId);
+    }
     return {
       customer: { id: customer.id, name: customer.name, email: customer.email, externalId: customer.external_id },
       conversation: await this.conversations.get(ADMIN, conversation.id),
@@ -66,30 +107,13 @@ export class ChannelInboundService {
     };
   }
 
-  /** The customer with that externalId on that channel, created once even under concurrent posts. */
-  private customer(channel: string, dto: InboundMessageDto): Promise<ChannelCustomerRow> {
-    return withTransaction(this.dataSource, async (manager) => {
-      await advisoryXactLock(manager, LockKey.ChannelCustomer, lockSub(channel, dto.externalId));
-      const found = await this.repo.findCustomer(manager, channel, dto.externalId);
-      if (found) return found;
-      const created = await this.auth.createCustomer(manager, dto.name ?? null, dto.email ?? null);
-      await this.repo.linkCustomer(manager, channel, dto.externalId, created.id);
-      return { id: created.id, name: created.name, email: created.email, external_id: dto.externalId };
-    });
-  }
-
-  private async openConversation(asCustomer: Principal, channel: string): Promise<ConversationView> {
-    const [open] = await this.conversations.openFor(asCustomer);
-    if (open) return open;
-    try {
-      return await this.routing.start(asCustomer, { channel });
-    } catch (err) {
-      // A concurrent post started it first.
-      if (err instanceof ConflictError && err.code === 'ConversationOpen' && typeof err.details?.conversationId === 'number') {
-        return this.conversations.get(ADMIN, err.details.conversationId);
-      }
-      throw err;
-    }
+  /** The customer with that externalId on that channel, created when new (the caller holds the lock of that pair). */
+  private async customer(manager: EntityManager, channel: string, dto: InboundMessageDto): Promise<ChannelCustomerRow> {
+    const found = await this.repo.findCustomer(manager, channel, dto.externalId);
+    if (found) return found;
+    const created = await this.auth.createCustomer(manager, dto.name ?? null, dto.email ?? null);
+    await this.repo.linkCustomer(manager, channel, dto.externalId, created.id);
+    return { id: created.id, name: created.name, email: created.email, external_id: dto.externalId };
   }
 
   private async answer(messageId: string, channel: string, created: boolean): Promise<InboundResult> {

@@ -27,8 +27,8 @@ export class ChannelsRepository {
   }
 
   /** The message stored for this provider message id, if any. */
-  async findMessage(channel: string, externalMessageId: string): Promise<string | null> {
-    const rows: { message_id: string }[] = await this.dataSource.query(
+  async findMessage(manager: EntityManager, channel: string, externalMessageId: string): Promise<string | null> {
+    const rows: { message_id: string }[] = await manager.query(
       `SELECT message_id FROM channel_messages WHERE channel = $1 AND external_message_id = $2`,
       [channel, externalMessageId],
     );
@@ -36,8 +36,8 @@ export class ChannelsRepository {
   }
 
   /** Records which message a provider message id became; answers the one recorded first (a concurrent post may have won). */
-  async linkMessage(channel: string, externalMessageId: string, messageId: number): Promise<string> {
-    const rows: { message_id: string }[] = await this.dataSource.query(
+  async linkMessage(manager: EntityManager, channel: string, externalMessageId: string, messageId: number): Promise<string> {
+    const rows: { message_id: string }[] = await manager.query(
       `WITH ins AS (
          INSERT INTO channel_messages (channel, external_message_id, message_id) VALUES ($1, $2, $3)
          ON CONFLICT (channel, external_message_id) DO NOTHING RETURNING message_id

@@ -210,6 +210,7 @@ export interface AgentStatsView {
   state: AgentState;
   stateSince: string;
   activeConversations: number;
+  /** Active conversations per channel, as in the agent status (offers not counted); the values add up to `activeConversations`. */
   activeByChannel: Record<string, number>;
 }
 

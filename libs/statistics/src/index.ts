@@ -1,5 +1,7 @@
 export * from './csv';
 export * from './report.dto';
+export * from './report-rollup.repository';
+export * from './report-rollup.service';
 export * from './reports.repository';
 export * from './reports.service';
 export * from './stats.repository';

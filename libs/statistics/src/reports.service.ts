@@ -1,12 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { InvalidError } from '@cc/common';
 import { withTransaction } from '@cc/database';
 import type { AgentReportView, ConversationMeasures, ConversationReport } from '@cc/protocol';
 
 export type { AgentReportView, ConversationMeasures, ConversationReport } from '@cc/protocol';
 import { ConversationReportQuery, ReportRangeQuery } from './report.dto';
-import { ConversationBucketRow, ReportsRepository } from './reports.repository';
+import { ReportRollupRepository, SLOT_MS } from './report-rollup.repository';
+import { ConversationBucketRow, ConversationFilter, Interval, ReportsRepository } from './reports.repository';
 
 export const MAX_RANGE_DAYS = 366;
 
@@ -31,16 +32,18 @@ export class ReportsService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly repo: ReportsRepository,
+    private readonly rollup: ReportRollupRepository,
   ) {}
 
-  async conversations(query: ConversationReportQuery): Promise<ConversationReport> {
+  /** `rollup: false` reads raw rows only (the reference the rollup path is checked against). */
+  async conversations(query: ConversationReportQuery, { rollup = true }: { rollup?: boolean } = {}): Promise<ConversationReport> {
     const { from, to } = range(query);
     const tz = timeZone(query.tz);
+    const filter = { queueId: query.queueId, agentId: query.agentId };
     let rows: ConversationBucketRow[];
     try {
-      rows = await withTransaction(this.dataSource, (manager) =>
-        this.repo.conversationBuckets(manager, from, to, query.interval, tz, { queueId: query.queueId, agentId: query.agentId }),
-      );
+      // One snapshot for the watermark, the slots and the raw rows (a rollup step committing in between would count twice).
+      rows = await this.dataSource.transaction('REPEATABLE READ', (manager) => this.buckets(manager, from, to, query.interval, tz, filter, rollup));
     } catch (err) {
       // A zone the JavaScript runtime knows but PostgreSQL does not.
       if ((err as { code?: string; driverError?: { code?: string } }).code === '22023' || (err as { driverError?: { code?: string } }).driverError?.code === '22023') {
@@ -65,6 +68,20 @@ export class ReportsService {
       responded: sum((r) => r.responded),
     });
     return { buckets: rows.map((r) => ({ start: new Date(r.start).toISOString(), ...measures(r) })), total };
+  }
+
+  private async buckets(manager: EntityManager, from: Date, to: Date, interval: Interval, tz: string, filter: ConversationFilter, rollup: boolean) {
+    await this.repo.prepareBuckets(manager, tz);
+    // The rollup has no agent dimension (an agent's conversations are few: its index is enough).
+    const watermark = rollup && filter.agentId === undefined ? await this.rollup.watermark(manager) : null;
+    const w = watermark?.at ?? null;
+    const a = new Date(Math.ceil(from.getTime() / SLOT_MS) * SLOT_MS);
+    const b = new Date(Math.floor(to.getTime() / SLOT_MS) * SLOT_MS);
+    if (!watermark || !w || w.getTime() <= a.getTime() || a.getTime() >= b.getTime() || !(await this.repo.slotsAlign(manager, a, b, interval, tz))) {
+      return this.repo.conversationBuckets(manager, from, to, interval, tz, filter);
+    }
+    const t = new Date(Math.max(a.getTime(), Math.min(w.getTime(), b.getTime())));
+    return this.repo.conversationBucketsRolledUp(manager, from, to, interval, tz, filter.queueId, { a, t, b, w, i: watermark.id });
   }
 
   async agents(query: ReportRangeQuery): Promise<AgentReportView[]> {

@@ -272,7 +272,12 @@ export class AgentStats implements Wire.AgentStatsView {
   /** Since when the agent is in `state`. */
   stateSince: string;
   activeConversations: number;
-  @ApiProperty({ type: 'object', additionalProperties: { type: 'integer' }, description: 'Offered + active conversations per channel', example: { web: 1, wa: 2 } })
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'integer' },
+    description: 'Active conversations per channel, as in the agent status (offers not counted); the values add up to `activeConversations`',
+    example: { web: 1, wa: 2 },
+  })
   activeByChannel: Record<string, number>;
 }
 

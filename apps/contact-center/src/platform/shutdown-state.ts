@@ -4,6 +4,8 @@ import { Injectable } from '@nestjs/common';
 @Injectable()
 export class ShutdownState {
   private stopping = false;
+  /** Sockets this instance closed itself while stopping (they are gone before the app closes). */
+  socketsClosed = 0;
 
   get draining(): boolean {
     return this.stopping;

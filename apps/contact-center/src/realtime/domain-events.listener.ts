@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
-import { DomainEventMap, DomainEventName } from '@cc/common';
+import { conversationSeenBy, CUSTOMER, DomainEventMap, DomainEventName } from '@cc/common';
 import { MetricsService } from '../platform/metrics.service';
 import { PresenceGrace } from './presence-grace.service';
 import { QueuePositions } from './queue-positions';
@@ -53,18 +53,21 @@ export class DomainEventsListener {
   }
 
   @On('conversation.resolved')
-  onResolved({ conversation }: DomainEventMap['conversation.resolved']): void {
+  onResolved({ conversation, offeredAgentId }: DomainEventMap['conversation.resolved']): void {
     this.positions.left(conversation.id);
-    this.hub.send([rooms.customer(conversation.customerId), rooms.agentOf(conversation.agentId), rooms.admins], 'conversation.resolved', { conversation });
+    this.hub.send(
+      [rooms.customer(conversation.customerId), rooms.agentOf(conversation.agentId ?? offeredAgentId ?? null), rooms.admins],
+      'conversation.resolved',
+      { conversation },
+    );
   }
 
+  /** A transfer into a queue may end in an offer: the customer sees it as waiting (conversationSeenBy). */
   @On('conversation.transferred')
   onTransferred({ conversation, fromAgentId, toAgentId }: DomainEventMap['conversation.transferred']): void {
-    this.hub.send([rooms.customer(conversation.customerId), rooms.agentOf(fromAgentId), rooms.agentOf(toAgentId)], 'conversation.transferred', {
-      conversation,
-      fromAgentId,
-      toAgentId,
-    });
+    this.hub.send([rooms.agentOf(fromAgentId), rooms.agentOf(toAgentId)], 'conversation.transferred', { conversation, fromAgentId, toAgentId });
+    const seen = conversationSeenBy(CUSTOMER, conversation);
+    this.hub.send(rooms.customer(conversation.customerId), 'conversation.transferred', { conversation: seen, fromAgentId, toAgentId: seen.agentId === null ? null : toAgentId });
   }
 
   @On('conversation.offered')

@@ -7,6 +7,7 @@ import { StatisticsHistory1763885500000 } from './1763885500000-StatisticsHistor
 import { DecisionsByTime1763885510000 } from './1763885510000-DecisionsByTime';
 import { Integrations1763885600000 } from './1763885600000-Integrations';
 import { AgentStatsIndexOnly1763885700000 } from './1763885700000-AgentStatsIndexOnly';
+import { ReportRollup1763885800000 } from './1763885800000-ReportRollup';
 import { AgentHeldSlots1763886000000 } from './1763886000000-AgentHeldSlots';
 
 /** Every migration, oldest first: the app and the TypeORM CLI run this same list. */
@@ -20,5 +21,6 @@ export const MIGRATIONS = [
   DecisionsByTime1763885510000,
   Integrations1763885600000,
   AgentStatsIndexOnly1763885700000,
+  ReportRollup1763885800000,
   AgentHeldSlots1763886000000,
 ];

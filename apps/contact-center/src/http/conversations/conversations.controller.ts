@@ -85,7 +85,7 @@ export class ConversationsController {
   @ApiBody({ type: SendMessageDto, examples: { text: { value: { text: 'Hello!', clientMessageId: '8f14e45f-ceea-4e7a-9f5e-3a1c2b7d9e01' } } } })
   @ApiResponse({ status: 201, type: Message, description: 'Stored' })
   @ApiResponse({ status: 200, type: Message, description: 'Already stored with this clientMessageId: the stored message' })
-  @ApiErrors({ 403: 'Not a participant of this conversation', 404: 'No such conversation', 409: 'Conversation is resolved' })
+  @ApiErrors({ 403: 'Not a participant of this conversation', 404: 'No such conversation', 409: 'Conversation is resolved, or Offer not accepted (the offered agent, before accepting)' })
   async send(@CurrentUser() user: AuthUser, @Param('id', ParseIdPipe) id: number, @Body() dto: SendMessageDto, @Res({ passthrough: true }) res: Response) {
     const { message, created } = await this.messages.send(user, id, dto);
     res.status(created ? 201 : 200);
@@ -110,7 +110,7 @@ export class ConversationsController {
   @ApiOperation({ summary: 'Resolve a conversation', description: 'Its agent, its customer or an admin. The agent that resolves enters wrap-up for its `wrapUpSeconds`.' })
   @ApiBody({ type: ResolveConversationDto, examples: { notes: { value: { notes: 'Refund issued' } } } })
   @ApiResponse({ status: 200, type: Conversation })
-  @ApiErrors({ 403: 'Not a participant of this conversation', 404: 'No such conversation', 409: 'Conversation already resolved' })
+  @ApiErrors({ 403: 'Not a participant of this conversation', 404: 'No such conversation', 409: 'Conversation already resolved, or Offer not accepted (the offered agent, before accepting)' })
   resolve(@CurrentUser() user: AuthUser, @Param('id', ParseIdPipe) id: number, @Body() dto: ResolveConversationDto) {
     return this.conversations.resolve(user, id, dto);
   }
@@ -127,7 +127,7 @@ export class ConversationsController {
   @ApiErrors({
     403: 'Only its agent or an admin may transfer a conversation',
     404: 'No such conversation, No such agent or No such queue',
-    409: 'Conversation already resolved, or already with this agent',
+    409: 'Conversation already resolved, already with this agent, or Offer not accepted (the offered agent, before accepting)',
   })
   transfer(@CurrentUser() user: AuthUser, @Param('id', ParseIdPipe) id: number, @Body() dto: TransferConversationDto) {
     return this.routing.transfer(user, id, dto);
