@@ -75,10 +75,12 @@ describeWith(['postgres'], 'Held slots per agent and channel on two instances (e
     const agents: AgentHandle[] = [await cc.agent({ maxConcurrent: 2, queueIds: [q.id] }), await cc.agent({ maxConcurrent: 2, queueIds: [q.id] })];
     const tokens = new Map(agents.map((g) => [g.id, g.token]));
     const started = await Promise.all([0, 1, 2].map((i) => on(i).start({ queueId: q.id })));
-    expect(started.map((s) => s.conversation.status)).toEqual(['offered', 'offered', 'offered']);
+    // As stored (a customer sees an offered conversation as waiting).
+    const rows = (await db.query(`SELECT id, status, agent_id AS "agentId" FROM conversations WHERE id = ANY($1) ORDER BY id`, [started.map((x) => x.conversation.id)])) as { id: number; status: string; agentId: number }[];
+    expect(rows.map((r) => r.status)).toEqual(['offered', 'offered', 'offered']);
     await expectAgree();
 
-    const [accept, decline] = started.map((s) => s.conversation);
+    const [accept, decline] = rows;
     await b.http.post(`/api/v1/conversations/${accept.id}/accept`).set(bearer(tokens.get(accept.agentId)!)).send({}).expect(200);
     await a.http.post(`/api/v1/conversations/${decline.id}/decline`).set(bearer(tokens.get(decline.agentId)!)).send({}).expect(200);
     await expectAgree();
@@ -86,8 +88,9 @@ describeWith(['postgres'], 'Held slots per agent and channel on two instances (e
     const short = await cc.queue({ offerTimeoutSeconds: 1, pauseOnMissedOffer: true });
     const missing = await cc.agent({ maxConcurrent: 1, queueIds: [short.id] });
     const { conversation } = await on(1).start({ queueId: short.id });
-    expect(conversation).toMatchObject({ status: 'offered', agentId: missing.id });
-    await eventually(async () => (await cc.conversation(conversation.id)).status === 'queued', 8000);
+    const stored = async () => (await db.query(`SELECT status, agent_id FROM conversations WHERE id = $1`, [conversation.id]))[0];
+    expect(await stored()).toEqual({ status: 'offered', agent_id: missing.id });
+    await eventually(async () => (await stored()).status === 'queued', 8000);
     await expectAgree();
   });
 
