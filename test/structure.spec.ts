@@ -26,6 +26,8 @@ export const TABLE_OWNERS: Record<string, string> = {
   conversation_transfers: 'conversations',
   // Kept only by a trigger on conversations (migration AgentHeldSlots): read by the load rules.
   agent_held_slots: 'conversations',
+  // Kept by triggers on conversations (migration AgentConversationCounts); read by the agents' stats.
+  agent_conversation_counts: 'conversations',
   allocation_decisions: 'allocation',
   api_keys: 'auth',
   // The transactional outbox sits at the bottom of the graph, so every library's transaction can write it.
