@@ -169,6 +169,7 @@ describe('Offers and channel capacity (e2e)', () => {
       }
       expect(await agentSocket.request('message.send', { conversationId: started.id, text: 'too early' })).toMatchObject({ ok: false, error: { statusCode: 409, message: 'Offer not accepted' } });
       expect(await agentSocket.request('conversation.resolve', { conversationId: started.id })).toMatchObject({ ok: false, error: { statusCode: 409 } });
+      expect(await agentSocket.request('typing', { conversationId: started.id, typing: true })).toMatchObject({ ok: false, error: { statusCode: 409 } });
       expect(await offeredTo(started.id, a.id)).toMatchObject({ status: 'offered' });
       const history = (await cc.t.http.get(`/api/v1/conversations/${started.id}/messages`).set(bearer(a.token)).expect(200)).body.data;
       expect(history.map((m: { text: string }) => m.text)).toEqual(['hello?']);
