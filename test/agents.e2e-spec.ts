@@ -2,6 +2,7 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import { DataSource } from 'typeorm';
 import { TransactionHooks } from '@cc/common';
 import { AGENT_PASSWORD, agentBody, agentNumber, createAgent, insertConversation, TestAgent } from './factories/agent.factory';
+import { ContactCenter } from './factories/contact-center.factory';
 import { bearer, createTestApp, loginAdmin, TEST_ADMIN, TestApp } from './utils/create-test-app';
 
 const API = '/api/v1';
@@ -242,6 +243,65 @@ describe('Agents (e2e)', () => {
       expect(find(b.id).stats).toMatchObject({ activeConversations: 0, totalConversations: 1, totalResolved: 1 });
       const single = await t.http.get(`${API}/agents/${a.id}`).set(bearer(admin)).expect(200);
       expect(single.body.stats).toEqual(find(a.id).stats);
+    });
+    it('keeps its counters equal to a direct count through start, assign, transfer, requeue, resolve and agent deletion', async () => {
+      const cc = new ContactCenter(t, admin);
+      const queue = await cc.queue();
+      const other = await cc.queue();
+      const a = await cc.agent({ queueIds: [queue.id], maxConcurrent: 1 });
+      const b = await cc.agent({ queueIds: [queue.id, other.id], maxConcurrent: 3 });
+      // Every agent's stats as GET /agents answers them, beside a count of its conversations.
+      const disagreements = async () => {
+        const direct: { id: number; total: number; active: number; resolved: number }[] = await db.query(
+          `SELECT a.id, count(c.id)::int AS total, count(c.id) FILTER (WHERE c.status = 'active')::int AS active,
+                  count(c.id) FILTER (WHERE c.status = 'resolved')::int AS resolved
+           FROM agents a LEFT JOIN conversations c ON c.agent_id = a.id GROUP BY a.id`,
+        );
+        const listed = new Map<number, { activeConversations: number; totalConversations: number; totalResolved: number }>();
+        for (let page = 1; ; page++) {
+          const res = await t.http.get(`${API}/agents?limit=100&page=${page}`).set(bearer(admin)).expect(200);
+          for (const agent of res.body.data) listed.set(agent.id, agent.stats);
+          if (page * 100 >= res.body.meta.total) break;
+        }
+        return direct
+          .filter((d) => {
+            const s = listed.get(d.id);
+            return !s || s.totalConversations !== d.total || s.activeConversations !== d.active || s.totalResolved !== d.resolved;
+          })
+          .map((d) => ({ direct: d, listed: listed.get(d.id) }));
+      };
+      const stats = async (id: number) => (await t.http.get(`${API}/agents/${id}`).set(bearer(admin)).expect(200)).body.stats;
+
+      const first = (await cc.start({ queueId: queue.id })).conversation;
+      const second = (await cc.start({ queueId: queue.id })).conversation;
+      expect([first.agentId, second.agentId].sort()).toEqual([a.id, b.id].sort());
+      expect(await disagreements()).toEqual([]);
+
+      const fromA = first.agentId === a.id ? first : second;
+      await cc.post(`/conversations/${fromA.id}/transfer`, { agentId: b.id }).expect(200);
+      expect(await stats(a.id)).toMatchObject({ activeConversations: 0, totalConversations: 0 });
+      expect(await stats(b.id)).toMatchObject({ activeConversations: 2, totalConversations: 2 });
+      expect(await disagreements()).toEqual([]);
+
+      const waiting = (await cc.start({ queueId: queue.id })).conversation; // A is free again: allocated to it
+      expect(waiting.agentId).toBe(a.id);
+      await cc.post(`/conversations/${waiting.id}/transfer`, { queueId: other.id }).expect(200); // to B, the only agent of the other queue
+      expect(await disagreements()).toEqual([]);
+      await cc.post(`/conversations/${fromA.id}/assign`, { agentId: a.id }).expect(200);
+      expect(await disagreements()).toEqual([]);
+
+      await cc.post(`/conversations/${fromA.id}/resolve`).expect(200);
+      await cc.post(`/conversations/${waiting.id}/resolve`).expect(200);
+      expect(await stats(a.id)).toMatchObject({ activeConversations: 0, totalConversations: 1, totalResolved: 1 });
+      expect(await disagreements()).toEqual([]);
+
+      const gone = await cc.agent({ queueIds: [queue.id] });
+      const last = (await cc.start({ queueId: other.id })).conversation;
+      await cc.post(`/conversations/${last.id}/assign`, { agentId: gone.id }).expect(200);
+      await cc.post(`/conversations/${last.id}/resolve`).expect(200);
+      await t.http.delete(`${API}/agents/${gone.id}`).set(bearer(admin)).expect(204);
+      expect(await db.query(`SELECT agent_id FROM agent_conversation_counts WHERE agent_id = $1`, [gone.id])).toEqual([]);
+      expect(await disagreements()).toEqual([]);
     });
   });
 

@@ -24,6 +24,8 @@ export const TABLE_OWNERS: Record<string, string> = {
   conversations: 'conversations',
   messages: 'conversations',
   conversation_transfers: 'conversations',
+  // Kept by triggers on conversations (migration AgentConversationCounts); read by the agents' stats.
+  agent_conversation_counts: 'conversations',
   allocation_decisions: 'allocation',
   api_keys: 'auth',
   // The transactional outbox sits at the bottom of the graph, so every library's transaction can write it.

@@ -43,17 +43,14 @@ export interface NewAgentRow {
   channelCapacity: Record<string, number>;
 }
 
-// Conversation stats of agent `a`, for any number of agents in one query (a read model over conversations).
+// Conversation stats of agent `a`: counters kept by triggers on conversations (migration AgentConversationCounts), and its latest conversation.
 const STATS_JOIN = `
-  LEFT JOIN LATERAL (
-    SELECT count(*) FILTER (WHERE c.status = 'active')::int AS active, count(*)::int AS total,
-           count(*) FILTER (WHERE c.status = 'resolved')::int AS resolved
-    FROM conversations c WHERE c.agent_id = a.id) s ON true
+  LEFT JOIN agent_conversation_counts s ON s.agent_id = a.id
   LEFT JOIN LATERAL (
     SELECT c.id, c.status, c.created_at FROM conversations c WHERE c.agent_id = a.id ORDER BY c.id DESC LIMIT 1) l ON true`;
 
 const AGENT_COLUMNS = `a.id, a.email, a.name, a.number, a.skills, a.max_concurrent, a.channel_capacity, a.wrap_up_seconds, a.manual_status,
-  a.routing_type, a.phone_number, a.created_at, a.updated_at, s.active, s.total, s.resolved,
+  a.routing_type, a.phone_number, a.created_at, a.updated_at, coalesce(s.active, 0) AS active, coalesce(s.total, 0) AS total, coalesce(s.resolved, 0) AS resolved,
   l.id AS latest_id, l.status AS latest_status, l.created_at AS latest_created_at`;
 
 /** Every SQL statement on `agents` (the table of this library). Always given the caller's manager. */

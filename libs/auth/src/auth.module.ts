@@ -7,6 +7,7 @@ import { AuthRepository } from './auth.repository';
 import { AuthService } from './auth.service';
 import { jwtKey, JwtStrategy } from './jwt.strategy';
 import { TokenService } from './token.service';
+import { TokenVersionCache } from './token-version-cache';
 import { ApiKeysRepository } from './api-keys.repository';
 import { ApiKeysService } from './api-keys.service';
 
@@ -18,7 +19,7 @@ import { ApiKeysService } from './api-keys.service';
     AgentsModule,
     JwtModule.registerAsync({ inject: [APP_CONFIG], useFactory: (config: AppConfig) => ({ secret: jwtKey(config) as unknown as string }) }),
   ],
-  providers: [AuthRepository, AuthService, TokenService, JwtStrategy, ApiKeysRepository, ApiKeysService],
-  exports: [AuthService, TokenService, ApiKeysService],
+  providers: [AuthRepository, AuthService, TokenService, TokenVersionCache, JwtStrategy, ApiKeysRepository, ApiKeysService],
+  exports: [AuthService, TokenService, TokenVersionCache, ApiKeysService],
 })
 export class AuthModule {}

@@ -1,7 +1,10 @@
 import { Injectable } from '@nestjs/common';
+import { Client } from 'pg';
 import { EntityManager } from 'typeorm';
 import { Role } from '@cc/common';
 import { TABLE_OF_ROLE } from './auth-user';
+
+export const TOKEN_VERSIONS_CHANNEL = 'token_versions';
 
 /** A `customers` row; the one row type of the table. */
 export interface CustomerRow {
@@ -57,12 +60,6 @@ export class AuthRepository {
     return rows[0] ?? null;
   }
 
-  async tokenVersion(manager: EntityManager, role: Role, id: number): Promise<number | null> {
-    const rows: { token_version: number }[] = await manager.query(`SELECT token_version FROM ${TABLE_OF_ROLE[role]} WHERE id = $1`, [id]);
-    return rows.length ? rows[0].token_version : null;
-  }
-
-  /** Logout of an admin or a customer (an agent's is AgentsRepository.bumpTokenVersion). */
   /** The current token version of each of `ids` (one role); a missing id is a deleted user. */
   async tokenVersions(manager: EntityManager, role: Role, ids: number[]): Promise<Map<number, number>> {
     if (!ids.length) return new Map();
@@ -70,12 +67,23 @@ export class AuthRepository {
     return new Map(rows.map((r) => [r.id, r.token_version]));
   }
 
+  /** Logout of an admin or a customer (an agent's is AgentsRepository.bumpTokenVersion). */
   async bumpTokenVersion(manager: EntityManager, role: 'admin' | 'customer', id: number): Promise<void> {
     const sql =
       role === 'admin'
         ? `UPDATE admins SET token_version = token_version + 1 WHERE id = $1`
         : `UPDATE customers SET token_version = token_version + 1 WHERE id = $1`;
     await manager.query(sql, [id]);
+  }
+
+  /** On the token-version cache's own connection: notified of every bump (the trigger of migration TokenVersionNotify). */
+  async listenForTokenVersions(client: Client): Promise<void> {
+    await client.query(`LISTEN ${TOKEN_VERSIONS_CHANNEL}`);
+  }
+
+  /** A round trip on that connection: notifications committed before it are delivered before its answer. */
+  async ping(client: Client): Promise<void> {
+    await client.query('SELECT 1');
   }
 
   async customer(manager: EntityManager, id: number): Promise<CustomerRow | null> {

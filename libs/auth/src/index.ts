@@ -6,5 +6,6 @@ export * from './auth.guards';
 export * from './auth.service';
 export * from './auth.module';
 export * from './token.service';
+export * from './token-version-cache';
 export * from './api-keys.repository';
 export * from './api-keys.service';

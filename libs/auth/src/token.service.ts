@@ -5,6 +5,7 @@ import { APP_CONFIG, AppConfig, Role, UnauthorizedError } from '@cc/common';
 import { AgentsRepository } from '@cc/agents';
 import { AuthUser, TokenPayload } from './auth-user';
 import { AuthRepository } from './auth.repository';
+import { TokenVersionCache } from './token-version-cache';
 
 const ROLES: Role[] = ['admin', 'agent', 'customer'];
 
@@ -16,6 +17,7 @@ export class TokenService {
     private readonly dataSource: DataSource,
     private readonly repo: AuthRepository,
     private readonly agents: AgentsRepository,
+    private readonly cache: TokenVersionCache,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -44,13 +46,14 @@ export class TokenService {
   }
 
   /** The current token version of each of `ids` of one role; a missing id is a deleted user. */
-  currentVersions(role: Role, ids: number[]): Promise<Map<number, number>> {
-    return this.repo.tokenVersions(this.dataSource.manager, role, ids);
+  async currentVersions(role: Role, ids: number[]): Promise<Map<number, number>> {
+    const versions = await this.cache.versions(role, ids, (missing) => this.repo.tokenVersions(this.dataSource.manager, role, missing));
+    return new Map([...versions].filter((entry): entry is [number, number] => entry[1] !== null));
   }
 
   async check(payload: TokenPayload): Promise<AuthUser> {
     if (!ROLES.includes(payload?.role) || !Number.isInteger(payload.sub)) throw new UnauthorizedError();
-    const version = await this.repo.tokenVersion(this.dataSource.manager, payload.role, payload.sub);
+    const version = (await this.currentVersions(payload.role, [payload.sub])).get(payload.sub) ?? null;
     if (version === null || version !== payload.tv) throw new UnauthorizedError();
     return { role: payload.role, id: payload.sub };
   }

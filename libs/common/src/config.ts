@@ -19,6 +19,9 @@ export class EnvironmentSchema {
   DATABASE_URL?: string;
 
   @IsOptional() @IsString()
+  DATABASE_LISTEN_URL?: string;
+
+  @IsOptional() @IsString()
   DATA_DIR?: string;
 
   @IsOptional() @IsString()
@@ -90,6 +93,8 @@ export interface AppConfig {
   production: boolean;
   port: number;
   databaseUrl: string | null;
+  /** Where the token-version cache LISTENs (a session connection: not through a transaction-mode pooler); defaults to databaseUrl. */
+  databaseListenUrl: string | null;
   dataDir: string;
   redisUrl: string | null;
   jwtSecret: string;
@@ -140,6 +145,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     production,
     port: parsed.PORT ?? 3000,
     databaseUrl: parsed.DATABASE_URL ?? null,
+    databaseListenUrl: parsed.DATABASE_LISTEN_URL ?? parsed.DATABASE_URL ?? null,
     dataDir: parsed.DATA_DIR ?? './data',
     redisUrl: parsed.REDIS_URL ?? null,
     jwtSecret: parsed.JWT_SECRET ?? randomSecret(),

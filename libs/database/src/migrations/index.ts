@@ -8,6 +8,8 @@ import { DecisionsByTime1763885510000 } from './1763885510000-DecisionsByTime';
 import { Integrations1763885600000 } from './1763885600000-Integrations';
 import { AgentStatsIndexOnly1763885700000 } from './1763885700000-AgentStatsIndexOnly';
 import { ReportRollup1763885800000 } from './1763885800000-ReportRollup';
+import { AgentConversationCounts1763886100000 } from './1763886100000-AgentConversationCounts';
+import { TokenVersionNotify1763886110000 } from './1763886110000-TokenVersionNotify';
 
 /** Every migration, oldest first: the app and the TypeORM CLI run this same list. */
 export const MIGRATIONS = [
@@ -21,4 +23,6 @@ export const MIGRATIONS = [
   Integrations1763885600000,
   AgentStatsIndexOnly1763885700000,
   ReportRollup1763885800000,
+  AgentConversationCounts1763886100000,
+  TokenVersionNotify1763886110000,
 ];
