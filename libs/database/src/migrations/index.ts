@@ -8,6 +8,7 @@ import { DecisionsByTime1763885510000 } from './1763885510000-DecisionsByTime';
 import { Integrations1763885600000 } from './1763885600000-Integrations';
 import { AgentStatsIndexOnly1763885700000 } from './1763885700000-AgentStatsIndexOnly';
 import { ReportRollup1763885800000 } from './1763885800000-ReportRollup';
+import { AgentHeldSlots1763886000000 } from './1763886000000-AgentHeldSlots';
 import { AgentConversationCounts1763886100000 } from './1763886100000-AgentConversationCounts';
 import { TokenVersionNotify1763886110000 } from './1763886110000-TokenVersionNotify';
 
@@ -23,6 +24,7 @@ export const MIGRATIONS = [
   Integrations1763885600000,
   AgentStatsIndexOnly1763885700000,
   ReportRollup1763885800000,
+  AgentHeldSlots1763886000000,
   AgentConversationCounts1763886100000,
   TokenVersionNotify1763886110000,
 ];
