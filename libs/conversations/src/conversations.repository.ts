@@ -39,6 +39,8 @@ export interface ConversationFilter {
   customerId?: number;
   agentId?: number;
   status?: ConversationStatus;
+  /** Filter as a customer sees conversations (conversationSeenBy): an offered one is queued, with no agent. */
+  offersHidden?: boolean;
 }
 
 /** The one mapping of the row to the wire shape; `estimatedWaitSeconds` beside the position when the caller computed it (@cc/statistics). */
@@ -259,8 +261,10 @@ export class ConversationsRepository {
       where.push(sql.replace('?', `$${params.length}`));
     };
     if (filter.customerId !== undefined) add('customer_id = ?', filter.customerId);
-    if (filter.agentId !== undefined) add('agent_id = ?', filter.agentId);
-    if (filter.status) add('status = ?', filter.status);
+    if (filter.agentId !== undefined) add(filter.offersHidden ? `agent_id = ? AND status <> 'offered'` : 'agent_id = ?', filter.agentId);
+    if (filter.status && filter.offersHidden && filter.status !== 'active' && filter.status !== 'resolved') {
+      add(`status = ANY(?::text[])`, filter.status === 'queued' ? ['queued', 'offered'] : []);
+    } else if (filter.status) add('status = ?', filter.status);
     const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const [rows, count] = await Promise.all([
       manager.query(`SELECT * FROM conversations ${clause} ORDER BY id DESC LIMIT ${limit} OFFSET ${(page - 1) * limit}`, params),
