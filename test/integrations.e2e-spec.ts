@@ -434,6 +434,22 @@ describe('Integrations: API keys, event webhooks, channel connectors (e2e)', () 
       await t.http.delete(`/api/v1/webhooks/${hook.id}`).set(bearer(admin)).expect(204);
     });
 
+    it('answers one stored message when posts of one externalMessageId come from different users at once (no 500)', async () => {
+      const connector = (await cc.post('/api-keys', { name: 'wechat', role: 'connector' }).expect(201)).body;
+      const externalMessageId = `wx-${Date.now()}`;
+      // Different externalIds are not serialised by the per-user lock: the unique index decides.
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          t.http.post('/api/v1/channels/wechat/inbound').set(bearer(connector.key)).send({ externalId: `W${i}-${externalMessageId}`, text: `same id ${i}`, externalMessageId }),
+        ),
+      );
+      expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 200, 201]);
+      expect(new Set(answers.map((a) => a.body.message.id)).size).toBe(1);
+      const db = t.app.get(DataSource);
+      const [{ n }] = await db.query(`SELECT count(*)::int AS n FROM messages WHERE text LIKE 'same id %' AND client_message_id = $1`, [externalMessageId]);
+      expect(n).toBe(1);
+    });
+
     it('leaves nothing behind when its last step fails, so a retry after the conversation ended stores the text once', async () => {
       const connector = (await cc.post('/api-keys', { name: 'viber', role: 'connector' }).expect(201)).body;
       const db = t.app.get(DataSource);

@@ -145,6 +145,11 @@ describe('Offers and channel capacity (e2e)', () => {
       const list = (await cc.t.http.get('/api/v1/conversations').set(bearer(customer.token)).expect(200)).body.data;
       expect(list).toEqual([expect.objectContaining(asWaiting)]);
       expect(list[0].offerExpiresAt).toBeUndefined();
+      // Its filters too: the offer is among its queued conversations, and neither offered nor the agent's.
+      const filtered = async (q: string) => (await cc.t.http.get(`/api/v1/conversations?${q}`).set(bearer(customer.token)).expect(200)).body.data.map((c: { id: number }) => c.id);
+      expect(await filtered('status=queued')).toEqual([started.id]);
+      expect(await filtered('status=offered')).toEqual([]);
+      expect(await filtered(`agentId=${a.id}`)).toEqual([]);
       const { ready } = await connect(t.url, '/customer', customer.token).then((r) => (clients.push(r.client), r));
       expect(ready.conversations).toEqual([expect.objectContaining(asWaiting)]);
       expect(JSON.stringify(ready.conversations)).not.toContain('offer');
@@ -164,6 +169,7 @@ describe('Offers and channel capacity (e2e)', () => {
       }
       expect(await agentSocket.request('message.send', { conversationId: started.id, text: 'too early' })).toMatchObject({ ok: false, error: { statusCode: 409, message: 'Offer not accepted' } });
       expect(await agentSocket.request('conversation.resolve', { conversationId: started.id })).toMatchObject({ ok: false, error: { statusCode: 409 } });
+      expect(await agentSocket.request('typing', { conversationId: started.id, typing: true })).toMatchObject({ ok: false, error: { statusCode: 409 } });
       expect(await offeredTo(started.id, a.id)).toMatchObject({ status: 'offered' });
       const history = (await cc.t.http.get(`/api/v1/conversations/${started.id}/messages`).set(bearer(a.token)).expect(200)).body.data;
       expect(history.map((m: { text: string }) => m.text)).toEqual(['hello?']);

@@ -24,6 +24,8 @@ export const TABLE_OWNERS: Record<string, string> = {
   conversations: 'conversations',
   messages: 'conversations',
   conversation_transfers: 'conversations',
+  // Kept only by a trigger on conversations (migration AgentHeldSlots): read by the load rules.
+  agent_held_slots: 'conversations',
   // Kept by triggers on conversations (migration AgentConversationCounts); read by the agents' stats.
   agent_conversation_counts: 'conversations',
   allocation_decisions: 'allocation',

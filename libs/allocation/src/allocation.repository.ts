@@ -1,9 +1,20 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { LockKey } from '@cc/database';
-import { acceptOfferSql, assignConversationSql, ConversationRow, endOffersSql, joinWaitingLineSql, offerConversationSql, positionOfSql, waitingOrderSql } from '@cc/conversations';
-import { availableSql, heldCountSql, markAssignedSql } from '@cc/presence';
-import { markQueueAssignedSql } from '@cc/queues';
+import {
+  acceptOfferSql,
+  assignConversationSql,
+  assignConversationsSql,
+  ConversationRow,
+  endOffersSql,
+  joinWaitingLineSql,
+  joinWaitingLinesSql,
+  offerConversationSql,
+  positionOfSql,
+  waitingOrderSql,
+} from '@cc/conversations';
+import { availableSql, heldCountSql, markAssignedSql, markManyAssignedSql } from '@cc/presence';
+import { markQueueAssignedSql, markQueuesAssignedSql } from '@cc/queues';
 import { AllocationOutcome, CandidateVerdict, OfferEndOutcome } from './allocation-decision.entity';
 import { channelHasRoomSql } from './strategies';
 
@@ -45,6 +56,38 @@ const NEXT_SERVICEABLE_SQL = `
         AND ${channelHasRoomSql('a', 'c.channel', heldCountSql('a.id', 'c.channel'))})
   ORDER BY q.priority DESC, ${waitingOrderSql('c')}
   LIMIT 1`;
+
+/** One decision of a batch written by recordDecisions: an assignment (agentId) or a wait (entry: its wait starts now). */
+export interface BatchedDecision extends DecisionRecord {
+  queueId: number;
+  entry: boolean;
+}
+
+/**
+ * A batch's assignments and waits in one statement: their decision rows, the conversations
+ * assigned or placed in their lines (in the batch's order), the agents' last assignment and the
+ * queues' round-robin marks. Answers the rows written, in no particular order.
+ */
+const RECORD_DECISIONS_SQL = `
+  WITH input AS (
+    SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(ord int, conversation_id int, agent_id int, queue_id int, trigger text, strategy text, candidates jsonb, outcome text, entry boolean)
+  ), took AS (
+    SELECT * FROM input WHERE agent_id IS NOT NULL
+  ), waits AS (
+    SELECT * FROM input WHERE agent_id IS NULL
+  ), decision AS (
+    INSERT INTO allocation_decisions (conversation_id, trigger, strategy, candidates, outcome, agent_id)
+    SELECT conversation_id, trigger, strategy, candidates, outcome, agent_id FROM input ORDER BY ord
+  ), assigned AS (
+    ${assignConversationsSql('took')}
+  ), waiting AS (
+    ${joinWaitingLinesSql('waits')}
+  ), presence AS (
+    ${markManyAssignedSql('SELECT agent_id FROM took')}
+  ), queue AS (
+    ${markQueuesAssignedSql('took')}
+  )
+  SELECT * FROM assigned UNION ALL SELECT * FROM waiting`;
 
 /** An offer that ended unaccepted: the conversation (waiting again) and the agent it was offered to. */
 export type EndedOffer = ConversationRow & { offered_agent_id: number; pause_on_missed_offer: boolean };
@@ -93,6 +136,23 @@ export class AllocationRepository {
       [...params(decision), queueId],
     );
     return rows[0];
+  }
+
+  /** A batch of assignments and waits in one round trip (RECORD_DECISIONS_SQL); the rows by conversation id. */
+  async recordDecisions(manager: EntityManager, decisions: BatchedDecision[]): Promise<Map<number, ConversationRow>> {
+    const input = decisions.map((d, ord) => ({
+      ord,
+      conversation_id: d.conversationId,
+      agent_id: d.agentId,
+      queue_id: d.queueId,
+      trigger: d.trigger,
+      strategy: d.strategy,
+      candidates: d.candidates,
+      outcome: d.outcome,
+      entry: d.entry,
+    }));
+    const rows: ConversationRow[] = await manager.query(RECORD_DECISIONS_SQL, [JSON.stringify(input)]);
+    return new Map(rows.map((r) => [r.id, r]));
   }
 
   /** The decision to offer, the offer (it holds the agent's slot until it ends) and the bookkeeping, in one round trip. */

@@ -34,13 +34,13 @@ const CANDIDATE_COLUMNS = `
   CASE WHEN a.channel_capacity = '{}'::jsonb THEN '{}'::jsonb ELSE ${heldByChannelSql('a.id')} END AS by_channel`;
 
 const QUEUE_WITH_MEMBERS_SQL = `
-  SELECT to_jsonb(q) AS queue, ${CANDIDATE_COLUMNS} FROM queues q
+  SELECT now() AS tx_now, to_jsonb(q) AS queue, ${CANDIDATE_COLUMNS} FROM queues q
   LEFT JOIN queue_members m ON m.queue_id = q.id
   LEFT JOIN agents a ON a.id = m.agent_id LEFT JOIN agent_presence p ON p.agent_id = a.id
   WHERE q.id = $1 ORDER BY a.id`;
 
 const LOCKED_CONTEXT_SQL = `
-  SELECT to_jsonb(c) AS conversation, to_jsonb(q) AS queue, ${CANDIDATE_COLUMNS} FROM conversations c
+  SELECT now() AS tx_now, to_jsonb(c) AS conversation, to_jsonb(q) AS queue, ${CANDIDATE_COLUMNS} FROM conversations c
   JOIN queues q ON q.id = c.queue_id
   LEFT JOIN queue_members m ON m.queue_id = q.id
   LEFT JOIN agents a ON a.id = m.agent_id LEFT JOIN agent_presence p ON p.agent_id = a.id
@@ -57,18 +57,23 @@ const AGENTS_SQL = `
 @Injectable()
 export class CandidatesRepository {
   /** Under the allocation lock: the conversation (row-locked), its queue and the members' live load, in one round trip. */
-  async lockedContext(manager: EntityManager, conversationId: number): Promise<{ conversation: ConversationRow; queue: QueueRow; members: Member[] }> {
-    const rows: (MemberRecord & { queue: QueueRow; conversation: ConversationRow })[] = await manager.query(LOCKED_CONTEXT_SQL, [conversationId]);
+  async lockedContext(manager: EntityManager, conversationId: number): Promise<{ conversation: ConversationRow; queue: QueueRow; members: Member[]; now: Date }> {
+    const rows: (MemberRecord & { queue: QueueRow; conversation: ConversationRow; tx_now: Date })[] = await manager.query(LOCKED_CONTEXT_SQL, [conversationId]);
     if (!rows.length) throw Errors.noSuchConversation();
     const conversation = { ...rows[0].conversation, ...timestampsOf(rows[0].conversation) };
-    return { conversation, queue: rows[0].queue, members: rows.filter((r) => r.id !== null).map(toMember) };
+    return { conversation, queue: rows[0].queue, members: rows.filter((r) => r.id !== null).map(toMember), now: rows[0].tx_now };
   }
 
-  /** The queue and its members' live load in one round trip. */
-  async queueWithMembers(manager: EntityManager, queueId: number): Promise<{ queue: QueueRow; members: Member[] }> {
-    const rows: (MemberRecord & { queue: QueueRow })[] = await manager.query(QUEUE_WITH_MEMBERS_SQL, [queueId]);
+  /** The queue and its members' live load in one round trip (`now`: the transaction's). */
+  async queueWithMembers(manager: EntityManager, queueId: number): Promise<{ queue: QueueRow; members: Member[]; now: Date }> {
+    const rows: (MemberRecord & { queue: QueueRow; tx_now: Date })[] = await manager.query(QUEUE_WITH_MEMBERS_SQL, [queueId]);
     if (!rows.length) throw Errors.noSuchQueue();
-    return { queue: rows[0].queue, members: rows.filter((r) => r.id !== null).map(toMember) };
+    return { queue: rows[0].queue, members: rows.filter((r) => r.id !== null).map(toMember), now: rows[0].tx_now };
+  }
+
+  /** Row-locks the conversations a batch of decisions is about, in id order (one statement, no deadlock between batches). */
+  async lockConversations(manager: EntityManager, ids: number[]): Promise<ConversationRow[]> {
+    return manager.query(`SELECT * FROM conversations WHERE id = ANY($1::int[]) ORDER BY id FOR UPDATE`, [ids]);
   }
 
   async agents(manager: EntityManager, agentIds: number[]): Promise<Member[]> {

@@ -2,12 +2,12 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { Actor, DomainEvents, Errors, SYSTEM_ACTOR, TransactionHooks } from '@cc/common';
 import { advisoryXactLock, afterCommit, LockKey, recordEvent } from '@cc/database';
-import { ConversationRow, ConversationsService, toConversationView } from '@cc/conversations';
+import { ConversationRow, ConversationsRepository, ConversationsService, toConversationView } from '@cc/conversations';
 import { QueuesService } from '@cc/queues';
 import { AllocationOutcome, CandidateVerdict } from './allocation-decision.entity';
-import { AllocationRepository } from './allocation.repository';
+import { AllocationRepository, BatchedDecision } from './allocation.repository';
 import { CandidatesRepository, Member, QueueRow } from './candidates.repository';
-import { DecisionQueue } from './decision-queue';
+import { DecisionBatch, DecisionQueue, Deferred } from './decision-queue';
 import { chooseOverflow, judge, JudgeOptions, orderByStrategy, preferFresh, Verdict } from './strategies';
 
 export interface Choice {
@@ -18,6 +18,9 @@ export interface Choice {
 
 /** Triggers by which a conversation enters a waiting line (its customer is told its position). */
 const ENTRY_TRIGGERS = new Set(['conversation-started', 'transfer']);
+
+/** A decision logs every member's verdict up to this many; beyond, the chosen agent's and the first others' by id. */
+const MAX_LOGGED_CANDIDATES = 20;
 
 /** Outcomes that become offers in a queue with `offerTimeoutSeconds` > 0 (overflow, transfer and manual assignment assign at once). */
 const OFFERABLE = new Set<AllocationOutcome>(['assigned', 'webhook', 'webhook-fallback']);
@@ -39,6 +42,7 @@ export class Decider {
     private readonly conversations: ConversationsService,
     private readonly queues: QueuesService,
     private readonly hooks: TransactionHooks,
+    private readonly lines: ConversationsRepository,
   ) {}
 
   /**
@@ -55,11 +59,32 @@ export class Decider {
 
   /** Decides about a stored conversation by the queue's strategy, in the decision queue (see DecisionQueue). */
   decide(conversationId: number, trigger: string): Promise<ConversationRow> {
-    return this.decisions.push(async (manager) => {
-      const { conversation: current, queue, members } = await this.candidates.lockedContext(manager, conversationId);
+    return this.decisions.push(async (manager, batch) => {
+      // Decided earlier in this batch and not yet written: write it first, then look again.
+      if (batch.isPending(conversationId)) await batch.flush(manager);
+      const locked = batch.conversations.get(conversationId);
+      if (locked && locked.status !== 'queued') return locked;
+      const { conversation: current, queue, members } = await this.context(manager, batch, conversationId);
       if (current.status !== 'queued') return current;
-      return this.apply(manager, current, queue, this.choose(queue, current.channel, members, {}, current.offer_passed_agent_ids), trigger);
-    });
+      return this.applyInBatch(manager, batch, current, queue, this.choose(queue, current.channel, members, {}, current.offer_passed_agent_ids), trigger);
+    }, conversationId);
+  }
+
+  /**
+   * The conversation (locked) and its queue's members under the lock: in a batch, the
+   * conversation was locked with the others up front and the members are read once per queue
+   * (then kept up to date by the batch's decisions); alone, both in one round trip.
+   */
+  private async context(manager: EntityManager, batch: DecisionBatch, conversationId: number): Promise<{ conversation: ConversationRow; queue: QueueRow; members: Member[] }> {
+    const locked = batch.conversations.get(conversationId);
+    if (!locked) {
+      const { conversation, queue, members, now } = await this.candidates.lockedContext(manager, conversationId);
+      return { conversation, ...batch.remember(queue, members, now) };
+    }
+    const kept = batch.context(locked.queue_id);
+    if (kept) return { conversation: locked, ...kept };
+    const { queue, members, now } = await this.candidates.queueWithMembers(manager, locked.queue_id);
+    return { conversation: locked, ...batch.remember(queue, members, now) };
   }
 
   /** Assigns to a named agent (manual assignment or transfer): allowed beyond capacity, recorded like any decision. */
@@ -107,45 +132,22 @@ export class Decider {
    * events after commit. Call holding the allocation lock. Automatic decisions act as `system`;
    * a manual assignment or a transfer as whoever asked.
    */
-  async apply(manager: EntityManager, conversation: ConversationRow, queue: QueueRow, choice: Choice, trigger: string, actor: Actor = SYSTEM_ACTOR): Promise<ConversationRow> {
-    const candidates: CandidateVerdict[] = choice.verdicts.map((v) => ({
-      agentId: v.candidate.agentId,
-      eligible: v.eligible,
-      reason: v.reason,
-      active: v.candidate.active,
-      maxConcurrent: v.candidate.maxConcurrent,
-    }));
-    const wasQueued = conversation.status === 'queued';
-    const decision = { conversationId: conversation.id, trigger, strategy: queue.strategy, candidates, outcome: choice.outcome };
+  async apply(manager: EntityManager, conversation: ConversationRow, queue: QueueRow, choice: Choice, trigger: string, actor: Actor = SYSTEM_ACTOR, batch?: DecisionBatch): Promise<ConversationRow> {
+    const decision = decisionOf(conversation, queue, choice, trigger);
     if (!choice.agent) {
       // Joining the line happens here, under the lock: the line's order is then the order of
       // joining, so positions answered after commit are distinct and stable. A conversation
       // entering anew (start, transfer) starts its wait now; one already waiting keeps it.
       const since = ENTRY_TRIGGERS.has(trigger) ? 'clock_timestamp()' : 'coalesce(waiting_since, clock_timestamp())';
       const waiting = await this.repo.recordWaiting(manager, { ...decision, agentId: null }, since);
-      // A drain that leaves a conversation waiting changes nothing its customer needs to hear.
-      if (!ENTRY_TRIGGERS.has(trigger) && conversation.waiting_since !== null) return waiting;
-      await recordEvent(manager, {
-        type: 'conversation.queued',
-        conversationId: waiting.id,
-        channel: waiting.channel,
-        actor,
-        data: { conversation: toConversationView(waiting, waiting.position) },
-      });
-      afterCommit(manager, () => {
-        this.events.publish('conversation.queued', { conversation: toConversationView(waiting, waiting.position) });
-        this.events.publish('queue.positions.changed', { queueIds: [waiting.queue_id] });
-      });
-      return waiting;
+      return this.waited(manager, conversation, waiting, trigger, actor);
     }
     const agent = choice.agent;
     const offerSeconds = OFFERABLE.has(choice.outcome) ? queue.offer_timeout_seconds : 0;
     if (offerSeconds > 0) {
       const offered = await this.repo.recordOffer(manager, { ...decision, outcome: 'offered', agentId: agent.agentId }, queue.id, offerSeconds);
       // An offer holds a slot: reaching capacity with it makes the agent busy, as an assignment does.
-      if (agent.active < agent.maxConcurrent && agent.active + 1 >= agent.maxConcurrent) {
-        await this.hooks.run('agent.load.changed', manager, { agentIds: [agent.agentId], reason: 'offered' });
-      }
+      if (agent.active < agent.maxConcurrent && agent.active + 1 >= agent.maxConcurrent) await this.loadChanged(manager, batch, agent.agentId, 'offered');
       const offeredView = toConversationView(offered);
       await recordEvent(manager, {
         type: 'conversation.offered',
@@ -154,6 +156,7 @@ export class Decider {
         actor,
         data: { conversation: offeredView, agent: { id: agent.agentId, name: agent.name }, expiresAt: offeredView.offerExpiresAt },
       });
+      const wasQueued = conversation.status === 'queued';
       afterCommit(manager, () => {
         const view = toConversationView(offered);
         this.events.publish('conversation.offered', { conversation: view, agent: { id: agent.agentId, name: agent.name }, expiresAt: view.offerExpiresAt! });
@@ -161,8 +164,67 @@ export class Decider {
       });
       return offered;
     }
+    const heldBefore = agent.active;
     const assigned = await this.repo.recordAssignment(manager, { ...decision, agentId: agent.agentId }, queue.id);
+    return this.assigned(manager, conversation, assigned, agent, heldBefore, actor, batch);
+  }
+
+  /**
+   * apply() inside a decision batch: an assignment or a wait joins the batch's one statement
+   * (written when the batch flushes, before anything reads what it changes); an offer is
+   * written at once. The batch's loads are updated here, so the next decision sees this one.
+   */
+  private async applyInBatch(manager: EntityManager, batch: DecisionBatch, conversation: ConversationRow, queue: QueueRow, choice: Choice, trigger: string): Promise<ConversationRow | Deferred<ConversationRow>> {
+    const agent = choice.agent;
+    if (agent && OFFERABLE.has(choice.outcome) && queue.offer_timeout_seconds > 0) {
+      await batch.flush(manager);
+      const row = await this.apply(manager, conversation, queue, choice, trigger, SYSTEM_ACTOR, batch);
+      batch.decided(row, agent.agentId);
+      return row;
+    }
+    const heldBefore = agent?.active ?? 0;
+    const write = { ...decisionOf(conversation, queue, choice, trigger), agentId: agent?.agentId ?? null, queueId: queue.id, entry: ENTRY_TRIGGERS.has(trigger) };
+    const deferred = batch.defer(write, this.writeBatch, (row) =>
+      agent ? this.assigned(manager, conversation, row, agent, heldBefore, SYSTEM_ACTOR, batch) : this.waited(manager, conversation, row, trigger, SYSTEM_ACTOR),
+    );
+    batch.decided({ ...conversation, status: agent ? 'active' : 'queued', agent_id: agent?.agentId ?? null }, agent?.agentId ?? null);
+    return deferred;
+  }
+
+  /** The batch's assignments and waits in one statement, then the waiting ones' places in their lines. */
+  private readonly writeBatch = async (manager: EntityManager, writes: BatchedDecision[]): Promise<Map<number, ConversationRow>> => {
+    const rows = await this.repo.recordDecisions(manager, writes);
+    const waiting = writes.filter((w) => w.agentId === null).map((w) => w.conversationId);
+    const positions = await this.lines.positions(manager, waiting);
+    for (const id of waiting) {
+      const row = rows.get(id);
+      if (row) rows.set(id, { ...row, position: positions.get(id) });
+    }
+    return rows;
+  };
+
+  /** After a conversation was left waiting: its customer and integrations hear its place, unless a drain only left it where it was. */
+  private async waited(manager: EntityManager, conversation: ConversationRow, waiting: ConversationRow, trigger: string, actor: Actor): Promise<ConversationRow> {
+    // A drain that leaves a conversation waiting changes nothing its customer needs to hear.
+    if (!ENTRY_TRIGGERS.has(trigger) && conversation.waiting_since !== null) return waiting;
+    await recordEvent(manager, {
+      type: 'conversation.queued',
+      conversationId: waiting.id,
+      channel: waiting.channel,
+      actor,
+      data: { conversation: toConversationView(waiting, waiting.position) },
+    });
+    afterCommit(manager, () => {
+      this.events.publish('conversation.queued', { conversation: toConversationView(waiting, waiting.position) });
+      this.events.publish('queue.positions.changed', { queueIds: [waiting.queue_id] });
+    });
+    return waiting;
+  }
+
+  /** After an assignment: its event, the agent's state when this slot made it busy (`heldBefore`: its slots before), the publications. */
+    private async assigned(manager: EntityManager, conversation: ConversationRow, assigned: ConversationRow, agent: Member, heldBefore: number, actor: Actor, batch?: DecisionBatch): Promise<ConversationRow> {
     const previousAgentId = conversation.agent_id;
+    const wasQueued = conversation.status === 'queued';
     await recordEvent(manager, {
       type: 'conversation.assigned',
       conversationId: assigned.id,
@@ -170,14 +232,37 @@ export class Decider {
       actor,
       data: { conversation: toConversationView(assigned), agent: { id: agent.agentId, name: agent.name } },
     });
-    // Reaching capacity makes the agent busy: the state history records it in this transaction.
-    if (agent.active < agent.maxConcurrent && agent.active + 1 >= agent.maxConcurrent) {
-      await this.hooks.run('agent.load.changed', manager, { agentIds: [agent.agentId], reason: 'assigned' });
-    }
+    if (heldBefore < agent.maxConcurrent && heldBefore + 1 >= agent.maxConcurrent) await this.loadChanged(manager, batch, agent.agentId, 'assigned');
     afterCommit(manager, () => {
       this.events.publish('conversation.assigned', { conversation: toConversationView(assigned), agent: { id: agent.agentId, name: agent.name }, previousAgentId });
       if (wasQueued) this.events.publish('queue.positions.changed', { queueIds: [assigned.queue_id] });
     });
     return assigned;
   }
+
+  /** Reaching capacity makes the agent busy: the state history records it in this transaction (in a batch once for all its agents, before the commit). */
+  private async loadChanged(manager: EntityManager, batch: DecisionBatch | undefined, agentId: number, reason: string): Promise<void> {
+    if (batch) batch.loadChanged([agentId], reason);
+    else await this.hooks.run('agent.load.changed', manager, { agentIds: [agentId], reason });
+  }
+}
+
+/** The decision row of a choice. */
+function decisionOf(conversation: ConversationRow, queue: QueueRow, choice: Choice, trigger: string) {
+  const candidates: CandidateVerdict[] = logged(choice).map((v) => ({
+    agentId: v.candidate.agentId,
+    eligible: v.eligible,
+    reason: v.reason,
+    active: v.candidate.active,
+    maxConcurrent: v.candidate.maxConcurrent,
+  }));
+  return { conversationId: conversation.id, trigger, strategy: queue.strategy, candidates, outcome: choice.outcome };
+}
+
+/** The verdicts a decision records: all of them, or in a large queue the chosen agent's and the first others' (by id). */
+function logged({ verdicts, agent }: Choice): Verdict[] {
+  if (verdicts.length <= MAX_LOGGED_CANDIDATES) return verdicts;
+  const chosen = verdicts.find((v) => v.candidate.agentId === agent?.agentId);
+  const others = verdicts.filter((v) => v !== chosen).slice(0, chosen ? MAX_LOGGED_CANDIDATES - 1 : MAX_LOGGED_CANDIDATES);
+  return chosen ? [chosen, ...others] : others;
 }

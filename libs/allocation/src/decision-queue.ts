@@ -1,12 +1,138 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { APP_CONFIG, AppConfig } from '@cc/common';
+import { APP_CONFIG, AppConfig, TransactionHooks } from '@cc/common';
 import { DataSource, EntityManager } from 'typeorm';
+import { ConversationRow } from '@cc/conversations';
 import { BatchQueue, Settled, timedLockHold, withTransaction } from '@cc/database';
-import { AllocationRepository } from './allocation.repository';
+import { AllocationRepository, BatchedDecision } from './allocation.repository';
+import { CandidatesRepository, Member, QueueRow } from './candidates.repository';
 
-export type Decision<T = unknown> = (manager: EntityManager) => Promise<T>;
+/** A decision's work: its result, or a Deferred one the batch's flush fills in. */
+export type Decision<T = unknown> = (manager: EntityManager, batch: DecisionBatch) => Promise<T | Deferred<T>>;
 
-const MAX_DECISIONS_PER_TRANSACTION = 50;
+/** A decision's result once its batch has written it (DecisionBatch.flush). */
+export class Deferred<T> {
+  private done = false;
+  private value?: T;
+
+  set(value: T): void {
+    this.value = value;
+    this.done = true;
+  }
+
+  get(): T {
+    if (!this.done) throw new Error('Decision not written: its batch was not flushed');
+    return this.value as T;
+  }
+}
+
+export function settledValue<T>(value: T | Deferred<T>): T {
+  return value instanceof Deferred ? value.get() : value;
+}
+
+/** A write joining the batch's statement, what follows it once its row is known, and its result. */
+interface PendingWrite {
+  write: BatchedDecision;
+  then: (row: ConversationRow) => Promise<ConversationRow>;
+  result: Deferred<ConversationRow>;
+}
+
+type BatchWriter = (manager: EntityManager, writes: BatchedDecision[]) => Promise<Map<number, ConversationRow>>;
+
+interface Pending {
+  work: Decision;
+  /** The stored conversation the decision is about, locked with the others of its batch up front. */
+  conversationId?: number;
+}
+
+/**
+ * What the decisions of one transaction share, so that a batch reads each queue's members once
+ * and each decision costs its own write only. Everything here was read under the allocation lock
+ * in this transaction and is updated by the batch's own decisions, the only writers of loads
+ * while the lock is held (others only free slots, which the drain after them hands out).
+ */
+export class DecisionBatch {
+  /** The batch's conversations, row-locked in one statement, as the batch last wrote them. */
+  readonly conversations = new Map<number, ConversationRow>();
+  private readonly queues = new Map<number, QueueRow>();
+  private readonly members = new Map<number, Member[]>();
+  /** One object per agent, shared by every queue it is a member of. */
+  private readonly agents = new Map<number, Member>();
+  /** The transaction's now(): what the database writes as the agent's last_assigned_at. */
+  private now: Date | null = null;
+  private pending: PendingWrite[] = [];
+  private writer: BatchWriter | null = null;
+
+  /** Queues a decision's write for the batch's statement; its result is set when the batch flushes. */
+  defer(write: BatchedDecision, writer: BatchWriter, then: PendingWrite['then']): Deferred<ConversationRow> {
+    this.writer = writer;
+    const result = new Deferred<ConversationRow>();
+    this.pending.push({ write, then, result });
+    return result;
+  }
+
+  isPending(conversationId: number): boolean {
+    return this.pending.some((p) => p.write.conversationId === conversationId);
+  }
+
+  /** Writes the queued decisions in one statement, then runs what follows each, in their order. */
+  async flush(manager: EntityManager): Promise<void> {
+    if (!this.pending.length) return;
+    const pending = this.pending;
+    this.pending = [];
+    const rows = await this.writer!(manager, pending.map((p) => p.write));
+    for (const p of pending) {
+      const row = rows.get(p.write.conversationId);
+      if (!row) throw new Error(`Decision for conversation ${p.write.conversationId} wrote no row`);
+      const value = await p.then(row);
+      this.conversations.set(value.id, value);
+      p.result.set(value);
+    }
+  }
+
+  /** Agents whose load moved their state (by reason), recorded once for the batch before its commit. */
+  private readonly moved = new Map<string, Set<number>>();
+
+  loadChanged(agentIds: number[], reason: string): void {
+    const set = this.moved.get(reason) ?? new Set<number>();
+    for (const id of agentIds) set.add(id);
+    this.moved.set(reason, set);
+  }
+
+  /** The batch's `agent.load.changed`, one per reason, run by the queue after its decisions. */
+  async recordLoadChanges(hooks: TransactionHooks, manager: EntityManager): Promise<void> {
+    for (const [reason, ids] of this.moved) await hooks.run('agent.load.changed', manager, { agentIds: [...ids], reason });
+    this.moved.clear();
+  }
+
+  context(queueId: number): { queue: QueueRow; members: Member[] } | undefined {
+    const queue = this.queues.get(queueId);
+    return queue && { queue, members: this.members.get(queueId)! };
+  }
+
+  /** Keeps a queue's members read in this transaction; answers them, sharing agents already kept. */
+  remember(queue: QueueRow, members: Member[], now: Date): { queue: QueueRow; members: Member[] } {
+    this.now = now;
+    const shared = members.map((m) => this.agents.get(m.agentId) ?? (this.agents.set(m.agentId, m), m));
+    this.queues.set(queue.id, queue);
+    this.members.set(queue.id, shared);
+    return { queue, members: shared };
+  }
+
+  /** After a decision was written: the conversation as it is now and, when an agent took a slot, its load and the queue's round-robin mark. */
+  decided(row: ConversationRow, agentId: number | null): void {
+    this.conversations.set(row.id, row);
+    if (agentId === null || (row.status !== 'active' && row.status !== 'offered')) return;
+    const queue = this.queues.get(row.queue_id);
+    if (queue) this.queues.set(row.queue_id, { ...queue, last_assigned_agent_id: agentId });
+    const agent = this.agents.get(agentId);
+    if (!agent) return;
+    agent.active += 1;
+    agent.byChannel = { ...agent.byChannel, [row.channel]: (agent.byChannel?.[row.channel] ?? 0) + 1 };
+    agent.lastAssignedAt = this.now;
+  }
+}
+
+const MAX_DECISIONS_PER_TRANSACTION = 200;
 
 /**
  * Runs decisions about already stored conversations holding the allocation lock. Decisions of
@@ -16,35 +142,41 @@ const MAX_DECISIONS_PER_TRANSACTION = 50;
  */
 @Injectable()
 export class DecisionQueue {
-  private readonly queue: BatchQueue<Decision, unknown>;
+  private readonly queue: BatchQueue<Pending, unknown>;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly repo: AllocationRepository,
+    private readonly candidates: CandidatesRepository,
+    private readonly hooks: TransactionHooks,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     // Bounded like the message writer: past MAX_PENDING_WRITES a decision is refused with a 503
     // (the conversation is already stored, waiting; the sweep decides it later).
-    this.queue = new BatchQueue<Decision, unknown>((batch) => this.decideBatch(batch), MAX_DECISIONS_PER_TRANSACTION, config.maxPendingWrites);
+    this.queue = new BatchQueue<Pending, unknown>((batch) => this.decideBatch(batch), MAX_DECISIONS_PER_TRANSACTION, config.maxPendingWrites);
   }
 
-  push<T>(work: Decision<T>): Promise<T> {
-    return this.queue.push(work) as Promise<T>;
+  /** Queues a decision; `conversationId` names the stored conversation it is about, so a batch locks them all in one statement. */
+  push<T>(work: Decision<T>, conversationId?: number): Promise<T> {
+    return this.queue.push({ work: work as Decision, conversationId }) as Promise<T>;
   }
 
-  private async decideBatch(batch: Decision[]): Promise<Settled<unknown>[]> {
+  private async decideBatch(batch: Pending[]): Promise<Settled<unknown>[]> {
     try {
-      const values = await this.lockedTransaction(async (manager) => {
+      const values = await this.lockedTransaction(async (manager, decisions) => {
+        const ids = [...new Set(batch.flatMap((p) => (p.conversationId === undefined ? [] : [p.conversationId])))];
+        if (ids.length > 1) for (const row of await this.candidates.lockConversations(manager, ids)) decisions.conversations.set(row.id, row);
         const out: unknown[] = [];
-        for (const work of batch) out.push(await work(manager));
+        for (const { work } of batch) out.push(await work(manager, decisions));
+        await decisions.flush(manager);
         return out;
       }, batch.length);
-      return values.map((value) => ({ ok: true, value }));
+      return (settledValue(values) as unknown[]).map((value) => ({ ok: true, value: settledValue(value) }));
     } catch (err) {
       if (batch.length === 1) throw err;
       // One decision failed and took the shared transaction with it: take each on its own.
       const settled: Settled<unknown>[] = [];
-      for (const work of batch) settled.push(await this.lockedTransaction(work).then((value) => ({ ok: true as const, value }), (error) => ({ ok: false as const, error })));
+      for (const { work } of batch) settled.push(await this.lockedTransaction(work).then((value) => ({ ok: true as const, value: settledValue(value) }), (error) => ({ ok: false as const, error })));
       return settled;
     }
   }
@@ -55,13 +187,17 @@ export class DecisionQueue {
    * decisions (never a conversation or its messages, committed durably before), and the sweep
    * allocates those conversations again; WAL order keeps every later durable commit consistent.
    */
-  private lockedTransaction<T>(work: Decision<T>, decisions = 1): Promise<T> {
+  private lockedTransaction<T>(work: Decision<T>, decisions = 1): Promise<T | Deferred<T>> {
     // The hold time (lock acquired → committed) feeds cc_allocation_lock_hold_seconds.
     return timedLockHold(decisions, (held) =>
       withTransaction(this.dataSource, async (manager) => {
         await this.repo.lockForDecisions(manager);
         held();
-        return work(manager);
+        const batch = new DecisionBatch();
+        const value = await work(manager, batch);
+        await batch.flush(manager);
+        await batch.recordLoadChanges(this.hooks, manager);
+        return value;
       }),
     );
   }

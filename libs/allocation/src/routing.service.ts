@@ -8,6 +8,7 @@ import {
   ConversationsRepository,
   ConversationsService,
   StartConversationDto,
+  StartWriter,
   toConversationView,
   TransferConversationDto,
 } from '@cc/conversations';
@@ -21,6 +22,7 @@ export class RoutingService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly repo: ConversationsRepository,
+    private readonly starts: StartWriter,
     private readonly conversations: ConversationsService,
     private readonly allocation: AllocationService,
     private readonly decider: Decider,
@@ -33,11 +35,11 @@ export class RoutingService {
   async start(user: Principal, dto: StartConversationDto): Promise<ConversationView> {
     Access.requireCustomer(user, 'Only customers start conversations');
     const channel = dto.channel ?? 'web';
-    // One statement routes, stores the conversation and its first text, durably; allocation
-    // follows in a transaction of its own.
+    // One statement routes, stores the conversation and its first text, durably (with the other
+    // starts that arrived meanwhile: StartWriter); allocation follows in a transaction of its own.
     let stored;
     try {
-      stored = await this.repo.start(this.dataSource.manager, user.id, dto.text ?? null, channel, dto.queueId ?? null, actorOf(user));
+      stored = await this.starts.start({ customerId: user.id, text: dto.text ?? null, channel, queueId: dto.queueId ?? null, actor: actorOf(user) });
     } catch (err) {
       if (isUniqueViolation(err, 'conversations_one_open_per_customer')) throw await this.alreadyOpen(user.id);
       throw err;

@@ -6,7 +6,7 @@ import { AllocationOutcome } from './allocation-decision.entity';
 import { AllocationRepository } from './allocation.repository';
 import { AllocationWebhook, WebhookAnswer } from './allocation-webhook';
 import { CandidatesRepository, Member } from './candidates.repository';
-import { Decider } from './decider';
+import { Choice, Decider } from './decider';
 import { DecisionQueue } from './decision-queue';
 import { judge } from './strategies';
 
@@ -115,17 +115,25 @@ export class WebhookConsultation {
         })
       : ({ kind: 'fallback', why: 'no eligible candidate' } as WebhookAnswer);
 
-    const decided = await this.decisions.push(async (manager) => {
+    const decided = await this.decisions.push(async (manager, batch) => {
+      // It reads loads from the database: the batch's decisions so far are written first.
+      await batch.flush(manager);
       const { conversation: current, members: fresh } = await this.candidates.lockedContext(manager, conversation.id);
       if (current.status !== 'queued') return current;
       const choice = this.decider.choose(queue, current.channel, fresh, {}, current.offer_passed_agent_ids);
-      if (answer.kind === 'agent') {
-        const verdict = choice.verdicts.find((v) => v.candidate.agentId === answer.agentId);
-        if (verdict?.eligible) return this.decider.apply(manager, current, queue, { ...choice, agent: verdict.candidate as Member, outcome: 'webhook' }, trigger);
-      }
-      if (answer.kind === 'wait') return this.decider.apply(manager, current, queue, { ...choice, agent: null, outcome: 'webhook' }, trigger);
-      const outcome: AllocationOutcome = !choice.agent ? 'queued' : choice.outcome === 'overflow' ? 'overflow' : candidates.length ? 'webhook-fallback' : 'assigned';
-      return this.decider.apply(manager, current, queue, { ...choice, outcome }, trigger);
+      const final: Choice = ((): Choice => {
+        if (answer.kind === 'agent') {
+          const verdict = choice.verdicts.find((v) => v.candidate.agentId === answer.agentId);
+          if (verdict?.eligible) return { ...choice, agent: verdict.candidate as Member, outcome: 'webhook' };
+        }
+        if (answer.kind === 'wait') return { ...choice, agent: null, outcome: 'webhook' };
+        const outcome: AllocationOutcome = !choice.agent ? 'queued' : choice.outcome === 'overflow' ? 'overflow' : candidates.length ? 'webhook-fallback' : 'assigned';
+        return { ...choice, outcome };
+      })();
+      const row = await this.decider.apply(manager, current, queue, final, trigger, undefined, batch);
+      // Other decisions of this batch keep the loads they read: tell them about this slot.
+      batch.decided(row, final.agent?.agentId ?? null);
+      return row;
     });
     this.remember(conversation.id, answer, decided);
     return decided;

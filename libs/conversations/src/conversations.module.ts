@@ -9,11 +9,12 @@ import { Message } from './message.entity';
 import { MessagesRepository } from './messages.repository';
 import { MessagesService } from './messages.service';
 import { MessageWriter } from './message-writer';
+import { StartWriter } from './start-writer';
 
 /** Owns the tables `conversations`, `messages` and `conversation_transfers`. */
 @Module({
   imports: [TypeOrmModule.forFeature([Conversation, Message]), PresenceModule, StatisticsModule],
-  providers: [ConversationsRepository, MessagesRepository, ConversationsService, MessagesService, MessageWriter],
-  exports: [ConversationsRepository, ConversationsService, MessagesService],
+  providers: [ConversationsRepository, MessagesRepository, ConversationsService, MessagesService, MessageWriter, StartWriter],
+  exports: [ConversationsRepository, ConversationsService, MessagesService, StartWriter],
 })
 export class ConversationsModule {}

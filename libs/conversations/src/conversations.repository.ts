@@ -39,6 +39,8 @@ export interface ConversationFilter {
   customerId?: number;
   agentId?: number;
   status?: ConversationStatus;
+  /** Filter as a customer sees conversations (conversationSeenBy): an offered one is queued, with no agent. */
+  offersHidden?: boolean;
 }
 
 /** The one mapping of the row to the wire shape; `estimatedWaitSeconds` beside the position when the caller computed it (@cc/statistics). */
@@ -77,6 +79,26 @@ export function assignConversationSql(conv: string, agent: string): string {
           offer_expires_at = NULL WHERE id = ${conv} RETURNING *`;
 }
 
+/**
+ * assignConversationSql for many: `input` names a relation with columns conversation_id and
+ * agent_id (a decision batch); returns the assigned rows.
+ */
+export function assignConversationsSql(input: string): string {
+  return `UPDATE conversations c SET status = 'active', agent_id = i.agent_id, assigned_at = now(), first_assigned_at = coalesce(c.first_assigned_at, now()),
+          offer_expires_at = NULL FROM ${input} i WHERE c.id = i.conversation_id RETURNING c.*`;
+}
+
+/**
+ * joinWaitingLineSql for many: `input` names a relation with columns conversation_id, ord and
+ * entry (true: the wait starts now; false: one already waiting keeps it). Each joins at its own
+ * clock_timestamp() taken in `ord` order, so the line keeps the order of the decisions.
+ */
+export function joinWaitingLinesSql(input: string): string {
+  return `UPDATE conversations c SET waiting_since = CASE WHEN j.entry THEN j.at ELSE coalesce(c.waiting_since, j.at) END
+          FROM (SELECT i.conversation_id, i.entry, clock_timestamp() AS at FROM (SELECT * FROM ${input} ORDER BY ord) i) j
+          WHERE c.id = j.conversation_id RETURNING c.*`;
+}
+
 /** `UPDATE` offering conversation `conv` to agent `agent` for `seconds` (an offer holds the agent's slot); returns the row. */
 export function offerConversationSql(conv: string, agent: string, seconds: string): string {
   return `UPDATE conversations SET status = 'offered', agent_id = ${agent}, offer_expires_at = now() + ${seconds}::int * interval '1 second'
@@ -111,10 +133,9 @@ export function endOffersSql(where: string, tail: string, remember: boolean): st
 /** Offered + active conversations of agent `a` (on channel `channel` when given): the one rule is presence's heldCountSql. */
 export const heldSlotsSql = heldCountSql;
 
-/** `{ "<channel>": n }` of agent `a`'s held slots per channel. */
+/** `{ "<channel>": n }` of agent `a`'s held slots per channel (the trigger-kept counters of heldCountSql). */
 export function heldByChannelSql(a: string): string {
-  return `(SELECT coalesce(jsonb_object_agg(h.channel, h.n), '{}'::jsonb) FROM (
-    SELECT x.channel, count(*)::int AS n FROM conversations x WHERE x.agent_id = ${a} AND x.status IN ('offered', 'active') GROUP BY x.channel) h)`;
+  return `(SELECT coalesce(jsonb_object_agg(h.channel, h.held), '{}'::jsonb) FROM agent_held_slots h WHERE h.agent_id = ${a} AND h.held > 0)`;
 }
 
 /** `UPDATE` placing conversation `conv` in its waiting line from `since` on; returns the row. */
@@ -128,22 +149,44 @@ export function positionOfSql(c: string): string {
                WHERE w.status = 'queued' AND w.queue_id = ${c}.queue_id AND w.id <> ${c}.id AND ${waitsBeforeSql('w', c)})`;
 }
 
-const START_SQL = `
-  WITH queue AS (${routeQueueSql('$3', '$4')}),
-  conv AS (
-    INSERT INTO conversations (customer_id, queue_id, channel, status) SELECT $1, queue.id, $3, 'queued' FROM queue RETURNING *
+/**
+ * Conversation starts in one statement (group commit of starts, StartWriter): each input row is
+ * routed (the queue share-locked, see routeQueueSql), stored with its first text and its
+ * conversation.created and message.created events (outbox); answers one row per stored start with its `ord`
+ * (a start whose queue was not found answers none). Ids are taken in arrival order.
+ */
+const START_BATCH_SQL = `
+  WITH v AS (
+    SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::int[], $5::text[], $6::int[]) AS v(customer_id, text, channel, queue_id, actor, ord)
+  ), numbered AS MATERIALIZED (
+    SELECT nextval(pg_get_serial_sequence('conversations', 'id')) AS id, v.*, queue.id AS routed_queue_id, queue.webhook_url
+    FROM (SELECT * FROM v ORDER BY ord) v CROSS JOIN LATERAL (${routeQueueSql('v.channel', 'v.queue_id')}) queue
+  ), conv AS (
+    INSERT INTO conversations (id, customer_id, queue_id, channel, status)
+    SELECT n.id, n.customer_id, n.routed_queue_id, n.channel, 'queued' FROM numbered n ORDER BY n.ord RETURNING *
   ), first AS (
-    INSERT INTO messages (conversation_id, sender_type, sender_id, text) SELECT conv.id, 'customer', $1, $2 FROM conv WHERE $2::text IS NOT NULL RETURNING *
+    INSERT INTO messages (conversation_id, sender_type, sender_id, text)
+    SELECT n.id, 'customer', n.customer_id, n.text FROM numbered n WHERE n.text IS NOT NULL ORDER BY n.ord RETURNING *
   ), events AS (
-    SELECT 0 AS ord, 'conversation.created'::text AS type, conv.id AS conversation_id, conv.channel, $5::jsonb AS actor,
+    SELECT 2 * n.ord AS ord, 'conversation.created'::text AS type, conv.id AS conversation_id, conv.channel, n.actor::jsonb AS actor,
       jsonb_build_object('conversation', ${conversationJsonSql('conv')}) AS data
-    FROM conv
+    FROM conv JOIN numbered n ON n.id = conv.id
     UNION ALL
-    SELECT 1, 'message.created', conv.id, conv.channel, $5::jsonb,
+    SELECT 2 * n.ord + 1, 'message.created', conv.id, conv.channel, n.actor::jsonb,
       jsonb_build_object('message', ${messageJsonSql('first')}, 'conversation', ${conversationJsonSql('conv')}, 'customer', ${customerJsonSql('conv')})
-    FROM first CROSS JOIN conv
+    FROM first JOIN conv ON conv.id = first.conversation_id JOIN numbered n ON n.id = conv.id
   ), ${outboxInsertSql('events')}
-  SELECT conv.*, queue.webhook_url, first.id AS message_id, first.created_at AS message_created_at FROM conv CROSS JOIN queue LEFT JOIN first ON true`;
+  SELECT conv.*, n.ord, n.webhook_url, first.id AS message_id, first.created_at AS message_created_at
+  FROM conv JOIN numbered n ON n.id = conv.id LEFT JOIN first ON first.conversation_id = conv.id ORDER BY n.ord`;
+
+/** One conversation start as StartWriter gathers them. */
+export interface StartRequest {
+  customerId: number;
+  text: string | null;
+  channel: string;
+  queueId: number | null;
+  actor: Actor;
+}
 
 /**
  * 1-based place of each conversation in its queue's waiting line, counted on the waiting-line
@@ -163,13 +206,23 @@ const POSITIONS_OF_QUEUES_SQL = waitingLineSql('queue_id = ANY($1::int[])');
 /** Every SQL statement on `conversations` (the table of this library). Always given the caller's manager. */
 @Injectable()
 export class ConversationsRepository {
-  /**
-   * Routes, stores the conversation and its first text in one statement, with their
-   * conversation.created and message.created events (outbox); undefined when no queue matched.
-   */
+  /** One start in the caller's transaction (START_BATCH_SQL with one row); undefined when no queue matched. */
   async start(manager: EntityManager, customerId: number, text: string | null, channel: string, queueId: number | null, actor: Actor): Promise<StartedRow | undefined> {
-    const [row]: StartedRow[] = await manager.query(START_SQL, [customerId, text, channel, queueId, JSON.stringify(actor)]);
-    return row;
+    return (await this.startBatch(manager, [{ customerId, text, channel, queueId, actor }]))[0];
+  }
+
+  /** Many starts in one statement (START_BATCH_SQL); for each request in order, its row or undefined when no queue matched. */
+  async startBatch(manager: EntityManager, requests: StartRequest[]): Promise<(StartedRow | undefined)[]> {
+    const rows: (StartedRow & { ord: number })[] = await manager.query(START_BATCH_SQL, [
+      requests.map((r) => r.customerId),
+      requests.map((r) => r.text),
+      requests.map((r) => r.channel),
+      requests.map((r) => r.queueId),
+      requests.map((r) => JSON.stringify(r.actor)),
+      requests.map((_, i) => i),
+    ]);
+    const byOrd = new Map(rows.map(({ ord, ...row }) => [ord, row as StartedRow]));
+    return requests.map((_, i) => byOrd.get(i));
   }
 
   async find(manager: EntityManager, id: number, forUpdate = false): Promise<ConversationRow | null> {
@@ -208,8 +261,10 @@ export class ConversationsRepository {
       where.push(sql.replace('?', `$${params.length}`));
     };
     if (filter.customerId !== undefined) add('customer_id = ?', filter.customerId);
-    if (filter.agentId !== undefined) add('agent_id = ?', filter.agentId);
-    if (filter.status) add('status = ?', filter.status);
+    if (filter.agentId !== undefined) add(filter.offersHidden ? `agent_id = ? AND status <> 'offered'` : 'agent_id = ?', filter.agentId);
+    if (filter.status && filter.offersHidden && filter.status !== 'active' && filter.status !== 'resolved') {
+      add(`status = ANY(?::text[])`, filter.status === 'queued' ? ['queued', 'offered'] : []);
+    } else if (filter.status) add('status = ?', filter.status);
     const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const [rows, count] = await Promise.all([
       manager.query(`SELECT * FROM conversations ${clause} ORDER BY id DESC LIMIT ${limit} OFFSET ${(page - 1) * limit}`, params),

@@ -22,7 +22,7 @@ export class ConversationsService {
   ) {}
 
   async list(user: Principal, query: ListConversationsQuery): Promise<Paginated<ConversationView>> {
-    const filter = { ...Access.conversationScope(user, query.agentId), status: query.status };
+    const filter = { ...Access.conversationScope(user, query.agentId), status: query.status, offersHidden: user.role === 'customer' };
     const { rows, total } = await this.repo.list(this.dataSource.manager, filter, query.page, query.limit);
     return paginated(await this.views(rows, user), query.page, query.limit, total);
   }

@@ -6,4 +6,5 @@ export * from './messages.repository';
 export * from './waiting-line';
 export * from './conversations.service';
 export * from './messages.service';
+export * from './start-writer';
 export * from './conversations.module';

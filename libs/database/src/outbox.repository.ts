@@ -70,12 +70,16 @@ export class OutboxRepository {
     return this.dataSource.query(CLAIM_SQL, [limit, leaseSeconds]);
   }
 
-  /** Records a 2xx; only the claim that made attempt `attempt` may (a late answer after a lost lease changes nothing). */
-  async delivered(id: string, attempt: number, statusCode: number): Promise<void> {
+  /**
+   * Records 2xx answers, several in one statement; each only by the claim that made that attempt
+   * (a late answer after a lost lease changes nothing).
+   */
+  async delivered(answers: { id: string; attempt: number; statusCode: number }[]): Promise<void> {
     await this.dataSource.query(
-      `UPDATE webhook_deliveries SET status = 'delivered', delivered_at = now(), leased_until = NULL, last_status_code = $3, last_error = NULL
-       WHERE id = $1 AND attempts = $2 AND status = 'pending'`,
-      [id, attempt, statusCode],
+      `UPDATE webhook_deliveries d SET status = 'delivered', delivered_at = now(), leased_until = NULL, last_status_code = a.status_code, last_error = NULL
+       FROM unnest($1::bigint[], $2::int[], $3::int[]) AS a(id, attempt, status_code)
+       WHERE d.id = a.id AND d.attempts = a.attempt AND d.status = 'pending'`,
+      [answers.map((a) => a.id), answers.map((a) => a.attempt), answers.map((a) => a.statusCode)],
     );
   }
 

@@ -45,7 +45,12 @@ export class ChannelsRepository {
        SELECT message_id FROM ins UNION ALL SELECT message_id FROM channel_messages WHERE channel = $1 AND external_message_id = $2 LIMIT 1`,
       [channel, externalMessageId, messageId],
     );
-    return rows[0].message_id;
+    if (rows.length) return rows[0].message_id;
+    // The conflicting row was committed after this statement's snapshot was taken, so its SELECT
+    // could not see it; a new statement does.
+    const recorded = await this.findMessage(manager, channel, externalMessageId);
+    if (recorded === null) throw new Error(`channel_messages (${channel}, ${externalMessageId}) conflicted but cannot be read`);
+    return recorded;
   }
 
   /** A stored message with its conversation's customer, as the inbound answer needs them. */

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@cc/common';
-import { ClaimedDelivery, OutboxRepository, toIso } from '@cc/database';
+import { BatchQueue, ClaimedDelivery, OutboxRepository, toIso } from '@cc/database';
 import { nextRetryIn } from './retry-schedule';
 import { webhookSignature } from './signature';
 
@@ -27,6 +27,13 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   private claiming = false;
   private claimAgain = false;
   private poll: NodeJS.Timeout | null = null;
+  // Answers that arrive while one is being recorded are recorded together: one statement and one
+  // commit for up to MAX_IN_FLIGHT deliveries instead of one each (the dispatcher shares the
+  // database with the message path it reports on).
+  private readonly deliveredAnswers = new BatchQueue<{ id: string; attempt: number; statusCode: number }, void>(async (answers) => {
+    await this.outbox.delivered(answers);
+    return answers.map(() => ({ ok: true as const, value: undefined }));
+  }, MAX_IN_FLIGHT);
   private pruner: NodeJS.Timeout | null = null;
 
   constructor(
@@ -119,7 +126,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       statusCode = response.status;
       await response.body?.cancel().catch(() => undefined);
       if (statusCode >= 200 && statusCode < 300) {
-        await this.outbox.delivered(d.id, d.attempts, statusCode);
+        await this.deliveredAnswers.push({ id: d.id, attempt: d.attempts, statusCode });
         return;
       }
       error = `HTTP ${statusCode}`;

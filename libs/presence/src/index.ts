@@ -6,4 +6,4 @@ export * from './presence.service';
 export * from './pause-reasons.service';
 export * from './socket-presence.service';
 export * from './presence.module';
-export { markAssignedSql } from './presence.repository';
+export { markAssignedSql, markManyAssignedSql } from './presence.repository';

@@ -66,7 +66,12 @@ export function activeCountSql(agent: string): string {
   return `(SELECT count(*)::int FROM conversations act WHERE act.agent_id = ${agent} AND act.status = 'active')`;
 }
 
-/** The slots an agent holds, offered + active conversations (only on `channel` when given): the load that makes it busy (deriveState's active + offered). */
+/**
+ * The slots an agent holds, offered + active conversations (only on `channel` when given): the load
+ * that makes it busy (deriveState's active + offered). Read from `agent_held_slots`, which a
+ * trigger on conversations keeps in the writing transaction (migration AgentHeldSlots), so the
+ * load is one index lookup rather than a count of the agent's conversations.
+ */
 export function heldCountSql(agent: string, channel?: string): string {
-  return `(SELECT count(*)::int FROM conversations held WHERE held.agent_id = ${agent} AND held.status IN ('offered', 'active')${channel ? ` AND held.channel = ${channel}` : ''})`;
+  return `(SELECT coalesce(sum(held.held), 0)::int FROM agent_held_slots held WHERE held.agent_id = ${agent}${channel ? ` AND held.channel = ${channel}` : ''})`;
 }

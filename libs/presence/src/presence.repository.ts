@@ -331,3 +331,8 @@ function toStatusView(r: StatusRow): AgentStatusView {
 export function markAssignedSql(agent: string): string {
   return `UPDATE agent_presence SET last_assigned_at = now() WHERE agent_id = ${agent}`;
 }
+
+/** markAssignedSql for the agents `agents` (an SQL subquery of agent ids) took, in one statement. */
+export function markManyAssignedSql(agents: string): string {
+  return `UPDATE agent_presence SET last_assigned_at = now() WHERE agent_id IN (${agents})`;
+}

@@ -70,6 +70,15 @@ export function markQueueAssignedSql(queue: string, agent: string): string {
   return `UPDATE queues SET last_assigned_agent_id = ${agent} WHERE id = ${queue}`;
 }
 
+/**
+ * markQueueAssignedSql for a batch: `input` names a relation with columns queue_id, agent_id and
+ * ord; each queue's mark becomes the agent of its last (highest ord) row.
+ */
+export function markQueuesAssignedSql(input: string): string {
+  return `UPDATE queues q SET last_assigned_agent_id = l.agent_id
+          FROM (SELECT DISTINCT ON (queue_id) queue_id, agent_id FROM ${input} ORDER BY queue_id, ord DESC) l WHERE q.id = l.queue_id`;
+}
+
 /** Every SQL statement on `queues` and `queue_members` (the tables of this library). Always given the caller's manager. */
 @Injectable()
 export class QueuesRepository {

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ConversationStatus } from '@cc/common';
+import { Access, ConversationStatus } from '@cc/common';
 import { MessagesService } from '@cc/conversations';
 import { TypingPayload } from './dto/socket.dto';
 import { ClientSocket, rooms, SocketHub } from './server-events';
@@ -30,6 +30,8 @@ export class TypingRelay {
     const user = socket.data.user;
     const p = await this.participants(socket, conversationId);
     if (p.status === 'resolved') return null;
+    // The customer must not learn of an offer from its agent's typing.
+    Access.requireNotOfferedTo(user, { customer_id: p.customerId, agent_id: p.agentId, status: p.status });
     const fromCustomer = user.role === 'customer';
     const to = fromCustomer ? [rooms.agentOf(p.agentId)] : [rooms.customer(p.customerId), user.role === 'admin' && rooms.agentOf(p.agentId)];
     this.hub.send(to, 'typing', { conversationId, senderType: fromCustomer ? 'customer' : 'agent', typing });
@@ -42,7 +44,8 @@ export class TypingRelay {
     if (hit && hit.until > Date.now()) return hit;
     const found = { ...(await this.messages.participants(socket.data.user, conversationId)), until: Date.now() + CACHE_MS };
     if (cache.size >= CACHE_MAX) cache.clear();
-    cache.set(conversationId, found);
+    // An offer is answered within seconds: read it again each time, so typing works at once after an accept.
+    if (found.status !== 'offered') cache.set(conversationId, found);
     return found;
   }
 }

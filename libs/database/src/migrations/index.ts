@@ -9,6 +9,7 @@ import { Integrations1763885600000 } from './1763885600000-Integrations';
 import { AgentStatsIndexOnly1763885700000 } from './1763885700000-AgentStatsIndexOnly';
 import { ReportRollup1763885800000 } from './1763885800000-ReportRollup';
 import { StateHistoryByAgentAtId1763885810000 } from './1763885810000-StateHistoryByAgentAtId';
+import { AgentHeldSlots1763886000000 } from './1763886000000-AgentHeldSlots';
 import { AgentConversationCounts1763886100000 } from './1763886100000-AgentConversationCounts';
 import { TokenVersionNotify1763886110000 } from './1763886110000-TokenVersionNotify';
 
@@ -25,6 +26,7 @@ export const MIGRATIONS = [
   AgentStatsIndexOnly1763885700000,
   ReportRollup1763885800000,
   StateHistoryByAgentAtId1763885810000,
+  AgentHeldSlots1763886000000,
   AgentConversationCounts1763886100000,
   TokenVersionNotify1763886110000,
 ];
