@@ -1,12 +1,22 @@
 import { Injectable } from '@nestjs/common';
+import { OnEvent } from '@nestjs/event-emitter';
 import { DataSource } from 'typeorm';
-import { AgentState } from '@cc/common';
+import { AgentState, DomainEventMap } from '@cc/common';
 import { withTransaction } from '@cc/database';
 import type { AgentStatsView, QueueStatsView } from '@cc/protocol';
 
 export type { AgentStatsView, QueueStatsView } from '@cc/protocol';
 import { MemberStateRow, QueueLiveRow, StatsRepository } from './stats.repository';
+import { ShortLivedCache } from './short-lived-cache';
 import { estimateWait, secondsPerPlace } from './wait-estimate';
+
+/**
+ * The estimate's basis (assignments over 15 minutes, members logged in) moves slowly, while a
+ * burst of starts or a long line's position pushes ask for it hundreds of times a second: one
+ * read per queue serves the next quarter second. This instance's assignments and status changes
+ * drop it at once; another instance's are seen within the quarter second.
+ */
+const WAIT_BASIS_TTL_MS = 250;
 
 type AgentCounts = QueueStatsView['agents'];
 
@@ -15,6 +25,8 @@ const KEY_OF_STATE: Record<AgentState, keyof AgentCounts> = { offline: 'offline'
 /** Live queue and agent statistics, and the wait estimate shown to waiting customers. */
 @Injectable()
 export class StatsService {
+  private readonly perPlaceCache = new ShortLivedCache<number, number | null>(WAIT_BASIS_TTL_MS);
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly repo: StatsRepository,
@@ -62,8 +74,21 @@ export class StatsService {
 
   /** Seconds the line of each queue takes to move one place (null: no basis), for the estimates pushed with positions. */
   async secondsPerPlace(queueIds: number[]): Promise<Map<number, number | null>> {
-    const ids = [...new Set(queueIds)];
-    if (!ids.length) return new Map();
+    if (!queueIds.length) return new Map();
+    return this.perPlaceCache.getMany(queueIds, (ids) => this.readSecondsPerPlace(ids), null);
+  }
+
+  @OnEvent('conversation.assigned')
+  forgetQueueBasis({ conversation }: DomainEventMap['conversation.assigned']): void {
+    this.perPlaceCache.forget(conversation.queueId);
+  }
+
+  @OnEvent('agent.status.changed')
+  forgetEveryBasis(): void {
+    this.perPlaceCache.forget();
+  }
+
+  private async readSecondsPerPlace(ids: number[]): Promise<Map<number, number | null>> {
     const [rows, states] = await Promise.all([this.repo.queues(this.dataSource.manager, ids), this.repo.memberStates(this.dataSource.manager, ids)]);
     const counts = countsByQueue(states);
     return new Map(rows.map((r: QueueLiveRow) => [r.id, secondsPerPlace({ assignedInWindow: r.assigned_in_window, loggedInMembers: loggedIn(counts.get(r.id) ?? emptyCounts()) })]));
