@@ -34,10 +34,14 @@ export interface ConversationFilter {
   agentId?: number;
 }
 
-export interface AgentReportRow {
+export interface AgentSecondsRow {
+  agent_id: number;
+  seconds_by_state: Record<string, number>;
+}
+
+export interface AgentCountsRow {
   id: number;
   name: string;
-  seconds_by_state: Record<string, number>;
   assigned: number;
   resolved: number;
   transferred_out: number;
@@ -46,6 +50,11 @@ export interface AgentReportRow {
   handled: number;
   response_sum: number | null;
   responded: number;
+}
+
+/** One agent's line of `/reports/agents`: its counts and its time in each state. */
+export interface AgentReportRow extends AgentCountsRow {
+  seconds_by_state: Record<string, number>;
 }
 
 /** Microseconds to seconds, exactly (numeric). */
@@ -258,9 +267,10 @@ export class ReportsRepository {
 
   /**
    * Per agent: seconds in each state over [from, until), from agent_state_history (the state at
-   * `from` is the last one recorded before it, `offline` when none), and the counts of the range.
+   * `from` is the last one recorded before it, `offline` when none). Agents that no longer exist
+   * are left out.
    */
-  agents(manager: EntityManager, from: Date, to: Date): Promise<AgentReportRow[]> {
+  agentSeconds(manager: EntityManager, from: Date, to: Date): Promise<AgentSecondsRow[]> {
     return manager.query(
       `WITH bounds AS (SELECT $1::timestamptz AS lo, least($2::timestamptz, greatest(now(), $1::timestamptz)) AS hi
        ), points AS (
@@ -273,11 +283,18 @@ export class ReportsRepository {
        ), segments AS (
          SELECT p.agent_id, p.state, lead(p.at, 1, b.hi) OVER (PARTITION BY p.agent_id ORDER BY p.at, p.ord, p.hid) - p.at AS length
          FROM points p CROSS JOIN bounds b
-       ), by_state AS (
-         -- Intervals summed (whole microseconds), converted once per agent and state.
-         SELECT agent_id, jsonb_build_object(${AGENT_STATES.map((st) => `'${st}', extract(epoch FROM coalesce(sum(length) FILTER (WHERE state = '${st}'), interval '0'))::float8`).join(', ')}) AS seconds_by_state
-         FROM segments GROUP BY agent_id
-       ), assigned AS (
+       )
+       -- Intervals summed (whole microseconds), converted once per agent and state.
+       SELECT agent_id, jsonb_build_object(${AGENT_STATES.map((st) => `'${st}', extract(epoch FROM coalesce(sum(length) FILTER (WHERE state = '${st}'), interval '0'))::float8`).join(', ')}) AS seconds_by_state
+       FROM segments GROUP BY agent_id`,
+      [from, to],
+    );
+  }
+
+  /** Per agent: the counts and durations of the conversations and decisions of [from, to). */
+  agentCounts(manager: EntityManager, from: Date, to: Date): Promise<AgentCountsRow[]> {
+    return manager.query(
+      `WITH assigned AS (
          SELECT d.agent_id, count(*)::int AS n FROM allocation_decisions d
          WHERE d.agent_id IS NOT NULL AND d.at >= $1 AND d.at < $2 AND d.outcome = ANY($3::text[]) GROUP BY 1
        ), missed AS (
@@ -294,11 +311,11 @@ export class ReportsRepository {
          SELECT c.first_response_agent_id AS agent_id, count(*)::int AS n, sum(${SECONDS('c.first_response_at', 'c.first_assigned_at')}) AS response_sum
          FROM conversations c WHERE c.first_response_at >= $1 AND c.first_response_at < $2 GROUP BY 1
        )
-       SELECT a.id, a.name, coalesce(s.seconds_by_state, '{}'::jsonb) AS seconds_by_state,
+       SELECT a.id, a.name,
               coalesce(x.n, 0) AS assigned, coalesce(r.n, 0) AS resolved, coalesce(t.n, 0) AS transferred_out, coalesce(m.n, 0) AS missed_offers,
               r.handle_sum, coalesce(r.handled, 0) AS handled, f.response_sum, coalesce(f.n, 0) AS responded
        FROM agents a
-       LEFT JOIN by_state s ON s.agent_id = a.id LEFT JOIN assigned x ON x.agent_id = a.id LEFT JOIN missed m ON m.agent_id = a.id
+       LEFT JOIN assigned x ON x.agent_id = a.id LEFT JOIN missed m ON m.agent_id = a.id
        LEFT JOIN resolved r ON r.agent_id = a.id LEFT JOIN transferred t ON t.agent_id = a.id LEFT JOIN responded f ON f.agent_id = a.id
        ORDER BY a.id`,
       [from, to, ASSIGNING_OUTCOMES],
