@@ -201,7 +201,7 @@ const POSITIONS_SQL = `
   FROM (SELECT id, queue_id, status, coalesce(waiting_since, created_at) AS waiting_since FROM conversations
         WHERE id = ANY($1::int[]) AND ((status = 'queued' AND waiting_since IS NOT NULL) OR status = 'offered')) c`;
 
-const POSITIONS_OF_QUEUES_SQL = waitingLineSql('queue_id = ANY($1::int[])');
+const WAITING_LINE_SQL = `${waitingLineSql('queue_id = ANY($1::int[])', '*')} ORDER BY position, queue_id`;
 
 /** Every SQL statement on `conversations` (the table of this library). Always given the caller's manager. */
 @Injectable()
@@ -336,8 +336,8 @@ export class ConversationsRepository {
     return new Map(rows.map((r) => [r.id, r.position]));
   }
 
-  /** The whole waiting line of these queues. */
-  async waitingLine(manager: EntityManager, queueIds: number[]): Promise<{ id: number; queue_id: number; position: number }[]> {
-    return manager.query(POSITIONS_OF_QUEUES_SQL, [queueIds]);
+  /** The whole waiting line of these queues, each row with its place: the fronts of the lines first. */
+  async waitingLine(manager: EntityManager, queueIds: number[]): Promise<(ConversationRow & { position: number })[]> {
+    return manager.query(WAITING_LINE_SQL, [queueIds]);
   }
 }

@@ -28,11 +28,11 @@ export function waitsBeforeSql(w: string, c: string): string {
 }
 
 /**
- * The waiting line: each queued conversation's 1-based place in its queue. `queueFilter` may
- * narrow the queues, never the rows within a queue.
+ * The waiting line: each queued conversation's 1-based place in its queue (beside `columns` of
+ * its row). `queueFilter` may narrow the queues, never the rows within a queue.
  */
-export function waitingLineSql(queueFilter = 'true'): string {
+export function waitingLineSql(queueFilter = 'true', columns = 'id, queue_id'): string {
   return `
-  SELECT id, queue_id, row_number() OVER (PARTITION BY queue_id ORDER BY ${waitingOrderSql('conversations')})::int AS position
+  SELECT ${columns}, row_number() OVER (PARTITION BY queue_id ORDER BY ${waitingOrderSql('conversations')})::int AS position
   FROM conversations WHERE status = 'queued' AND waiting_since IS NOT NULL AND (${queueFilter})`;
 }

@@ -1,8 +1,9 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ConversationView } from '@cc/common';
-import { ConversationsRepository, toConversationView } from '@cc/conversations';
+import { ConversationRow, ConversationsRepository, toConversationView } from '@cc/conversations';
 import { estimateWait, StatsService } from '@cc/statistics';
+import { inTurns } from './in-turns';
 import { rooms, SocketHub } from './server-events';
 
 // Positions move in bursts (a whole line shifts at each assignment): recompute each queue at most
@@ -17,6 +18,21 @@ const PUSH_BUDGET_PER_S = 4000;
 export function positionWindowMs(waiting: number): number {
   return Math.round(Math.min(MAX_WINDOW_MS, Math.max(MIN_WINDOW_MS, (waiting / PUSH_BUDGET_PER_S) * 1000)));
 }
+/**
+ * Pushes sent per turn of the event loop: a line of 10,000 pushed in one go held the loop for
+ * 0.5–1.8 s (every ack of every socket waited behind it); a slice of this many takes a few ms.
+ */
+export const PUSHES_PER_TURN = 100;
+
+/** What this instance last sent for a waiting conversation; `stale` once the conversation left the line or was placed anew. */
+interface Sent {
+  queueId: number;
+  position: number;
+  /** When it was noted (this instance's count of notes): a recompute whose read began before knows less. */
+  noted: number;
+  stale?: boolean;
+}
+
 /** Bounds on what this instance remembers: at most this many conversations, pruned this often. */
 export const MAX_REMEMBERED_POSITIONS = 100_000;
 const PRUNE_MS = 60_000;
@@ -26,17 +42,21 @@ const PRUNE_MS = 60_000;
  * time its position changes, never twice for the same position (this instance remembers what it
  * last sent for each waiting conversation). Each push carries the wait estimate for that position.
  * Pushes leave in the order they were decided (one chain), so a late estimate never overtakes a
- * newer position.
+ * newer position; a long line leaves in slices (PUSHES_PER_TURN), the front first, and a push
+ * whose conversation left the line or was placed anew while the slices before it went out is not
+ * sent (its newer news is).
  */
 @Injectable()
 export class QueuePositions implements OnModuleDestroy {
   private readonly logger = new Logger('QueuePositions');
   /** conversation id → the queue and position last sent for it. */
-  private readonly sent = new Map<number, { queueId: number; position: number }>();
+  private readonly sent = new Map<number, Sent>();
   private readonly dirty = new Set<number>();
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   private chain: Promise<void> = Promise.resolve();
+  /** Positions noted so far (orders the notes against the recomputes' reads). */
+  private notes = 0;
   /** Waiting conversations seen by the last recompute (sets the next window). */
   private lineLength = 0;
 
@@ -77,12 +97,18 @@ export class QueuePositions implements OnModuleDestroy {
 
   queued(conversation: ConversationView): void {
     if (conversation.position === undefined) return this.changed([conversation.queueId]);
-    if (!this.remember(conversation)) return;
-    this.serial(async () => this.deliver([conversation], await this.stats.secondsPerPlace([conversation.queueId])));
+    const sent = this.remember(conversation.id, conversation.queueId, conversation.position);
+    if (!sent) return;
+    this.serial(async () => {
+      const perPlace = await this.stats.secondsPerPlace([conversation.queueId]);
+      if (!sent.stale) this.push(conversation, perPlace);
+    });
   }
 
   /** The conversation left the waiting line. */
   left(conversationId: number): void {
+    const sent = this.sent.get(conversationId);
+    if (sent) sent.stale = true;
     this.sent.delete(conversationId);
   }
 
@@ -96,34 +122,44 @@ export class QueuePositions implements OnModuleDestroy {
     const queueIds = new Set(this.dirty);
     this.dirty.clear();
     if (!queueIds.size || this.closed) return;
-    const rows = await this.conversations.waitingLine(this.dataSource.manager, [...queueIds]);
-    this.lineLength = rows.length;
-    const waiting = new Set(rows.map((r) => r.id));
-    for (const [id, last] of this.sent) if (queueIds.has(last.queueId) && !waiting.has(id)) this.sent.delete(id);
-    const moved = new Map(rows.filter((r) => this.sent.get(r.id)?.position !== r.position).map((r) => [r.id, r.position]));
-    if (!moved.size) return;
-    const changed = await this.conversations.queuedByIds(this.dataSource.manager, [...moved.keys()]);
-    // Front of the line first: those about to be served hear it soonest.
-    changed.sort((a, b) => (moved.get(a.id) as number) - (moved.get(b.id) as number));
-    const views = changed.map((row) => toConversationView(row, moved.get(row.id))).filter((v) => this.remember(v));
-    if (views.length) this.deliver(views, await this.stats.secondsPerPlace(views.map((v) => v.queueId)));
+    // Whole rows with their places, front of the line first: those about to be served hear it soonest.
+    const readFrom = this.notes;
+    const line = await this.conversations.waitingLine(this.dataSource.manager, [...queueIds]);
+    this.lineLength = line.length;
+    const waiting = new Set(line.map((r) => r.id));
+    // What was noted while the line was read (a conversation that just started waiting, or was placed
+    // again) may be newer than the read: it is left to the next recompute.
+    const newer = (last: Sent | undefined) => last !== undefined && last.noted > readFrom;
+    for (const [id, last] of this.sent) if (queueIds.has(last.queueId) && !waiting.has(id) && !newer(last)) this.sent.delete(id);
+    const moved: { row: ConversationRow; position: number; sent: Sent }[] = [];
+    for (const row of line) {
+      if (newer(this.sent.get(row.id))) continue;
+      const sent = this.remember(row.id, row.queue_id, row.position);
+      if (sent) moved.push({ row, position: row.position, sent });
+    }
+    if (!moved.length) return;
+    const perPlace = await this.stats.secondsPerPlace([...new Set(moved.map((m) => m.row.queue_id))]);
+    await inTurns(moved, PUSHES_PER_TURN, ({ row, position, sent }) => {
+      if (!sent.stale && !this.closed) this.push(toConversationView(row, position), perPlace);
+    });
   }
 
-  /** True when this position is news for the customer (and notes it as sent). */
-  private remember(conversation: ConversationView): boolean {
-    if (this.sent.get(conversation.id)?.position === conversation.position) return false;
-    this.sent.delete(conversation.id);
-    this.sent.set(conversation.id, { queueId: conversation.queueId, position: conversation.position! });
+  /** The record of this position when it is news for the customer (noted as sent), else null. */
+  private remember(conversationId: number, queueId: number, position: number): Sent | null {
+    const last = this.sent.get(conversationId);
+    if (last?.position === position) return null;
+    if (last) last.stale = true;
+    this.sent.delete(conversationId);
+    const sent: Sent = { queueId, position, noted: ++this.notes };
+    this.sent.set(conversationId, sent);
     // Past the bound the longest-remembered is forgotten: at worst its customer hears a position twice.
     if (this.sent.size > MAX_REMEMBERED_POSITIONS) this.sent.delete(this.sent.keys().next().value!);
-    return true;
+    return sent;
   }
 
-  private deliver(views: ConversationView[], perPlace: Map<number, number | null>): void {
-    for (const view of views) {
-      const conversation = { ...view, estimatedWaitSeconds: estimateWait(view.position, perPlace.get(view.queueId) ?? null) };
-      this.hub.send(rooms.customer(conversation.customerId), 'conversation.queued', { conversation });
-    }
+  private push(view: ConversationView, perPlace: Map<number, number | null>): void {
+    const conversation = { ...view, estimatedWaitSeconds: estimateWait(view.position, perPlace.get(view.queueId) ?? null) };
+    this.hub.send(rooms.customer(conversation.customerId), 'conversation.queued', { conversation });
   }
 
   private serial(work: () => Promise<void>): void {
