@@ -5,6 +5,9 @@ import { sleep } from './utils/free-port';
 import { RedisServer, redisServerAvailable } from './utils/redis-server';
 import { serverUrl } from './utils/test-db';
 import { RedisClients } from '../apps/contact-center/src/platform/redis-clients';
+import { SocketHub } from '../apps/contact-center/src/realtime/server-events';
+import { SocketSessions } from '../apps/contact-center/src/realtime/socket-sessions';
+import { DataSource } from 'typeorm';
 import { closeAll, connect, WsClient } from './utils/ws-client';
 
 const TEST_SECRET = 'test-secret-0123456789abcdef'; // createTestApp's JWT_SECRET
@@ -50,6 +53,29 @@ describe('Tokens on open sockets (e2e)', () => {
     const other = (await t.http.post('/api/v1/auth/login').send({ email: agent.email, password: 'secret-pass' }).expect(200)).body.accessToken;
     await t.http.post('/api/v1/auth/logout').set(bearer(other)).expect((r) => expect(r.status).toBeLessThan(300));
     await client.disconnected(7000);
+  });
+
+  it('judges the sockets slice by slice and cuts the revoked ones in every slice', async () => {
+    const sessions = t.app.get(SocketSessions);
+    await sessions.onModuleDestroy(); // only the checks below run
+    try {
+      const agents = await Promise.all(Array.from({ length: 5 }, () => cc.agent()));
+      const clients = await Promise.all(agents.map(async (a) => (await connect(t.url, '/agent', a.token)).client));
+      open.push(...clients);
+      // Revoked behind the sockets' backs (no logout push): only the re-check can find it.
+      const revoked = [agents[0].id, agents[4].id];
+      await t.app.get(DataSource).query(`UPDATE agents SET token_version = token_version + 1 WHERE id = ANY($1::int[])`, [revoked]);
+      const serverSocket = (id: number) => t.app.get(SocketHub).localSockets().find((s) => s.data.user.role === 'agent' && s.data.user.id === id);
+      await eventually(async () => {
+        await sessions.check(Date.now(), 2);
+        expect(revoked.map((id) => serverSocket(id)?.connected ?? false)).toEqual([false, false]);
+        return true;
+      });
+      expect(agents.slice(1, 4).map((a) => serverSocket(a.id)?.connected)).toEqual([true, true, true]);
+      await Promise.all([clients[0].disconnected(), clients[4].disconnected()]);
+    } finally {
+      sessions.onApplicationBootstrap();
+    }
   });
 });
 
