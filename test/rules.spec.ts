@@ -46,7 +46,7 @@ const q = (sql: string, params: unknown[] = []) => db.dataSource.query(sql, para
 
 beforeAll(async () => {
   db = await embeddedDataSource();
-}, 60_000);
+}, 180_000); // PGlite (WebAssembly) starts and migrates in ~15 s alone, over a minute on a loaded machine
 
 afterAll(() => db?.close());
 
