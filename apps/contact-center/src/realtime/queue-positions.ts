@@ -133,7 +133,8 @@ export class QueuePositions implements OnModuleDestroy {
     for (const [id, last] of this.sent) if (queueIds.has(last.queueId) && !waiting.has(id) && !newer(last)) this.sent.delete(id);
     const moved: { row: ConversationRow; position: number; sent: Sent }[] = [];
     for (const row of line) {
-      if (newer(this.sent.get(row.id))) continue;
+      // An offered conversation keeps its place (others count it) but is told of its offer, not of a place.
+      if (row.status !== 'queued' || newer(this.sent.get(row.id))) continue;
       const sent = this.remember(row.id, row.queue_id, row.position);
       if (sent) moved.push({ row, position: row.position, sent });
     }
