@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@cc/common';
-import { BatchQueue, ClaimedDelivery, OutboxRepository, toIso } from '@cc/database';
+import { BatchQueue, ClaimedDelivery, OutboxRepository } from '@cc/database';
 import { nextRetryIn } from './retry-schedule';
 import { webhookSignature } from './signature';
 import { WebhookCallError, WebhookClient } from './webhook-client';
@@ -37,9 +37,10 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   private poll: NodeJS.Timeout | null = null;
   // Answers that arrive while one is being recorded are recorded together: one statement and one
   // commit for up to MAX_IN_FLIGHT deliveries instead of one each (the dispatcher shares the
-  // database with the message path it reports on).
+  // database with the message path it reports on), and the same statement claims the next
+  // deliveries for the slots they free.
   private readonly deliveredAnswers = new BatchQueue<{ id: string; attempt: number; statusCode: number }, void>(async (answers) => {
-    await this.outbox.delivered(answers);
+    await this.recordAndClaim(answers);
     return answers.map(() => ({ ok: true as const, value: undefined }));
   }, MAX_IN_FLIGHT);
   private pruner: NodeJS.Timeout | null = null;
@@ -105,16 +106,38 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     }
   }
 
-  private track(work: Promise<void>): void {
-    this.inFlight.add(work);
-    void work.finally(() => {
-      this.inFlight.delete(work);
-      if (this.inFlight.size === 0 || MAX_IN_FLIGHT - this.inFlight.size >= CLAIM_BATCH) this.kick();
+  /** Records 2xx answers; claims in the same statement unless a claim is running already (then that one claims again after). */
+  private async recordAndClaim(answers: { id: string; attempt: number; statusCode: number }[]): Promise<void> {
+    const claims = !this.claiming && !this.stopping.signal.aborted;
+    if (!claims) this.claimAgain = true;
+    else this.claiming = true;
+    try {
+      // The answered attempts end right after this statement: their slots are free.
+      const limit = claims ? Math.max(0, MAX_IN_FLIGHT - this.inFlight.size + answers.length) : 0;
+      const claimed = await this.outbox.deliveredAndClaim(answers, limit, LEASE_SECONDS);
+      for (const delivery of claimed) this.track(this.attempt(delivery));
+    } finally {
+      if (claims) {
+        this.claiming = false;
+        if (this.claimAgain) this.kick();
+      }
+    }
+  }
+
+  /** `work` answers true when its end was recorded together with a claim (no other claim needed). */
+  private track(work: Promise<boolean>): void {
+    const done = work.catch(() => false);
+    const slot = done.then(() => undefined);
+    this.inFlight.add(slot);
+    void done.then((claimedAfter) => {
+      this.inFlight.delete(slot);
+      if (!claimedAfter && (this.inFlight.size === 0 || MAX_IN_FLIGHT - this.inFlight.size >= CLAIM_BATCH)) this.kick();
     });
   }
 
-  private async attempt(d: ClaimedDelivery): Promise<void> {
-    const body = JSON.stringify({ id: d.eventUid, type: d.type, occurredAt: toIso(d.occurredAt), actor: d.actor, data: d.data });
+  /** Answers true when a 2xx was recorded (its statement claimed the next deliveries). */
+  private async attempt(d: ClaimedDelivery): Promise<boolean> {
+    const { body } = d;
     const timestamp = Math.floor(Date.now() / 1000);
     let statusCode: number | null = null;
     let error: string;
@@ -132,15 +155,15 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       );
       if (statusCode >= 200 && statusCode < 300) {
         await this.deliveredAnswers.push({ id: d.id, attempt: d.attempts, statusCode });
-        return;
+        return true;
       }
       error = `HTTP ${statusCode}`;
     } catch (err) {
-      if (this.stopping.signal.aborted) return;
+      if (this.stopping.signal.aborted) return false;
       if (!(err instanceof WebhookCallError)) {
         // Recording the 2xx failed: the lease runs out and the attempt is made again (at least once).
         this.logger.warn(`Recording a delivery failed: ${(err as Error).message}`);
-        return;
+        return false;
       }
       error = err.message;
     }
@@ -151,5 +174,6 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       // The lease runs out and the attempt is made again: at least once.
       if (!this.stopping.signal.aborted) this.logger.warn(`Recording a delivery attempt failed: ${(err as Error).message}`);
     }
+    return false;
   }
 }
