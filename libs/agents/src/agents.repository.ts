@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { ConversationStatus } from '@cc/common';
+import { preparedRead } from '@cc/database';
 import { heldCountSql, stateSql } from '@cc/presence';
 import { RoutingType } from './agent.entity';
 import { ListAgentsInput } from './agent.view';
@@ -90,7 +91,11 @@ export class AgentsRepository {
     }
     const filter = `FROM ${from} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`;
     const filterParams = [...params];
-    const rows: (AgentRow & { matched: number })[] = await manager.query(
+    // One prepared statement per combination of filters (the only thing that changes its text).
+    const name = `cc_agents_page${input.q ? '_q' : ''}${input.skill ? '_skill' : ''}${input.state ? '_state' : ''}`;
+    const rows = await preparedRead<AgentRow & { matched: number }>(
+      manager,
+      name,
       `WITH page AS (
          SELECT a.id, count(*) OVER ()::int AS matched ${filter}
          ORDER BY a.id LIMIT ${param(input.limit)} OFFSET ${param((input.page - 1) * input.limit)})
@@ -103,7 +108,7 @@ export class AgentsRepository {
   }
 
   async find(manager: EntityManager, id: number): Promise<AgentRow | null> {
-    const rows: AgentRow[] = await manager.query(`SELECT ${AGENT_COLUMNS} FROM agents a ${STATS_JOIN} WHERE a.id = $1`, [id]);
+    const rows = await preparedRead<AgentRow>(manager, 'cc_agents_find', `SELECT ${AGENT_COLUMNS} FROM agents a ${STATS_JOIN} WHERE a.id = $1`, [id]);
     return rows[0] ?? null;
   }
 

@@ -3,6 +3,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { AgentState, AgentStatusView, Errors } from '@cc/common';
+import { preparedRead } from '@cc/database';
 import { activeCountSql, deriveState, heldCountSql, inWrapUp, stateSql } from './presence-state';
 
 /** An agent's presence row, locked FOR UPDATE for the rest of the transaction. */
@@ -118,7 +119,10 @@ export class PresenceRepository {
   /** Statuses of the given agents (every agent when `agentIds` is omitted), ordered by id. */
   async statusViews(manager: EntityManager, agentIds?: number[]): Promise<AgentStatusView[]> {
     if (agentIds && !agentIds.length) return [];
-    const rows: StatusRow[] = await manager.query(
+    // Planned once per pooled connection: planning (subqueries over conversations and its many indexes) cost as much as running it.
+    const rows = await preparedRead<StatusRow>(
+      manager,
+      agentIds ? 'cc_presence_status_views_of' : 'cc_presence_status_views',
       `SELECT a.id, a.number, a.max_concurrent, p.logged, p.extension, p.context, p.paused,
               pr.id AS pause_reason_id, pr.name AS pause_reason_name, p.wrap_up_until,
               ${ACTIVE('a.id')} AS active, ${OFFERED('a.id')} AS offered, ${ACTIVE_BY_CHANNEL('a.id')} AS active_by_channel,
