@@ -2,12 +2,12 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { ConversationStatus } from '@cc/common';
 import { preparedRead } from '@cc/database';
-import { heldCountSql, stateSql } from '@cc/presence';
+import { heldCountSql, stateSql, StatusColumns, statusColumnsSql, statusJoinSql } from '@cc/presence';
 import { RoutingType } from './agent.entity';
 import { ListAgentsInput } from './agent.view';
 
-/** An `agents` row with its conversation stats, as the reads of this repository return it. */
-export interface AgentRow {
+/** An `agents` row with its conversation stats and its status columns, as the reads of this repository return it. */
+export interface AgentRow extends StatusColumns {
   id: number;
   email: string;
   name: string;
@@ -44,15 +44,17 @@ export interface NewAgentRow {
   channelCapacity: Record<string, number>;
 }
 
-// Conversation stats of agent `a`: counters kept by triggers on conversations (migration AgentConversationCounts), and its latest conversation.
+// Conversation stats of agent `a`: counters kept by triggers on conversations (migration AgentConversationCounts), its latest
+// conversation, and its status (presence's join), in the same statement.
 const STATS_JOIN = `
   LEFT JOIN agent_conversation_counts s ON s.agent_id = a.id
   LEFT JOIN LATERAL (
-    SELECT c.id, c.status, c.created_at FROM conversations c WHERE c.agent_id = a.id ORDER BY c.id DESC LIMIT 1) l ON true`;
+    SELECT c.id, c.status, c.created_at FROM conversations c WHERE c.agent_id = a.id ORDER BY c.id DESC LIMIT 1) l ON true
+  ${statusJoinSql('a')}`;
 
 const AGENT_COLUMNS = `a.id, a.email, a.name, a.number, a.skills, a.max_concurrent, a.channel_capacity, a.wrap_up_seconds, a.manual_status,
   a.routing_type, a.phone_number, a.created_at, a.updated_at, coalesce(s.active, 0) AS active, coalesce(s.total, 0) AS total, coalesce(s.resolved, 0) AS resolved,
-  l.id AS latest_id, l.status AS latest_status, l.created_at AS latest_created_at`;
+  l.id AS latest_id, l.status AS latest_status, l.created_at AS latest_created_at, ${statusColumnsSql()}`;
 
 /** Every SQL statement on `agents` (the table of this library). Always given the caller's manager. */
 @Injectable()
