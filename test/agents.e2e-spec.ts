@@ -4,6 +4,7 @@ import { TransactionHooks } from '@cc/common';
 import { AGENT_PASSWORD, agentBody, agentNumber, createAgent, insertConversation, TestAgent } from './factories/agent.factory';
 import { ContactCenter } from './factories/contact-center.factory';
 import { bearer, createTestApp, loginAdmin, TEST_ADMIN, TestApp } from './utils/create-test-app';
+import { closeAll, connect } from './utils/ws-client';
 
 const API = '/api/v1';
 const messages = (res: { body: { message: string | string[] } }) => [res.body.message].flat().join(' | ');
@@ -393,6 +394,29 @@ describe('Agents (e2e)', () => {
       await t.http.delete(`${API}/agents/${agent.id}`).set(bearer(admin)).expect(404);
       await t.http.get(`${API}/agents/me`).set(bearer(agent.token)).expect(401);
       expect(await db.query(`SELECT 1 FROM agent_presence WHERE agent_id = $1`, [agent.id])).toEqual([]);
+    });
+
+    it('tells supervisors (agent.status) and integrations (agent.status.changed, in the deleting transaction) that a logged-in agent went offline', async () => {
+      const agent = await createAgent(t, admin);
+      await t.http.post(`${API}/agents/${agent.id}/login`).set(bearer(admin)).send({}).expect(200);
+      const { client: supervisor } = await connect(t.url, '/agent', admin);
+      // Events are stored for the subscriptions that want them (the receiver is never called here).
+      const hook = (await t.http.post(`${API}/webhooks`).set(bearer(admin)).send({ url: 'http://127.0.0.1:9/', events: ['agent.status.changed'] }).expect(201)).body;
+      try {
+        const before = (await db.query(`SELECT coalesce(max(id), 0)::int AS id FROM outbox_events`))[0].id;
+        await t.http.delete(`${API}/agents/${agent.id}`).set(bearer(admin)).expect(204);
+        const pushed = await supervisor.waitFor('agent.status', (s) => s.id === agent.id && s.state === 'offline');
+        expect(pushed).toMatchObject({ logged: false, paused: false, activeConversations: 0, offeredConversations: 0 });
+        const events = await db.query(`SELECT type, actor, data FROM outbox_events WHERE id > $1 AND type = 'agent.status.changed' AND (data->>'id')::int = $2`, [before, agent.id]);
+        expect(events).toEqual([{ type: 'agent.status.changed', actor: { type: 'admin', id: expect.anything() }, data: expect.objectContaining({ id: agent.id, state: 'offline', logged: false }) }]);
+        // Deleting an agent that is logged off changes no state: nothing is told.
+        const idle = await createAgent(t, admin);
+        await t.http.delete(`${API}/agents/${idle.id}`).set(bearer(admin)).expect(204);
+        expect(await db.query(`SELECT 1 FROM outbox_events WHERE type = 'agent.status.changed' AND (data->>'id')::int = $1`, [idle.id])).toEqual([]);
+      } finally {
+        closeAll([supervisor]);
+        await t.http.delete(`${API}/webhooks/${hook.id}`).set(bearer(admin)).expect(204);
+      }
     });
 
     it('runs the agent.released hook in the deleting transaction: if it fails, nothing is deleted', async () => {

@@ -101,8 +101,10 @@ describe('Offers and channel capacity (e2e)', () => {
       await adminSocket.waitFor('conversation.offered', (p) => p.conversation.id === started.id);
       // The offer holds the only slot: the agent is busy and the next conversation waits.
       expect(await cc.status(a.id)).toMatchObject({ state: 'busy', activeConversations: 0, offeredConversations: 1 });
-      const next = (await startSeenByAdmin(cc, { queueId: q.id })).conversation;
-      expect(next).toMatchObject({ status: 'queued', position: 1 });
+      const { conversation: next, customer: nextCustomer } = await startSeenByAdmin(cc, { queueId: q.id });
+      // The offered conversation keeps its place in the line (its customer still sees it waiting): the next one waits behind it.
+      expect(next).toMatchObject({ status: 'queued', position: 2 });
+      const nextSocket = await socket(nextCustomer.token, '/customer');
       expect((await cc.t.http.get(`/api/v1/agents?state=busy&limit=100`).set(bearer(cc.admin)).expect(200)).body.data.map((x: { id: number }) => x.id)).toContain(a.id);
       await cc.post('/allocation/preview', { queueId: q.id }).expect(404);
       const stats = (await cc.t.http.get('/api/v1/stats/queues').set(bearer(cc.admin)).expect(200)).body.find((s: { queueId: number }) => s.queueId === q.id);
@@ -121,6 +123,9 @@ describe('Offers and channel capacity (e2e)', () => {
       expect(accepted.offerExpiresAt).toBeUndefined();
       await customerSocket.waitFor('conversation.assigned', (p) => p.conversation.id === started.id && p.agent.id === a.id);
       await agentSocket.waitFor('conversation.assigned', (p) => p.conversation.id === started.id);
+      // Accepted, it leaves the line only now: the one behind moves up, and its customer hears it.
+      await nextSocket.waitFor('conversation.queued', (p) => p.conversation.id === next.id && p.conversation.position === 1);
+      expect((await cc.conversation(next.id)).position).toBe(1);
       expect((await cc.post(`/conversations/${started.id}/accept`, {}, a.token).expect(409)).body.message).toBe('No offer');
       await cc.post(`/conversations/${started.id}/decline`, {}, a.token).expect(409);
       expect(await outcomes(cc, started.id)).toEqual(['offered', 'accepted']);
@@ -174,11 +179,24 @@ describe('Offers and channel capacity (e2e)', () => {
       const history = (await cc.t.http.get(`/api/v1/conversations/${started.id}/messages`).set(bearer(a.token)).expect(200)).body.data;
       expect(history.map((m: { text: string }) => m.text)).toEqual(['hello?']);
 
-      // The customer writes and abandons as while waiting; the offer ends with it.
+      // The customer writes and abandons as while waiting; the offer ends with it, and the one behind moves up.
+      const behind = await cc.customer();
+      const behindSocket = await socket(behind.token, '/customer');
+      const second = (await cc.post('/conversations', { queueId: q.id }, behind.token).expect(201)).body;
+      expect(second).toMatchObject({ status: 'queued', position: 2 });
       await cc.post(`/conversations/${started.id}/messages`, { text: 'still there?' }, customer.token).expect(201);
       const resolved = await customerSocket.ok('conversation.resolve', { conversationId: started.id });
       expect(resolved).toMatchObject({ id: started.id, status: 'resolved', agentId: null, resolvedBy: 'customer' });
       await agentSocket.waitFor('conversation.resolved', (p) => p.conversation.id === started.id);
+      // The decision log says how the offer ended: withdrawn with its conversation, by the customer.
+      const log = (await cc.t.http.get(`/api/v1/conversations/${started.id}/allocations`).set(bearer(cc.admin)).expect(200)).body;
+      expect(log.map((d: { outcome: string; trigger: string; agentId: number }) => [d.outcome, d.agentId])).toEqual([['offered', a.id], ['offer-revoked', a.id]]);
+      expect(log[1].trigger).toBe('resolved-by-customer');
+      // The freed slot goes to the one behind, which first hears it is next.
+      await offeredTo(second.id, a.id);
+      expect(behindSocket.all('conversation.queued', (p) => p.conversation.id === second.id).map((p) => p.conversation.position)).toContain(2);
+      await cc.post(`/conversations/${second.id}/resolve`, {}).expect(200);
+      expect((await cc.t.http.get(`/api/v1/conversations/${second.id}/allocations`).set(bearer(cc.admin)).expect(200)).body.at(-1)).toMatchObject({ outcome: 'offer-revoked', trigger: 'resolved-by-admin', agentId: a.id });
       expect(await cc.status(a.id)).toMatchObject({ offeredConversations: 0, state: 'available' });
       expect((await cc.post(`/conversations/${started.id}/accept`, {}, a.token).expect(409)).body.message).toBe('No offer');
     });
@@ -239,7 +257,7 @@ describe('Offers and channel capacity (e2e)', () => {
       const first = (await startSeenByAdmin(cc, { queueId: q.id })).conversation;
       expect(first).toMatchObject({ status: 'offered', agentId: a.id });
       const second = (await startSeenByAdmin(cc, { queueId: q.id })).conversation;
-      expect(second).toMatchObject({ status: 'queued', position: 1 });
+      expect(second).toMatchObject({ status: 'queued', position: 2 });
       await sa.waitFor('conversation.offer.revoked', (p) => p.conversationId === first.id && p.reason === 'expired', 8000);
       const status = await eventually(async () => {
         const s = await cc.status(a.id);

@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { compareWaiting, ConversationsRepository, positionOfSql, WaitingFacts } from '@cc/conversations';
+import { compareWaiting, ConversationsRepository, placeInLine, positionOfSql, WaitingFacts } from '@cc/conversations';
 import { activeCountSql, availableSql, deriveState, heldCountSql, isAvailable, PresenceFacts, stateSql } from '@cc/presence';
 import { embeddedDataSource } from './utils/embedded-db';
 
@@ -8,7 +8,7 @@ import { embeddedDataSource } from './utils/embedded-db';
  * real schema of an embedded database (PGlite), so the twins cannot drift:
  * - an agent's state and availability: deriveState / isAvailable vs stateSql / availableSql,
  *   with the load from heldCountSql (offered + active) and activeCountSql (libs/presence/src/presence-state.ts);
- * - the waiting line's order: compareWaiting vs the waiting line, positions and positionOfSql
+ * - the waiting line's order: placeInLine + compareWaiting vs the waiting line, positions and positionOfSql
  *   (libs/conversations/src/waiting-line.ts, conversations.repository.ts).
  */
 interface Case {
@@ -46,7 +46,7 @@ const q = (sql: string, params: unknown[] = []) => db.dataSource.query(sql, para
 
 beforeAll(async () => {
   db = await embeddedDataSource();
-}, 60_000);
+}, 180_000); // PGlite (WebAssembly) starts and migrates in ~15 s alone, over a minute on a loaded machine
 
 afterAll(() => db?.close());
 
@@ -111,54 +111,64 @@ describe('presence rules: TypeScript and SQL agree', () => {
 
 describe('the waiting line: TypeScript and SQL agree', () => {
   const base = Date.parse('2026-01-01T10:00:00Z');
-  // Two queues, ties on waiting_since (the id decides), conversations not in the line (active, not yet placed).
-  const layout: { queue: 0 | 1; status: 'queued' | 'active'; waitingAt: number | null }[] = [
-    { queue: 0, status: 'queued', waitingAt: 30 },
-    { queue: 0, status: 'queued', waitingAt: 10 },
-    { queue: 1, status: 'queued', waitingAt: 10 },
-    { queue: 0, status: 'queued', waitingAt: 10 },
-    { queue: 0, status: 'active', waitingAt: 5 },
-    { queue: 0, status: 'queued', waitingAt: null },
-    { queue: 1, status: 'queued', waitingAt: 0 },
-    { queue: 0, status: 'queued', waitingAt: 20 },
-    { queue: 1, status: 'queued', waitingAt: 10 },
-    { queue: 0, status: 'queued', waitingAt: 30 },
+  // Two queues, ties on waiting_since (the id decides), conversations not in the line (active, not
+  // yet placed), offered ones that waited and offered ones that never did (their start counts).
+  const layout: { queue: 0 | 1; status: 'queued' | 'active' | 'offered'; waitingAt: number | null; createdAt: number }[] = [
+    { queue: 0, status: 'queued', waitingAt: 30, createdAt: 30 },
+    { queue: 0, status: 'queued', waitingAt: 10, createdAt: 0 },
+    { queue: 1, status: 'queued', waitingAt: 10, createdAt: 10 },
+    { queue: 0, status: 'offered', waitingAt: 10, createdAt: 0 },
+    { queue: 0, status: 'queued', waitingAt: 10, createdAt: 10 },
+    { queue: 0, status: 'active', waitingAt: 5, createdAt: 5 },
+    { queue: 0, status: 'queued', waitingAt: null, createdAt: 0 },
+    { queue: 1, status: 'queued', waitingAt: 0, createdAt: 0 },
+    { queue: 0, status: 'offered', waitingAt: null, createdAt: 25 },
+    { queue: 0, status: 'queued', waitingAt: 20, createdAt: 20 },
+    { queue: 1, status: 'offered', waitingAt: null, createdAt: 5 },
+    { queue: 1, status: 'queued', waitingAt: 10, createdAt: 10 },
+    { queue: 0, status: 'queued', waitingAt: 30, createdAt: 30 },
+    { queue: 0, status: 'offered', waitingAt: null, createdAt: 20 },
   ];
-  let rows: { id: number; queue_id: number; status: string; waiting_since: Date | null }[];
+  let rows: { id: number; queue_id: number; status: string; waiting_since: Date | null; created_at: Date }[];
   let queueIds: number[];
 
   beforeAll(async () => {
-    const [{ id: q0 }] = await q(`SELECT id FROM queues WHERE name = 'default'`);
+    // Queues of their own: the presence cases above leave offered conversations in the default queue.
+    const [{ id: q0 }] = await q(`INSERT INTO queues (name) VALUES ('first') RETURNING id`);
     const [{ id: q1 }] = await q(`INSERT INTO queues (name) VALUES ('second') RETURNING id`);
     queueIds = [q0, q1];
     const [{ id: agentId }] = await q(`INSERT INTO agents (email, name, password_hash) VALUES ('line@x', 'l', 'x') RETURNING id`);
     const customers: { id: number }[] = await q(`INSERT INTO customers (name) SELECT 'w' FROM generate_series(1, $1::int) RETURNING id`, [layout.length]);
     rows = await q(
-      `INSERT INTO conversations (customer_id, queue_id, channel, status, waiting_since, agent_id)
-       SELECT *, CASE WHEN s = 'active' THEN $6::int END FROM unnest($1::int[], $2::int[], $3::text[], $4::text[], $5::timestamptz[]) AS u(c, q, ch, s, w) ORDER BY 1
-       RETURNING id, queue_id, status, waiting_since`,
+      `INSERT INTO conversations (customer_id, queue_id, channel, status, waiting_since, created_at, agent_id, offer_expires_at)
+       SELECT *, CASE WHEN s <> 'queued' THEN $7::int END, CASE WHEN s = 'offered' THEN now() + interval '1 minute' END
+       FROM unnest($1::int[], $2::int[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[]) AS u(c, q, ch, s, w, created) ORDER BY 1
+       RETURNING id, queue_id, status, waiting_since, created_at`,
       [
         customers.map((c) => c.id),
         layout.map((l) => queueIds[l.queue]),
         layout.map(() => 'web'),
         layout.map((l) => l.status),
         layout.map((l) => (l.waitingAt === null ? null : new Date(base + l.waitingAt * 1000).toISOString())),
+        layout.map((l) => new Date(base + l.createdAt * 1000).toISOString()),
         agentId,
       ],
     );
   });
 
-  /** The positions by the TypeScript rule: queued and placed, per queue, in compareWaiting order. */
+  /** The positions by the TypeScript rule: those placeInLine places, per queue, in compareWaiting order. */
   function expected(): Map<number, number> {
     const positions = new Map<number, number>();
     for (const queueId of queueIds) {
-      const line: WaitingFacts[] = rows
-        .filter((r) => r.queue_id === queueId && r.status === 'queued' && r.waiting_since !== null)
-        .map((r) => ({ id: r.id, waitingSince: r.waiting_since! }));
+      const line = rows
+        .filter((r) => r.queue_id === queueId)
+        .map((r) => placeInLine({ id: r.id, status: r.status, waitingSince: r.waiting_since, createdAt: r.created_at }))
+        .filter((p): p is WaitingFacts => p !== null);
       line.sort(compareWaiting).forEach((c, i) => positions.set(c.id, i + 1));
     }
     return positions;
   }
+  const queuedOnly = (positions: Map<number, number>) => new Map([...positions].filter(([id]) => rows.find((r) => r.id === id)!.status === 'queued'));
 
   it('numbers the line the same way (waitingLineSql)', async () => {
     const line = await new ConversationsRepository().waitingLine(db.dataSource.manager, queueIds);
@@ -171,10 +181,13 @@ describe('the waiting line: TypeScript and SQL agree', () => {
     const counted: { id: number; position: number }[] = await q(
       `SELECT c.id, ${positionOfSql('c')} AS position FROM conversations c WHERE c.status = 'queued' AND c.waiting_since IS NOT NULL`,
     );
-    expect(new Map(counted.map((r) => [r.id, r.position]))).toEqual(expected());
+    expect(new Map(counted.map((r) => [r.id, r.position]))).toEqual(queuedOnly(expected()));
   });
 
-  it('has ties and conversations outside the line among its cases', () => {
-    expect(expected().size).toBe(8);
+  it('has ties, offered conversations and conversations outside the line among its cases', () => {
+    expect(expected().size).toBe(12);
+    // An offered conversation that never waited stands by its start, between waiting ones.
+    const neverWaited = rows.find((r) => r.status === 'offered' && r.waiting_since === null && r.queue_id === queueIds[0])!;
+    expect(expected().get(neverWaited.id)).toBe(6);
   });
 });

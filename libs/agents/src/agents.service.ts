@@ -96,11 +96,13 @@ export class AgentsService {
 
   /** Deletes the agent; in the same transaction its active conversations go back to the waiting line. */
   async remove(id: number): Promise<void> {
-    await withTransaction(this.dataSource, async (manager) => {
+    const changes = await withTransaction(this.dataSource, async (manager) => {
       // Locks (and answers 404) before touching the agents row, in the order allocation uses.
-      await this.presence.releaseForDeletion(manager, id);
+      const offline = await this.presence.releaseForDeletion(manager, id);
       await this.repo.delete(manager, id);
+      return offline;
     });
+    this.presence.publishChanges(changes);
     this.events.publish('agent.deleted', { agentId: id });
   }
 

@@ -200,6 +200,15 @@ export class AllocationRepository {
     return rows[0] ?? null;
   }
 
+  /** The decision log's end of an offer that was never answered because its conversation was resolved (caller holds the conversation's row lock). */
+  async recordOfferWithdrawn(manager: EntityManager, conversationId: number, agentId: number, trigger: string): Promise<void> {
+    await manager.query(
+      `INSERT INTO allocation_decisions (conversation_id, trigger, strategy, candidates, outcome, agent_id)
+       SELECT c.id, $3, coalesce(q.strategy, 'none'), '[]', 'offer-revoked', $2 FROM conversations c LEFT JOIN queues q ON q.id = c.queue_id WHERE c.id = $1`,
+      [conversationId, agentId, trigger],
+    );
+  }
+
   /**
    * Ends the offers the filter names, each with a decision `outcome` for the agent it was offered
    * to, in one statement. Expiry skips rows another transaction holds (an accept in flight): that

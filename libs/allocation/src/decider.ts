@@ -156,11 +156,10 @@ export class Decider {
         actor,
         data: { conversation: offeredView, agent: { id: agent.agentId, name: agent.name }, expiresAt: offeredView.offerExpiresAt },
       });
-      const wasQueued = conversation.status === 'queued';
+      // An offered conversation keeps its place in the line (waiting-line.ts): no position changes.
       afterCommit(manager, () => {
         const view = toConversationView(offered);
         this.events.publish('conversation.offered', { conversation: view, agent: { id: agent.agentId, name: agent.name }, expiresAt: view.offerExpiresAt! });
-        if (wasQueued) this.events.publish('queue.positions.changed', { queueIds: [offered.queue_id] });
       });
       return offered;
     }
@@ -224,7 +223,7 @@ export class Decider {
   /** After an assignment: its event, the agent's state when this slot made it busy (`heldBefore`: its slots before), the publications. */
     private async assigned(manager: EntityManager, conversation: ConversationRow, assigned: ConversationRow, agent: Member, heldBefore: number, actor: Actor, batch?: DecisionBatch): Promise<ConversationRow> {
     const previousAgentId = conversation.agent_id;
-    const wasQueued = conversation.status === 'queued';
+    const leftLine = conversation.status === 'queued' || conversation.status === 'offered';
     await recordEvent(manager, {
       type: 'conversation.assigned',
       conversationId: assigned.id,
@@ -235,7 +234,7 @@ export class Decider {
     if (heldBefore < agent.maxConcurrent && heldBefore + 1 >= agent.maxConcurrent) await this.loadChanged(manager, batch, agent.agentId, 'assigned');
     afterCommit(manager, () => {
       this.events.publish('conversation.assigned', { conversation: toConversationView(assigned), agent: { id: agent.agentId, name: agent.name }, previousAgentId });
-      if (wasQueued) this.events.publish('queue.positions.changed', { queueIds: [assigned.queue_id] });
+      if (leftLine) this.events.publish('queue.positions.changed', { queueIds: [assigned.queue_id] });
     });
     return assigned;
   }

@@ -50,6 +50,10 @@ export class OffersService implements OnModuleInit, OnApplicationBootstrap, OnMo
     // Both run inside the caller's transaction, which holds the allocation lock.
     this.hooks.register('agent.released', (manager, { agentId }) => this.revoke(manager, { kind: 'agent', agentId }, 'logoff'));
     this.hooks.register('agent.paused', (manager, { agentId }) => this.revoke(manager, { kind: 'agent', agentId }, 'paused'));
+    this.hooks.register('offer.withdrawn', async (manager, { conversationId, agentId, by }) => {
+      await this.repo.recordOfferWithdrawn(manager, conversationId, agentId, `resolved-by-${by}`);
+      afterCommit(manager, () => this.cancel(conversationId));
+    });
   }
 
   onApplicationBootstrap(): void {
@@ -77,6 +81,8 @@ export class OffersService implements OnModuleInit, OnApplicationBootstrap, OnMo
         const conversation = toConversationView(accepted);
         this.events.publish('conversation.offer.accepted', { conversation, agentId: user.id });
         this.events.publish('conversation.assigned', { conversation, agent: { id: user.id, name }, previousAgentId: null });
+        // It leaves the line only now: those behind it move up.
+        this.events.publish('queue.positions.changed', { queueIds: [accepted.queue_id] });
       });
       return accepted;
     });

@@ -102,7 +102,7 @@ export class RoutingService {
       });
       afterCommit(manager, () => {
         this.events.publish('conversation.transferred', { conversation: toConversationView(moved), fromAgentId: current.agent_id, toAgentId: moved.agent_id });
-        if (current.status === 'queued' || moved.status === 'queued') this.events.publish('queue.positions.changed', { queueIds: [current.queue_id, moved.queue_id] });
+        if (current.status !== 'active' || moved.status !== 'active') this.events.publish('queue.positions.changed', { queueIds: [current.queue_id, moved.queue_id] });
       });
       return moved;
     });

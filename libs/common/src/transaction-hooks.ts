@@ -13,6 +13,8 @@ export interface TransactionHookMap {
   'agent.paused': { agentId: number };
   /** The agents' load changed (assignment, resolve, transfer): their state may have moved between available and busy. */
   'agent.load.changed': { agentIds: number[]; reason: string };
+  /** An offered conversation was resolved (by its customer or an admin) before its agent answered: the offer ends unanswered. */
+  'offer.withdrawn': { conversationId: number; agentId: number; by: 'customer' | 'admin' };
 }
 
 type Hook<K extends keyof TransactionHookMap> = (manager: EntityManager, payload: TransactionHookMap[K]) => Promise<void>;

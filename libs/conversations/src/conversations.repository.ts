@@ -6,7 +6,7 @@ import { Actor, ConversationStatus, ConversationView } from '@cc/common';
 import { conversationJsonSql, customerJsonSql, messageJsonSql, outboxInsertSql, returnedRows, toIso } from '@cc/database';
 import { heldCountSql } from '@cc/presence';
 import { routeQueueSql } from '@cc/queues';
-import { waitingLineSql, waitsBeforeSql, waitsNotAfterSql } from './waiting-line';
+import { aheadInLineSql, keptWaitSql, waitingLineSql } from './waiting-line';
 
 /** A `conversations` row as raw SQL returns it; the one row type of the table. */
 export interface ConversationRow {
@@ -143,10 +143,9 @@ export function joinWaitingLineSql(conv: string, since: string): string {
   return `UPDATE conversations SET waiting_since = ${since} WHERE id = ${conv} RETURNING *`;
 }
 
-/** 1 + the number of conversations waiting before `c` (a row of the table) in its queue. */
+/** 1 + the number of conversations before `c` (a queued row of the table) in its queue's line. */
 export function positionOfSql(c: string): string {
-  return `1 + (SELECT count(*)::int FROM conversations w
-               WHERE w.status = 'queued' AND w.queue_id = ${c}.queue_id AND w.id <> ${c}.id AND ${waitsBeforeSql('w', c)})`;
+  return `1 + ${aheadInLineSql(`${c}.queue_id`, `${c}.waiting_since`, `${c}.id`)}`;
 }
 
 /**
@@ -189,16 +188,12 @@ export interface StartRequest {
 }
 
 /**
- * 1-based place of each conversation in its queue's waiting line, counted on the waiting-line
- * index. An offered conversation is given the place it keeps while the offer runs (what its
- * customer sees, API.md section 11): behind those waiting before it, by the wait it keeps (its
- * start, when it was offered without waiting).
+ * 1-based place of each conversation in its queue's waiting line (waiting-line.ts: queued ones
+ * that joined it and offered ones, which keep their place while the offer runs).
  */
 const POSITIONS_SQL = `
-  SELECT c.id, (SELECT count(*)::int FROM conversations w
-                WHERE w.status = 'queued' AND w.queue_id = c.queue_id AND ${waitsNotAfterSql('w', 'c')})
-               + CASE WHEN c.status = 'offered' THEN 1 ELSE 0 END AS position
-  FROM (SELECT id, queue_id, status, coalesce(waiting_since, created_at) AS waiting_since FROM conversations
+  SELECT c.id, 1 + ${aheadInLineSql('c.queue_id', 'c.since', 'c.id')} AS position
+  FROM (SELECT id, queue_id, ${keptWaitSql('conversations')} AS since FROM conversations
         WHERE id = ANY($1::int[]) AND ((status = 'queued' AND waiting_since IS NOT NULL) OR status = 'offered')) c`;
 
 const POSITIONS_OF_QUEUES_SQL = waitingLineSql('queue_id = ANY($1::int[])');

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { Access, actorOf, ConflictError, conversationSeenBy, ConversationView, DomainEvents, Errors, ForbiddenError, paginated, Paginated, Principal } from '@cc/common';
+import { Access, actorOf, ConflictError, conversationSeenBy, ConversationView, DomainEvents, Errors, ForbiddenError, paginated, Paginated, Principal, TransactionHooks } from '@cc/common';
 import { afterCommit, recordEvent, withTransaction } from '@cc/database';
 import { PresenceService } from '@cc/presence';
 import { estimateWait, StatsService } from '@cc/statistics';
@@ -19,6 +19,7 @@ export class ConversationsService {
     private readonly presence: PresenceService,
     private readonly events: DomainEvents,
     private readonly stats: StatsService,
+    private readonly hooks: TransactionHooks,
   ) {}
 
   async list(user: Principal, query: ListConversationsQuery): Promise<Paginated<ConversationView>> {
@@ -48,6 +49,7 @@ export class ConversationsService {
       Access.requireNotOfferedTo(user, current);
       // Resolving an offer ends it: the conversation never had an agent (the offered one hears it end).
       const offeredAgentId = current.status === 'offered' && current.agent_id !== null ? current.agent_id : undefined;
+      if (offeredAgentId !== undefined) await this.hooks.run('offer.withdrawn', manager, { conversationId: id, agentId: offeredAgentId, by: user.role === 'customer' ? 'customer' : 'admin' });
       const resolved = await this.repo.resolve(manager, id, user.role, dto.notes ?? null);
       const wrapUp = user.role === 'agent' && current.agent_id === user.id ? await this.presence.startWrapUp(manager, user.id, undefined, actorOf(user)) : null;
       await recordEvent(manager, { type: 'conversation.resolved', conversationId: id, channel: resolved.channel, actor: actorOf(user), data: { conversation: toConversationView(resolved) } });
@@ -56,7 +58,7 @@ export class ConversationsService {
       afterCommit(manager, () => {
         this.events.publish('conversation.resolved', { conversation: toConversationView(resolved), offeredAgentId });
         if (wrapUp) this.events.publish('agent.status.changed', { agentId: user.id, status: wrapUp, reason: 'wrap-up' });
-        if (current.status === 'queued') this.events.publish('queue.positions.changed', { queueIds: [current.queue_id] });
+        if (current.status === 'queued' || current.status === 'offered') this.events.publish('queue.positions.changed', { queueIds: [current.queue_id] });
       });
       return resolved;
     });

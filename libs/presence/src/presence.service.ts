@@ -200,12 +200,15 @@ export class PresenceService implements OnModuleInit {
   }
 
   /** For agent deletion, inside its transaction: releases the agent's conversations and records it going offline. */
-  async releaseForDeletion(manager: EntityManager, agentId: number): Promise<void> {
+  async releaseForDeletion(manager: EntityManager, agentId: number): Promise<StatusChange[]> {
     await this.lockAllocation(manager);
     const me = await this.repo.lock(manager, agentId);
     await this.hooks.run('agent.released', manager, { agentId, reason: 'deleted' });
-    if (me.logged) await this.repo.history(manager, [{ agentId, from: me.state, to: 'offline', reason: 'deleted' }]);
     this.wrapUps.cancel(agentId);
+    if (!me.logged) return [];
+    // A deleted agent that was logged in went offline: supervisors and integrations hear it like a logoff.
+    await this.repo.goOffline(manager, [agentId]);
+    return this.record(manager, [{ agentId, from: me.state, reason: 'deleted' }]);
   }
 
   async logoffAll(): Promise<{ affected: number }> {
