@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
 import { compareWaiting, ConversationsRepository, placeInLine, positionOfSql, WaitingFacts } from '@cc/conversations';
 import { activeCountSql, availableSql, deriveState, heldCountSql, isAvailable, PresenceFacts, stateSql } from '@cc/presence';
+import { Candidate, eligibleSql, judge, orderByStrategy, Strategy, strategyOrderSql } from '../libs/allocation/src/strategies';
 import { embeddedDataSource } from './utils/embedded-db';
 
 /*
@@ -9,7 +10,9 @@ import { embeddedDataSource } from './utils/embedded-db';
  * - an agent's state and availability: deriveState / isAvailable vs stateSql / availableSql,
  *   with the load from heldCountSql (offered + active) and activeCountSql (libs/presence/src/presence-state.ts);
  * - the waiting line's order: placeInLine + compareWaiting vs the waiting line, positions and positionOfSql
- *   (libs/conversations/src/waiting-line.ts, conversations.repository.ts).
+ *   (libs/conversations/src/waiting-line.ts, conversations.repository.ts);
+ * - allocation: who is eligible (judge vs eligibleSql) and the strategies' order, ties included
+ *   (orderByStrategy vs strategyOrderSql), libs/allocation/src/strategies.ts.
  */
 interface Case {
   presence: { logged: boolean; paused: boolean; wrapUpInSeconds: number | null } | null;
@@ -189,5 +192,83 @@ describe('the waiting line: TypeScript and SQL agree', () => {
     // An offered conversation that never waited stands by its start, between waiting ones.
     const neverWaited = rows.find((r) => r.status === 'offered' && r.waiting_since === null && r.queue_id === queueIds[0])!;
     expect(expected().get(neverWaited.id)).toBe(6);
+  });
+});
+
+describe('allocation rules: TypeScript and SQL agree', () => {
+  it('judges the same members eligible (judge vs eligibleSql)', async () => {
+    const cases: { skills: string[]; presence: [boolean, boolean, number | null] | null; held: number; max: number; caps: Record<string, number>; onWeb: number }[] = [];
+    for (const skills of [[], ['web'], ['wa'], ['wa', 'web']])
+      for (const presence of [null, [false, false, null], [true, false, null], [true, true, null], [true, false, 600], [true, false, -600]] as const)
+        for (const [held, max] of [[0, 1], [1, 2], [2, 2], [3, 2]])
+          for (const [caps, onWeb] of [[{}, 0], [{ web: 1 }, 0], [{ web: 1 }, 1], [{ wa: 1 }, 1], [{ web: 0 }, 0]] as const)
+            cases.push({ skills, presence: presence as [boolean, boolean, number | null] | null, held, max, caps, onWeb: Math.min(onWeb, held) });
+    const rows: { ok: boolean | null; wrap_up_until: Date | null; now: Date }[] = await q(
+      `SELECT ${eligibleSql('a', `'web'`, 'a.held', 'a.on_web')} AS ok, a.wrap_up_until, now() AS now
+       FROM (SELECT u.*, s.skills, CASE WHEN u.w IS NULL THEN NULL ELSE now() + u.w * interval '1 second' END AS wrap_up_until
+             FROM unnest($1::int[], $2::boolean[], $3::boolean[], $4::int[], $5::int[], $6::int[], $7::jsonb[], $8::int[])
+                  AS u(n, logged, paused, w, held, max_concurrent, channel_capacity, on_web)
+             JOIN (SELECT n, array_remove(string_to_array(sk, ','), '') AS skills FROM unnest($9::text[]) WITH ORDINALITY AS x(sk, n)) s USING (n)) a
+       ORDER BY a.n`,
+      [
+        cases.map((_, i) => i + 1),
+        cases.map((c) => c.presence?.[0] ?? null),
+        cases.map((c) => c.presence?.[1] ?? null),
+        cases.map((c) => c.presence?.[2] ?? null),
+        cases.map((c) => c.held),
+        cases.map((c) => c.max),
+        cases.map((c) => JSON.stringify(c.caps)),
+        cases.map((c) => c.onWeb),
+        cases.map((c) => c.skills.join(',')),
+      ],
+    );
+    const verdicts = cases.map((c, i) => {
+      const candidate: Candidate = {
+        agentId: i + 1,
+        skills: c.skills,
+        maxConcurrent: c.max,
+        active: c.held,
+        channelCapacity: c.caps,
+        byChannel: { web: c.onWeb },
+        logged: c.presence?.[0] ?? false,
+        paused: c.presence?.[1] ?? false,
+        wrapUpUntil: rows[i].wrap_up_until,
+        lastAssignedAt: null,
+      };
+      return judge(candidate, 'web', rows[i].now);
+    });
+    cases.forEach((_, i) => expect({ case: i, eligible: rows[i].ok === true }).toEqual({ case: i, eligible: verdicts[i].eligible }));
+    // Every reason is among the cases, and both answers.
+    expect(new Set(verdicts.map((v) => v.reason))).toEqual(new Set(['eligible', 'skill', 'offline', 'paused', 'wrap-up', 'full', 'channel-full']));
+  });
+
+  it('orders the members the same way for every strategy, ties included (orderByStrategy vs strategyOrderSql)', async () => {
+    // Ties on the load, on the last assignment (to the millisecond, with different microseconds) and never assigned.
+    const members: [number, number, string | null][] = [
+      [1, 2, '2026-01-01T10:00:00.123456Z'],
+      [2, 0, '2026-01-01T10:00:00.123999Z'],
+      [3, 1, null],
+      [4, 0, '2026-01-01T10:00:00.124001Z'],
+      [5, 1, '2026-01-01T10:00:00.123001Z'],
+      [6, 0, null],
+      [7, 2, '2026-01-01T09:59:59.999999Z'],
+      [8, 1, '2026-01-01T10:00:00.123456Z'],
+      [9, 0, '2026-01-01T10:00:01Z'],
+    ];
+    const base = `FROM unnest($1::int[], $2::int[], $3::timestamptz[]) AS a(id, held, last_assigned_at)`;
+    const rows: { id: number; held: number; last_assigned_at: Date | null }[] = await q(`SELECT * ${base}`, [members.map((m) => m[0]), members.map((m) => m[1]), members.map((m) => m[2])]);
+    const candidates: Candidate[] = rows.map((r) => ({ agentId: r.id, skills: [], maxConcurrent: 5, active: r.held, logged: true, paused: false, wrapUpUntil: null, lastAssignedAt: r.last_assigned_at }));
+    for (const strategy of ['least-busy', 'longest-idle', 'round-robin'] as Strategy[]) {
+      for (const last of [null, 1, 4, 9, 20]) {
+        const sql: { id: number }[] = await q(`SELECT a.id ${base} ORDER BY ${strategyOrderSql('$4::text', 'a', 'a.held', '$5::int')}`, [
+          members.map((m) => m[0]),
+          members.map((m) => m[1]),
+          members.map((m) => m[2]),
+          strategy,
+          last,
+        ]);
+        expect({ strategy, last, order: sql.map((r) => r.id) }).toEqual({ strategy, last, order: orderByStrategy(strategy, candidates, last).map((c) => c.agentId) });
+      }
+    }
   });
 });

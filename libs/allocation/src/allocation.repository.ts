@@ -16,7 +16,7 @@ import {
 import { availableSql, heldCountSql, markAssignedSql, markManyAssignedSql } from '@cc/presence';
 import { markQueueAssignedSql, markQueuesAssignedSql } from '@cc/queues';
 import { AllocationOutcome, CandidateVerdict, OfferEndOutcome } from './allocation-decision.entity';
-import { channelHasRoomSql } from './strategies';
+import { channelHasRoomSql, servesChannelSql } from './strategies';
 
 /** One row of `allocation_decisions` as the decision writes it. */
 export interface DecisionRecord {
@@ -60,7 +60,7 @@ const NEXT_SERVICEABLE_SQL = `
       AND EXISTS (
         SELECT 1 FROM queue_members m JOIN agents a ON a.id = m.agent_id
         WHERE m.queue_id = c.queue_id AND m.agent_id = ANY($2::int[])
-          AND (cardinality(a.skills) = 0 OR c.channel = ANY(a.skills))
+          AND ${servesChannelSql('a', 'c.channel')}
           AND ${channelHasRoomSql('a', 'c.channel', heldCountSql('a.id', 'c.channel'))})
     ORDER BY ${waitingOrderSql('c')}
     LIMIT 1

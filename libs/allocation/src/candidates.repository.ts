@@ -4,7 +4,7 @@ import { Errors } from '@cc/common';
 import { ConversationRow, heldByChannelSql } from '@cc/conversations';
 import { heldCountSql } from '@cc/presence';
 import { QueueRow } from '@cc/queues';
-import { Candidate } from './strategies';
+import { Candidate, eligibleSql, orderByStrategy, strategyOrderSql } from './strategies';
 
 export type { QueueRow } from '@cc/queues';
 
@@ -39,12 +39,80 @@ const QUEUE_WITH_MEMBERS_SQL = `
   LEFT JOIN agents a ON a.id = m.agent_id LEFT JOIN agent_presence p ON p.agent_id = a.id
   WHERE q.id = $1 ORDER BY a.id`;
 
-const LOCKED_CONTEXT_SQL = `
-  SELECT now() AS tx_now, to_jsonb(c) AS conversation, to_jsonb(q) AS queue, ${CANDIDATE_COLUMNS} FROM conversations c
-  JOIN queues q ON q.id = c.queue_id
-  LEFT JOIN queue_members m ON m.queue_id = q.id
-  LEFT JOIN agents a ON a.id = m.agent_id LEFT JOIN agent_presence p ON p.agent_id = a.id
-  WHERE c.id = $1 ORDER BY a.id FOR UPDATE OF c`;
+/** The members a decision's log names besides the chosen agent: the first ones by id (decider.ts). */
+export const LOGGED_MEMBERS = 20;
+
+/**
+ * The members of a decision's queue it reads under the lock: the best eligible ones in the
+ * strategy's order (at most `limit`, the conversation's passed agents left out), the first
+ * LOGGED_MEMBERS by id (its log; in a small queue, every member, which the overflow rule needs),
+ * the passed agents and the agents in `include` (a webhook's answer). Every member is judged
+ * here; none is sent back beyond those. `target` is a CTE the SQL expressions `queueId`,
+ * `channel` and `passed` may read; `extra`, further output columns.
+ */
+function candidatesSql(o: { target: string; queueId: string; channel: string; passed: string; limit: string; include: string; extra?: string }): string {
+  return `
+  WITH target AS (${o.target}),
+  q AS (SELECT * FROM queues WHERE id = ${o.queueId}),
+  member AS MATERIALIZED (
+    SELECT a.id, a.name, a.skills, a.max_concurrent, a.channel_capacity, p.logged, p.paused, p.wrap_up_until, p.last_assigned_at, ${heldCountSql('a.id')} AS held
+    FROM queue_members m JOIN agents a ON a.id = m.agent_id LEFT JOIN agent_presence p ON p.agent_id = a.id
+    WHERE m.queue_id = ${o.queueId}
+  ), ranked AS (
+    SELECT x.id FROM member x
+    WHERE ${eligibleSql('x', o.channel, 'x.held', heldCountSql('x.id', o.channel))} AND NOT (x.id = ANY(${o.passed}))
+    ORDER BY ${strategyOrderSql('(SELECT strategy FROM q)', 'x', 'x.held', '(SELECT last_assigned_agent_id FROM q)')}
+    LIMIT ${o.limit}
+  ), chosen AS (
+    SELECT id, bool_or(ranked) AS ranked FROM (
+      SELECT id, true AS ranked FROM ranked
+      UNION ALL (SELECT id, false FROM member ORDER BY id LIMIT ${LOGGED_MEMBERS})
+      UNION ALL SELECT id, false FROM member WHERE id = ANY(${o.passed} || ${o.include})
+    ) picked GROUP BY id
+  )
+  SELECT now() AS tx_now, ${o.extra ?? ''} to_jsonb(q) AS queue, (SELECT count(*) FROM member)::int AS member_count, (SELECT count(*) FROM ranked)::int AS ranked_count,
+    x.id, x.name, x.skills, x.max_concurrent, x.channel_capacity, coalesce(x.logged, false) AS logged, coalesce(x.paused, false) AS paused,
+    x.wrap_up_until, x.last_assigned_at, x.held AS active, r.ranked,
+    CASE WHEN x.channel_capacity = '{}'::jsonb THEN '{}'::jsonb ELSE ${heldByChannelSql('x.id')} END AS by_channel
+  FROM target t JOIN q ON true LEFT JOIN (chosen r JOIN member x ON x.id = r.id) ON true
+  ORDER BY x.id`;
+}
+
+// $1 conversation (row-locked), $2 limit, $3 include.
+const LOCKED_CANDIDATES_SQL = candidatesSql({
+  target: `SELECT c.queue_id, c.channel, c.offer_passed_agent_ids, to_jsonb(c) AS conversation FROM conversations c WHERE c.id = $1 FOR UPDATE`,
+  queueId: '(SELECT queue_id FROM target)',
+  channel: '(SELECT channel FROM target)',
+  passed: '(SELECT offer_passed_agent_ids FROM target)::int[]',
+  limit: '$2',
+  include: '$3::int[]',
+  extra: 't.conversation,',
+});
+
+// $1 queue, $2 channel, $3 passed, $4 limit, $5 include.
+const QUEUE_CANDIDATES_SQL = candidatesSql({ target: 'SELECT 1', queueId: '$1::int', channel: '$2::text', passed: '$3::int[]', limit: '$4', include: '$5::int[]' });
+
+/**
+ * What a decision knows of a queue's members: all of them (`complete`), or (read under the lock
+ * by candidates()) the best eligible ones, with `cut` when more eligible members may follow
+ * unread: the last read in the strategy's order, as read, and the queue's last assigned agent
+ * then (see precedesUnread).
+ */
+export interface CandidatePool {
+  queue: QueueRow;
+  /** By id. */
+  members: Member[];
+  complete: boolean;
+  cut: { boundary: Candidate; pointer: number | null } | null;
+}
+
+/** Options of a read under the lock: how many eligible members at most, and agents to read whatever their rank. */
+export interface CandidateRead {
+  limit: number;
+  include?: number[];
+}
+
+type CandidateRecord = MemberRecord & { queue: QueueRow; tx_now: Date; member_count: number; ranked_count: number; ranked: boolean };
 
 const AGENTS_SQL = `
   SELECT ${CANDIDATE_COLUMNS} FROM agents a LEFT JOIN agent_presence p ON p.agent_id = a.id
@@ -56,12 +124,23 @@ const AGENTS_SQL = `
  */
 @Injectable()
 export class CandidatesRepository {
-  /** Under the allocation lock: the conversation (row-locked), its queue and the members' live load, in one round trip. */
-  async lockedContext(manager: EntityManager, conversationId: number): Promise<{ conversation: ConversationRow; queue: QueueRow; members: Member[]; now: Date }> {
-    const rows: (MemberRecord & { queue: QueueRow; conversation: ConversationRow; tx_now: Date })[] = await manager.query(LOCKED_CONTEXT_SQL, [conversationId]);
+  /**
+   * Under the allocation lock: the conversation (row-locked), its queue and the members a decision
+   * needs (candidatesSql), in one round trip; the read's cost does not grow with the queue's size
+   * beyond judging its members in the database.
+   */
+  async lockedCandidates(manager: EntityManager, conversationId: number, read: CandidateRead): Promise<{ conversation: ConversationRow; pool: CandidatePool; now: Date }> {
+    const rows: (CandidateRecord & { conversation: ConversationRow })[] = await manager.query(LOCKED_CANDIDATES_SQL, [conversationId, read.limit, read.include ?? []]);
     if (!rows.length) throw Errors.noSuchConversation();
     const conversation = { ...rows[0].conversation, ...timestampsOf(rows[0].conversation) };
-    return { conversation, queue: rows[0].queue, members: rows.filter((r) => r.id !== null).map(toMember), now: rows[0].tx_now };
+    return { conversation, pool: toPool(rows, read.limit), now: rows[0].tx_now };
+  }
+
+  /** As lockedCandidates, for a conversation on `channel` in queue `queueId` that `passed` declined or missed. */
+  async candidates(manager: EntityManager, queueId: number, channel: string, passed: readonly number[], read: CandidateRead): Promise<{ pool: CandidatePool; now: Date }> {
+    const rows: CandidateRecord[] = await manager.query(QUEUE_CANDIDATES_SQL, [queueId, channel, passed, read.limit, read.include ?? []]);
+    if (!rows.length) throw Errors.noSuchQueue();
+    return { pool: toPool(rows, read.limit), now: rows[0].tx_now };
   }
 
   /** The queue and its members' live load in one round trip (`now`: the transaction's). */
@@ -91,6 +170,26 @@ export class CandidatesRepository {
 function timestampsOf(row: ConversationRow): Pick<ConversationRow, 'created_at' | 'waiting_since' | 'assigned_at' | 'resolved_at'> {
   const date = (v: Date | string | null) => (v === null ? null : new Date(v));
   return { created_at: date(row.created_at)!, waiting_since: date(row.waiting_since), assigned_at: date(row.assigned_at), resolved_at: date(row.resolved_at) };
+}
+
+function toPool(rows: CandidateRecord[], limit: number): CandidatePool {
+  const queue = rows[0].queue;
+  const read = rows.filter((r) => r.id !== null);
+  const members = read.map(toMember);
+  const ranked = members.filter((_, i) => read[i].ranked);
+  // Cut at the limit: the last of the ranked ones in the strategy's order (SQL's and orderByStrategy's agree).
+  const last = rows[0].ranked_count >= limit ? orderByStrategy(queue.strategy, ranked, queue.last_assigned_agent_id).pop() : undefined;
+  return {
+    queue,
+    members,
+    complete: rows[0].member_count === members.length,
+    cut: last ? { boundary: { ...last }, pointer: queue.last_assigned_agent_id } : null,
+  };
+}
+
+/** A read of every member: nothing unread. */
+export function wholePool(queue: QueueRow, members: Member[]): CandidatePool {
+  return { queue, members, complete: true, cut: null };
 }
 
 function toMember(r: MemberRecord): Member {

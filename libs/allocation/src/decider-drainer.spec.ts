@@ -11,6 +11,7 @@ import { CommonModule, DomainEventMap, loadConfig } from '@cc/common';
 import { DatabaseModule } from '@cc/database';
 import { tempDataDir } from '../../../test/utils/test-db';
 import { AllocationModule } from './allocation.module';
+import { CandidatesRepository, wholePool } from './candidates.repository';
 import { Decider } from './decider';
 import { Drainer } from './drainer';
 
@@ -125,6 +126,59 @@ describe('Decider and DecisionQueue', () => {
     await Promise.all(ids.map((id) => decider.decide(id, 'test')));
     const active = await q(`SELECT id FROM conversations WHERE agent_id = $1 AND status = 'active' ORDER BY id`, [agentId]);
     expect(active).toHaveLength(2);
+  });
+});
+
+describe('Decider in a large queue', () => {
+  /** `count` agents of capacity 3 in a longest-idle queue, the first assigned longest ago, the last never; the queue's id and the agents from idlest. */
+  async function largeQueue(count: number): Promise<{ queueId: number; idlest: number[] }> {
+    const queueId = await queue('large');
+    await q(`UPDATE queues SET strategy = 'longest-idle' WHERE id = $1`, [queueId]);
+    const ids: number[] = [];
+    for (let i = 0; i < count; i++) ids.push(await agent([queueId], 3));
+    // Never assigned (the last one) is idlest; then the oldest assignment.
+    await q(`UPDATE agent_presence p SET last_assigned_at = now() - (1000 - u.n) * interval '1 minute' FROM unnest($1::int[]) WITH ORDINALITY AS u(id, n) WHERE p.agent_id = u.id`, [ids.slice(0, -1)]);
+    return { queueId, idlest: [ids[count - 1], ...ids.slice(0, -1)] };
+  }
+
+  it('reads the best few members and the first by id, and chooses as reading every member would', async () => {
+    const { queueId, idlest } = await largeQueue(45);
+    const candidates = moduleRef.get(CandidatesRepository);
+    const { pool } = await candidates.candidates(dataSource.manager, queueId, 'web', [], { limit: 5 });
+    expect(pool.members.length).toBeLessThanOrEqual(25);
+    expect(pool).toMatchObject({ complete: false, cut: { boundary: { agentId: idlest[4] } } });
+    const all = await candidates.queueWithMembers(dataSource.manager, queueId);
+    expect(decider.choose(pool.queue, 'web', pool)!.agent!.agentId).toBe(idlest[0]);
+    expect(decider.choose(all.queue, 'web', wholePool(all.queue, all.members))!.agent!.agentId).toBe(idlest[0]);
+    // Its log: the chosen agent and the first 19 others by id, as when every member was read.
+    const id = await waiting(queueId, 5);
+    await decider.decide(id, 'test');
+    const [decision] = await q(`SELECT candidates FROM allocation_decisions WHERE conversation_id = $1`, [id]);
+    const others = [...idlest.slice(1)].sort((a, b) => a - b).slice(0, 19);
+    expect(decision.candidates.map((c: { agentId: number }) => c.agentId)).toEqual([idlest[0], ...others]);
+  });
+
+  it('reads again when decisions used up the best it read, and then chooses the true best', async () => {
+    const { queueId, idlest } = await largeQueue(30);
+    const candidates = moduleRef.get(CandidatesRepository);
+    const { pool } = await candidates.candidates(dataSource.manager, queueId, 'web', [], { limit: 3 });
+    // As a batch's decisions leave the agents they assigned: loaded, last assigned now.
+    for (const m of pool.members.filter((m) => idlest.slice(0, 3).includes(m.agentId))) Object.assign(m, { active: 1, lastAssignedAt: new Date() });
+    expect(decider.choose(pool.queue, 'web', pool)).toBeNull();
+    await q(`UPDATE agent_presence SET last_assigned_at = now() WHERE agent_id = ANY($1::int[])`, [idlest.slice(0, 3)]);
+    const [conversation] = await q(`SELECT * FROM conversations WHERE id = $1`, [await waiting(queueId, 5)]);
+    const { choice } = await decider.chooseLocked(dataSource.manager, null, conversation, pool);
+    expect(choice.agent!.agentId).toBe(idlest[3]);
+  });
+
+  it('decides a burst in the strategy order beyond what one read took, never beyond capacity', async () => {
+    const { queueId, idlest } = await largeQueue(40);
+    const ids = [];
+    for (let i = 0; i < 35; i++) ids.push(await waiting(queueId, 100 - i));
+    const rows = await Promise.all(ids.map((id) => decider.decide(id, 'test')));
+    expect(rows.every((r) => r.status === 'active')).toBe(true);
+    // Longest-idle: an assignment makes the agent the most recent, so 35 decisions go to the 35 idlest, one each.
+    expect(rows.map((r) => r.agent_id).sort((a, b) => a! - b!)).toEqual(idlest.slice(0, 35).sort((a, b) => a - b));
   });
 });
 

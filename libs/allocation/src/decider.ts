@@ -6,9 +6,9 @@ import { ConversationRow, ConversationsRepository, ConversationsService, toConve
 import { QueuesService } from '@cc/queues';
 import { AllocationOutcome, CandidateVerdict } from './allocation-decision.entity';
 import { AllocationRepository, BatchedDecision } from './allocation.repository';
-import { CandidatesRepository, Member, QueueRow } from './candidates.repository';
+import { CandidatePool, CandidatesRepository, LOGGED_MEMBERS, Member, QueueRow, wholePool } from './candidates.repository';
 import { DecisionBatch, DecisionQueue, Deferred } from './decision-queue';
-import { chooseOverflow, judge, JudgeOptions, orderByStrategy, preferFresh, Verdict } from './strategies';
+import { chooseOverflow, judge, JudgeOptions, orderByStrategy, precedesUnread, preferFresh, Verdict } from './strategies';
 
 export interface Choice {
   agent: Member | null;
@@ -19,8 +19,11 @@ export interface Choice {
 /** Triggers by which a conversation enters a waiting line (its customer is told its position). */
 const ENTRY_TRIGGERS = new Set(['conversation-started', 'transfer']);
 
-/** A decision logs every member's verdict up to this many; beyond, the chosen agent's and the first others' by id. */
-const MAX_LOGGED_CANDIDATES = 20;
+/** A decision logs every member's verdict up to this many; beyond, the chosen agent's and the first others' by id (all of which it read). */
+const MAX_LOGGED_CANDIDATES = LOGGED_MEMBERS;
+
+/** Eligible members read by a decision taken alone, outside the decision queue. */
+const SINGLE_READ_LIMIT = 10;
 
 /** Outcomes that become offers in a queue with `offerTimeoutSeconds` > 0 (overflow, transfer and manual assignment assign at once). */
 const OFFERABLE = new Set<AllocationOutcome>(['assigned', 'webhook', 'webhook-fallback']);
@@ -53,8 +56,9 @@ export class Decider {
     await advisoryXactLock(manager, LockKey.Allocation);
     const conversation = typeof target === 'number' ? await this.conversations.find(manager, target, true) : target;
     if (conversation.status !== 'queued') return conversation;
-    const { queue, members } = await this.candidates.queueWithMembers(manager, conversation.queue_id);
-    return this.apply(manager, conversation, queue, this.choose(queue, conversation.channel, members, {}, conversation.offer_passed_agent_ids), trigger, actor);
+    const { pool } = await this.candidates.candidates(manager, conversation.queue_id, conversation.channel, conversation.offer_passed_agent_ids ?? [], { limit: SINGLE_READ_LIMIT });
+    const { queue, choice } = await this.chooseLocked(manager, null, conversation, pool);
+    return this.apply(manager, conversation, queue, choice, trigger, actor);
   }
 
   /** Decides about a stored conversation by the queue's strategy, in the decision queue (see DecisionQueue). */
@@ -64,27 +68,48 @@ export class Decider {
       if (batch.isPending(conversationId)) await batch.flush(manager);
       const locked = batch.conversations.get(conversationId);
       if (locked && locked.status !== 'queued') return locked;
-      const { conversation: current, queue, members } = await this.context(manager, batch, conversationId);
+      const { conversation: current, pool } = await this.context(manager, batch, conversationId);
       if (current.status !== 'queued') return current;
-      return this.applyInBatch(manager, batch, current, queue, this.choose(queue, current.channel, members, {}, current.offer_passed_agent_ids), trigger);
+      const { queue, choice } = await this.chooseLocked(manager, batch, current, pool);
+      return this.applyInBatch(manager, batch, current, queue, choice, trigger);
     }, conversationId);
   }
 
   /**
-   * The conversation (locked) and its queue's members under the lock: in a batch, the
-   * conversation was locked with the others up front and the members are read once per queue
-   * (then kept up to date by the batch's decisions); alone, both in one round trip.
+   * The conversation (locked) and its queue's candidates under the lock: in a batch, the
+   * conversation was locked with the others up front and the candidates are read once per queue
+   * and channel (then kept up to date by the batch's decisions); alone, both in one round trip.
    */
-  private async context(manager: EntityManager, batch: DecisionBatch, conversationId: number): Promise<{ conversation: ConversationRow; queue: QueueRow; members: Member[] }> {
+  private async context(manager: EntityManager, batch: DecisionBatch, conversationId: number): Promise<{ conversation: ConversationRow; pool: CandidatePool }> {
     const locked = batch.conversations.get(conversationId);
     if (!locked) {
-      const { conversation, queue, members, now } = await this.candidates.lockedContext(manager, conversationId);
-      return { conversation, ...batch.remember(queue, members, now) };
+      const { conversation, pool, now } = await this.candidates.lockedCandidates(manager, conversationId, { limit: batch.limit });
+      return { conversation, pool: batch.remember(pool, conversation.channel, now) };
     }
-    const kept = batch.context(locked.queue_id);
-    if (kept) return { conversation: locked, ...kept };
-    const { queue, members, now } = await this.candidates.queueWithMembers(manager, locked.queue_id);
-    return { conversation: locked, ...batch.remember(queue, members, now) };
+    const kept = batch.context(locked.queue_id, locked.channel);
+    if (kept) return { conversation: locked, pool: kept };
+    const { pool, now } = await this.candidates.candidates(manager, locked.queue_id, locked.channel, locked.offer_passed_agent_ids ?? [], { limit: batch.limit });
+    return { conversation: locked, pool: batch.remember(pool, locked.channel, now) };
+  }
+
+  /**
+   * The queue's choice for a conversation from candidates read under the lock. When they cannot
+   * tell (choose answers null: the batch's own decisions used up the best that were read, or
+   * the overflow rule needs every member), the batch's decisions are written and the candidates
+   * read again, then every member.
+   */
+  async chooseLocked(manager: EntityManager, batch: DecisionBatch | null, conversation: ConversationRow, pool: CandidatePool, include: number[] = []): Promise<{ queue: QueueRow; choice: Choice }> {
+    const passed = conversation.offer_passed_agent_ids ?? [];
+    const first = this.choose(pool.queue, conversation.channel, pool, {}, passed);
+    if (first) return { queue: pool.queue, choice: first };
+    if (batch) await batch.flush(manager);
+    const keep = (read: { pool: CandidatePool; now: Date }) => (batch ? batch.remember(read.pool, conversation.channel, read.now) : read.pool);
+    const again = keep(await this.candidates.candidates(manager, pool.queue.id, conversation.channel, passed, { limit: batch?.limit ?? SINGLE_READ_LIMIT, include }));
+    const second = this.choose(again.queue, conversation.channel, again, {}, passed);
+    if (second) return { queue: again.queue, choice: second };
+    const all = await this.candidates.queueWithMembers(manager, pool.queue.id);
+    const whole = keep({ pool: wholePool(all.queue, all.members), now: all.now });
+    return { queue: whole.queue, choice: this.choose(whole.queue, conversation.channel, whole, {}, passed)! };
   }
 
   /** Assigns to a named agent (manual assignment or transfer): allowed beyond capacity, recorded like any decision. */
@@ -108,22 +133,28 @@ export class Decider {
   async preview(channel: string, queueId: number | undefined, options: JudgeOptions): Promise<number> {
     const queue = await this.queues.route(channel, queueId);
     const { queue: row, members } = await this.candidates.queueWithMembers(this.dataSource.manager, queue.id);
-    const choice = this.choose(row, channel, members, options);
+    const choice = this.choose(row, channel, wholePool(row, members), options)!;
     if (!choice.agent) throw Errors.noAgentAvailable();
     return choice.agent.agentId;
   }
 
   /**
-   * The queue's strategy, then its overflow rule, over the members' verdicts. Pure. `passed`: the
-   * members that declined or missed this conversation, tried only when nobody else is eligible.
+   * The queue's strategy, then its overflow rule, over the verdicts of the members read. Pure.
+   * `passed`: the members that declined or missed this conversation, tried only when nobody else
+   * is eligible. Null when the members read cannot tell: eligible members may be unread that
+   * come before the best read one (precedesUnread), or nobody read is eligible and the overflow
+   * rule needs every member. A pool of every member always tells.
    */
-  choose(queue: QueueRow, channel: string, members: Member[], options: JudgeOptions = {}, passed: readonly number[] = []): Choice {
+  choose(queue: QueueRow, channel: string, pool: CandidatePool, options: JudgeOptions = {}, passed: readonly number[] = []): Choice | null {
     const now = new Date();
-    const verdicts = members.map((m) => judge(m, channel, now, options));
+    const verdicts = pool.members.map((m) => judge(m, channel, now, options));
     const eligible = verdicts.filter((v) => v.eligible).map((v) => v.candidate);
-    const best = preferFresh(orderByStrategy(queue.strategy, eligible, queue.last_assigned_agent_id), passed ?? [])[0] as Member | undefined;
+    const best = preferFresh(orderByStrategy(queue.strategy, eligible, queue.last_assigned_agent_id), passed)[0] as Member | undefined;
+    const cut = pool.cut;
+    if (cut && !(best && !passed.includes(best.agentId) && precedesUnread(queue.strategy, best, cut.boundary, cut.pointer, queue.last_assigned_agent_id))) return null;
     if (best) return { agent: best, outcome: 'assigned', verdicts };
-    const overflow = chooseOverflow(queue.overflow, members, channel) as Member | null;
+    if (!pool.complete && queue.overflow !== 'wait') return null;
+    const overflow = chooseOverflow(queue.overflow, pool.members, channel) as Member | null;
     return overflow ? { agent: overflow, outcome: 'overflow', verdicts } : { agent: null, outcome: 'queued', verdicts };
   }
 

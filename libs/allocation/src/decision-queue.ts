@@ -4,7 +4,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { ConversationRow } from '@cc/conversations';
 import { BatchQueue, Settled, timedLockHold, withTransaction } from '@cc/database';
 import { AllocationRepository, BatchedDecision } from './allocation.repository';
-import { CandidatesRepository, Member, QueueRow } from './candidates.repository';
+import { CandidatePool, CandidatesRepository, Member } from './candidates.repository';
 
 /** A decision's work: its result, or a Deferred one the batch's flush fills in. */
 export type Decision<T = unknown> = (manager: EntityManager, batch: DecisionBatch) => Promise<T | Deferred<T>>;
@@ -44,6 +44,9 @@ interface Pending {
   conversationId?: number;
 }
 
+/** Eligible members a decision reads beyond one per decision of its batch (see DecisionBatch.limit). */
+const SPARE_CANDIDATES = 10;
+
 /**
  * What the decisions of one transaction share, so that a batch reads each queue's members once
  * and each decision costs its own write only. Everything here was read under the allocation lock
@@ -53,14 +56,27 @@ interface Pending {
 export class DecisionBatch {
   /** The batch's conversations, row-locked in one statement, as the batch last wrote them. */
   readonly conversations = new Map<number, ConversationRow>();
-  private readonly queues = new Map<number, QueueRow>();
-  private readonly members = new Map<number, Member[]>();
+  private readonly queues = new Map<number, CandidatePool['queue']>();
+  /** By queue and channel: the ranked members were read for a conversation on that channel. */
+  private readonly pools = new Map<string, CandidatePool>();
   /** One object per agent, shared by every queue it is a member of. */
   private readonly agents = new Map<number, Member>();
   /** The transaction's now(): what the database writes as the agent's last_assigned_at. */
   private now: Date | null = null;
   private pending: PendingWrite[] = [];
   private writer: BatchWriter | null = null;
+
+  /** `size`: the decisions of the batch. */
+  constructor(private readonly size = 1) {}
+
+  /**
+   * How many eligible members a read takes: one more than the batch's decisions and some spare,
+   * so the batch's own assignments (which move the agents they load later in the order) rarely
+   * exhaust what it read (then the decision reads again, see Decider).
+   */
+  get limit(): number {
+    return this.size + SPARE_CANDIDATES;
+  }
 
   /** Queues a decision's write for the batch's statement; its result is set when the batch flushes. */
   defer(write: BatchedDecision, writer: BatchWriter, then: PendingWrite['then']): Deferred<ConversationRow> {
@@ -104,18 +120,25 @@ export class DecisionBatch {
     this.moved.clear();
   }
 
-  context(queueId: number): { queue: QueueRow; members: Member[] } | undefined {
-    const queue = this.queues.get(queueId);
-    return queue && { queue, members: this.members.get(queueId)! };
+  /** The members kept for a conversation on `channel` in that queue, with the queue as the batch left it. */
+  context(queueId: number, channel: string): CandidatePool | undefined {
+    const pool = this.pools.get(`${queueId}/${channel}`);
+    return pool && { ...pool, queue: this.queues.get(queueId)! };
   }
 
-  /** Keeps a queue's members read in this transaction; answers them, sharing agents already kept. */
-  remember(queue: QueueRow, members: Member[], now: Date): { queue: QueueRow; members: Member[] } {
+  /**
+   * Keeps a queue's members read in this transaction for conversations on `channel`; answers
+   * them, sharing agents already kept (their loads as the batch's decisions left them, which the
+   * database has too once flushed).
+   */
+  remember(pool: CandidatePool, channel: string, now: Date): CandidatePool {
     this.now = now;
-    const shared = members.map((m) => this.agents.get(m.agentId) ?? (this.agents.set(m.agentId, m), m));
+    const members = pool.members.map((m) => this.agents.get(m.agentId) ?? (this.agents.set(m.agentId, m), m));
+    const queue = this.queues.get(pool.queue.id) ?? pool.queue;
     this.queues.set(queue.id, queue);
-    this.members.set(queue.id, shared);
-    return { queue, members: shared };
+    const kept = { ...pool, queue, members };
+    this.pools.set(`${queue.id}/${channel}`, kept);
+    return kept;
   }
 
   /** After a decision was written: the conversation as it is now and, when an agent took a slot, its load and the queue's round-robin mark. */
@@ -193,7 +216,7 @@ export class DecisionQueue {
       withTransaction(this.dataSource, async (manager) => {
         await this.repo.lockForDecisions(manager);
         held();
-        const batch = new DecisionBatch();
+        const batch = new DecisionBatch(decisions);
         const value = await work(manager, batch);
         await batch.flush(manager);
         await batch.recordLoadChanges(this.hooks, manager);

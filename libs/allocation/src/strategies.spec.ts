@@ -1,4 +1,4 @@
-import { Candidate, chooseOverflow, judge, orderByStrategy, preferFresh } from './strategies';
+import { Candidate, chooseOverflow, judge, orderByStrategy, precedesUnread, preferFresh } from './strategies';
 
 const now = new Date('2026-01-01T12:00:00Z');
 const at = (minutesAgo: number) => new Date(now.getTime() - minutesAgo * 60_000);
@@ -126,5 +126,34 @@ describe('chooseOverflow', () => {
 
   it('never picks an agent without the channel skill', () => {
     expect(chooseOverflow('overflow-any', [full(1, 0, { skills: ['wa'] })], 'web')).toBeNull();
+  });
+});
+
+describe('precedesUnread', () => {
+  it('least-busy and longest-idle: the best read comes first of all while it is no later than the boundary as read', () => {
+    const boundary = agent(5, { active: 1, lastAssignedAt: at(3) });
+    expect(precedesUnread('least-busy', agent(2, { active: 1, lastAssignedAt: at(3) }), boundary, null, null)).toBe(true);
+    expect(precedesUnread('least-busy', { ...boundary }, boundary, null, null)).toBe(true);
+    // The batch loaded the boundary agent itself: unread agents tied with it as read may now come first.
+    expect(precedesUnread('least-busy', { ...boundary, active: 2 }, boundary, null, null)).toBe(false);
+    expect(precedesUnread('least-busy', agent(7, { active: 1, lastAssignedAt: at(3) }), boundary, null, null)).toBe(false);
+    expect(precedesUnread('longest-idle', agent(9, { active: 3, lastAssignedAt: at(4) }), boundary, null, null)).toBe(true);
+    expect(precedesUnread('longest-idle', agent(1, { active: 0, lastAssignedAt: at(2) }), boundary, null, null)).toBe(false);
+  });
+
+  it('round-robin: no later than the boundary in the rotation read, and after the pointer as it moved', () => {
+    // Read after agent 10: the eligible 12, 15, 20 (boundary); unread ones come after 20, or wrap to ≤ 10.
+    const boundary = agent(20);
+    expect(precedesUnread('round-robin', agent(12), boundary, 10, 10)).toBe(true);
+    expect(precedesUnread('round-robin', agent(25), boundary, 10, 10)).toBe(false);
+    expect(precedesUnread('round-robin', agent(3), boundary, 10, 10)).toBe(false);
+    // The batch assigned 12, then 15: 20 is still next; 12 again (wrapping) is not.
+    expect(precedesUnread('round-robin', agent(20), boundary, 10, 15)).toBe(true);
+    expect(precedesUnread('round-robin', agent(12), boundary, 10, 15)).toBe(false);
+    expect(precedesUnread('round-robin', agent(12), boundary, 10, 20)).toBe(false);
+    // A read that wrapped: after 30, the eligible 40 then 2, 5 (boundary).
+    expect(precedesUnread('round-robin', agent(2), agent(5), 30, 40)).toBe(true);
+    expect(precedesUnread('round-robin', agent(8), agent(5), 30, 40)).toBe(false);
+    expect(precedesUnread('round-robin', agent(3), agent(20), null, null)).toBe(true);
   });
 });

@@ -3,7 +3,7 @@
  * whom an overflow rule picks. No I/O here, so every rule is unit-tested on plain lists.
  */
 import type { AgentState, QueueOverflow, QueueStrategy } from '@cc/protocol';
-import { deriveState } from '@cc/presence';
+import { availableSql, deriveState } from '@cc/presence';
 
 export type Strategy = QueueStrategy;
 export type Overflow = QueueOverflow;
@@ -39,6 +39,11 @@ export interface JudgeOptions {
 
 export function servesChannel(c: Candidate, channel: string): boolean {
   return c.skills.length === 0 || c.skills.includes(channel);
+}
+
+/** servesChannel in SQL: agent `a` (an `agents` row) serves `channel` (an SQL expression). */
+export function servesChannelSql(a: string, channel: string): string {
+  return `(cardinality(${a}.skills) = 0 OR ${channel} = ANY(${a}.skills))`;
 }
 
 /**
@@ -77,6 +82,16 @@ export function judge(c: Candidate, channel: string, now: Date, options: JudgeOp
   return { candidate: c, eligible: reason === 'eligible', reason };
 }
 
+/**
+ * `judge(...).eligible` (without ignoreAvailability) in SQL, as a predicate: the channel, the
+ * availability rule (availableSql) and the channel's cap, for a row `a` carrying both the agents
+ * and the agent_presence columns, `held` and `heldOnChannel` SQL expressions for its slots held
+ * (all channels, and on `channel`). test/rules.spec.ts runs both on the same cases.
+ */
+export function eligibleSql(a: string, channel: string, held: string, heldOnChannel: string): string {
+  return `(${servesChannelSql(a, channel)} AND ${availableSql(a, a, held)} AND ${channelHasRoomSql(a, channel, heldOnChannel)})`;
+}
+
 const idleKey = (c: Candidate) => c.lastAssignedAt?.getTime() ?? Number.NEGATIVE_INFINITY;
 
 /** Fewest active first; ties to the longest idle (never assigned counts as idlest), then lowest id. */
@@ -102,6 +117,47 @@ export function orderByStrategy(strategy: Strategy, eligible: Candidate[], lastA
       if (lastAssignedAgentId === null) return list;
       const next = list.findIndex((c) => c.agentId > lastAssignedAgentId);
       return next <= 0 ? list : [...list.slice(next), ...list.slice(0, next)];
+    }
+  }
+}
+
+/**
+ * orderByStrategy in SQL: an ORDER BY list for rows `a` (agents id and agent_presence
+ * last_assigned_at columns) given SQL expressions for the queue's `strategy`, the slots `held` and
+ * the queue's last assigned agent (`lastAssigned`, for round-robin). Timestamps compare at the
+ * millisecond, as the JS Dates they become do. test/rules.spec.ts runs both on the same cases.
+ */
+export function strategyOrderSql(strategy: string, a: string, held: string, lastAssigned: string): string {
+  const idle = `date_trunc('milliseconds', ${a}.last_assigned_at)`;
+  return [
+    `CASE WHEN ${strategy} = 'least-busy' THEN ${held} END`,
+    `CASE WHEN ${strategy} IN ('least-busy', 'longest-idle') THEN ${idle} END NULLS FIRST`,
+    `CASE WHEN ${strategy} = 'longest-idle' THEN ${held} END`,
+    `CASE WHEN ${strategy} = 'round-robin' THEN (${a}.id <= ${lastAssigned}) IS TRUE END`,
+    `${a}.id`,
+  ].join(', ');
+}
+
+/**
+ * Whether `best`, the first of some candidates in the strategy's order, also comes first among
+ * all eligible members when only part of them was read: the read took the eligible members up to
+ * `boundary` (the last read, as it was read) in the strategy's order with the queue's last
+ * assigned agent `readPointer`; the others come after it in that order. Since then, decisions may
+ * have raised read agents' loads (moving them later, never earlier) and moved the round-robin
+ * pointer to `pointer`. Then `best` is the first of all when it still comes no later than the
+ * boundary and, for round-robin, after the new pointer (the agents between the two were all read).
+ */
+export function precedesUnread(strategy: Strategy, best: Candidate, boundary: Candidate, readPointer: number | null, pointer: number | null): boolean {
+  switch (strategy) {
+    case 'least-busy':
+      return byLeastBusy(best, boundary) <= 0;
+    case 'longest-idle':
+      return byLongestIdle(best, boundary) <= 0;
+    case 'round-robin': {
+      // Places in the rotation that starts after readPointer.
+      const place = (id: number) => (readPointer !== null && id <= readPointer ? 1 : 0) * 2 ** 31 + id;
+      if (place(best.agentId) > place(boundary.agentId)) return false;
+      return pointer === readPointer || (pointer !== null && place(pointer) < place(best.agentId));
     }
   }
 }

@@ -102,6 +102,7 @@ export class WebhookConsultation {
   }
 
   private async consult(conversation: ConversationRow, trigger: string): Promise<ConversationRow> {
+    // Outside the lock: the webhook is told every eligible member.
     const { queue, members } = await this.candidates.queueWithMembers(this.dataSource.manager, conversation.queue_id);
     const now = new Date();
     const candidates = members.filter((m) => judge(m, conversation.channel, now).eligible).map((m) => m.agentId);
@@ -118,9 +119,10 @@ export class WebhookConsultation {
     const decided = await this.decisions.push(async (manager, batch) => {
       // It reads loads from the database: the batch's decisions so far are written first.
       await batch.flush(manager);
-      const { conversation: current, members: fresh } = await this.candidates.lockedContext(manager, conversation.id);
+      const include = answer.kind === 'agent' ? [answer.agentId] : [];
+      const { conversation: current, pool: fresh } = await this.candidates.lockedCandidates(manager, conversation.id, { limit: batch.limit, include });
       if (current.status !== 'queued') return current;
-      const choice = this.decider.choose(queue, current.channel, fresh, {}, current.offer_passed_agent_ids);
+      const { queue: locked, choice } = await this.decider.chooseLocked(manager, batch, current, fresh, include);
       const final: Choice = ((): Choice => {
         if (answer.kind === 'agent') {
           const verdict = choice.verdicts.find((v) => v.candidate.agentId === answer.agentId);
@@ -130,7 +132,7 @@ export class WebhookConsultation {
         const outcome: AllocationOutcome = !choice.agent ? 'queued' : choice.outcome === 'overflow' ? 'overflow' : candidates.length ? 'webhook-fallback' : 'assigned';
         return { ...choice, outcome };
       })();
-      const row = await this.decider.apply(manager, current, queue, final, trigger, undefined, batch);
+      const row = await this.decider.apply(manager, current, locked, final, trigger, undefined, batch);
       // Other decisions of this batch keep the loads they read: tell them about this slot.
       batch.decided(row, final.agent?.agentId ?? null);
       return row;
