@@ -69,12 +69,18 @@ async function messagePhases(ctx: Context): Promise<void> {
   if ((options.phases.includes('ours') || options.phases.includes('hooked')) && !ctx.oursBuilt) summary.notes.push('ours: skipped, our server was not built');
   if (!targets.length) return;
   log(`messages: ${targets.join(', ')}; ${options.pairs} pairs, ${options.rate} msg/s × ${options.durationS} s, ${options.rounds} round(s)${options.ramp ? ', with ramp' : ''}`);
-  const profileDir = options.profile && targets.includes('ours') ? join(BUILD_DIR, 'profiles', String(started)) : undefined;
+  const profiled = targets.filter((t) => t === 'ours' || t === 'hooked');
+  const profileDir = options.profile && profiled.length ? join(BUILD_DIR, 'profiles', String(started)) : undefined;
   summary.throughput = await runThroughput({ ...options, targets, profileDir, log });
   ctx.failed ||= summary.throughput.some((t) => t.error || t.rounds.some((r) => r.error));
-  const profile = profileDir && latestProfile(profileDir);
-  if (profile) summary.profile = summarizeProfile(profile, summary.throughput.find((t) => t.name === 'ours')?.measuredWindows);
-  else if (profileDir) summary.notes.push('--profile: our server wrote no CPU profile (did it exit normally on SIGTERM?)');
+  if (!profileDir) return;
+  // Each of our targets profiles into its own folder, summarized over its own measured windows.
+  summary.profiles = [];
+  for (const target of profiled) {
+    const profile = latestProfile(join(profileDir, target));
+    if (profile) summary.profiles.push({ target, ...summarizeProfile(profile, summary.throughput.find((t) => t.name === target)?.measuredWindows) });
+    else summary.notes.push(`--profile: our server (${target}) wrote no CPU profile (did it exit normally on SIGTERM?)`);
+  }
 }
 
 /** Phase d. */

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { Actor } from '@cc/common';
+import { isoSql } from './outbox';
 import { returnedRows } from './sql';
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
@@ -13,10 +13,9 @@ export interface ClaimedDelivery {
   url: string;
   secret: string;
   eventUid: string;
-  type: string;
   occurredAt: Date;
-  actor: Actor;
-  data: unknown;
+  /** The POST's body: the event as JSON (API.md section 14). */
+  body: string;
 }
 
 export interface DeliveryRow {
@@ -35,26 +34,46 @@ export interface DeliveryRow {
  * Due deliveries, each the oldest pending one of its conversation for its webhook (a later event
  * waits for the earlier one), taken with SKIP LOCKED so that instances claiming at the same time
  * take different rows; the claim leases the row (and counts the attempt) in the same statement.
+ * `settled` names a CTE of deliveries the same statement takes out of pending (its snapshot
+ * still shows them pending): they hold up nothing and are not claimed again. The body is
+ * written here as text, so no event's data is parsed and serialized again on its way out.
  */
-const CLAIM_SQL = `
-  WITH due AS (
+function claimSql(limit: string, lease: string, settled?: string): string {
+  const notSettled = (alias: string) => (settled ? `AND ${alias}.id NOT IN (SELECT id FROM ${settled})` : '');
+  return `
+  due AS (
     SELECT d.id FROM webhook_deliveries d
-    WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND (d.leased_until IS NULL OR d.leased_until <= now())
+    WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND (d.leased_until IS NULL OR d.leased_until <= now()) ${notSettled('d')}
       AND NOT EXISTS (
         SELECT 1 FROM webhook_deliveries p
-        WHERE p.webhook_id = d.webhook_id AND p.conversation_id = d.conversation_id AND p.status = 'pending' AND p.event_id < d.event_id)
+        WHERE p.webhook_id = d.webhook_id AND p.conversation_id = d.conversation_id AND p.status = 'pending' AND p.event_id < d.event_id ${notSettled('p')})
     ORDER BY d.next_attempt_at, d.id
-    LIMIT $1
+    LIMIT ${limit}
     FOR UPDATE OF d SKIP LOCKED
   ), claimed AS (
-    UPDATE webhook_deliveries d SET attempts = d.attempts + 1, leased_until = now() + make_interval(secs => $2)
+    UPDATE webhook_deliveries d SET attempts = d.attempts + 1, leased_until = now() + make_interval(secs => ${lease})
     FROM due WHERE d.id = due.id
     RETURNING d.id, d.attempts, d.webhook_id, d.event_id
   )
-  SELECT claimed.id, claimed.attempts, claimed.webhook_id AS "webhookId", w.url, w.secret, e.uid AS "eventUid", e.type,
-         e.occurred_at AS "occurredAt", e.actor, e.data
+  SELECT claimed.id, claimed.attempts, claimed.webhook_id AS "webhookId", w.url, w.secret, e.uid AS "eventUid", e.occurred_at AS "occurredAt",
+    '{"id":"' || e.uid || '","type":' || to_json(e.type)::text || ',"occurredAt":"' || ${isoSql('e.occurred_at')} || '","actor":' || e.actor::text
+      || ',"data":' || e.data::text || '}' AS body
   FROM claimed JOIN webhooks w ON w.id = claimed.webhook_id JOIN outbox_events e ON e.id = claimed.event_id
   ORDER BY claimed.id`;
+}
+
+const CLAIM_SQL = `WITH ${claimSql('$1', '$2')}`;
+
+/** 2xx answers, each recorded only by the claim that made that attempt (a late answer after a lost lease changes nothing). */
+const DELIVERED_CTE = `
+  delivered AS (
+    UPDATE webhook_deliveries d SET status = 'delivered', delivered_at = now(), leased_until = NULL, last_status_code = a.status_code, last_error = NULL
+    FROM unnest($1::bigint[], $2::int[], $3::int[]) AS a(id, attempt, status_code)
+    WHERE d.id = a.id AND d.attempts = a.attempt AND d.status = 'pending'
+    RETURNING d.id
+  )`;
+
+const DELIVERED_AND_CLAIM_SQL = `WITH ${DELIVERED_CTE}, ${claimSql('$4', '$5', 'delivered')}`;
 
 const LIST_COLUMNS = `d.id, e.uid AS event_uid, e.type, d.status, d.attempts, d.last_status_code, d.last_error, d.next_attempt_at, d.delivered_at`;
 
@@ -71,16 +90,18 @@ export class OutboxRepository {
   }
 
   /**
-   * Records 2xx answers, several in one statement; each only by the claim that made that attempt
-   * (a late answer after a lost lease changes nothing).
+   * Records 2xx answers, several in one statement, and claims up to `limit` due deliveries in the
+   * same statement (the next event of an answered conversation included): one round trip and
+   * one commit for both.
    */
-  async delivered(answers: { id: string; attempt: number; statusCode: number }[]): Promise<void> {
-    await this.dataSource.query(
-      `UPDATE webhook_deliveries d SET status = 'delivered', delivered_at = now(), leased_until = NULL, last_status_code = a.status_code, last_error = NULL
-       FROM unnest($1::bigint[], $2::int[], $3::int[]) AS a(id, attempt, status_code)
-       WHERE d.id = a.id AND d.attempts = a.attempt AND d.status = 'pending'`,
-      [answers.map((a) => a.id), answers.map((a) => a.attempt), answers.map((a) => a.statusCode)],
-    );
+  deliveredAndClaim(answers: { id: string; attempt: number; statusCode: number }[], limit: number, leaseSeconds: number): Promise<ClaimedDelivery[]> {
+    return this.dataSource.query(DELIVERED_AND_CLAIM_SQL, [
+      answers.map((a) => a.id),
+      answers.map((a) => a.attempt),
+      answers.map((a) => a.statusCode),
+      limit,
+      leaseSeconds,
+    ]);
   }
 
   /** Records a failed attempt: retried after `retryInSeconds`, or failed for good when null. */

@@ -1,37 +1,46 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@cc/common';
-import { BatchQueue, ClaimedDelivery, OutboxRepository, toIso } from '@cc/database';
+import { BatchQueue, ClaimedDelivery, OutboxRepository } from '@cc/database';
 import { nextRetryIn } from './retry-schedule';
 import { webhookSignature } from './signature';
+import { WebhookCallError, WebhookClient } from './webhook-client';
 
 /** API.md section 14: an attempt without an answer within 10 s failed (not scaled). */
 export const DELIVERY_TIMEOUT_MS = 10_000;
 /** A claimed attempt is leased this long: an instance that dies mid-attempt frees it for the others after it. */
 const LEASE_SECONDS = DELIVERY_TIMEOUT_MS / 1000 + 5;
 /** Attempts in flight per instance. */
-const MAX_IN_FLIGHT = 16;
+const MAX_IN_FLIGHT = 64;
+/**
+ * While attempts are in flight, the next claim waits until this many slots are free: a busy
+ * dispatcher claims a batch per round trip instead of one row after every answer.
+ */
+const CLAIM_BATCH = MAX_IN_FLIGHT / 4;
 const PRUNE_EVERY_MS = 3600_000;
 
 /**
  * Sends the outbox's deliveries. Every instance runs one: it claims due deliveries with
  * FOR UPDATE SKIP LOCKED (see OutboxRepository.claim), so no attempt is sent by two instances
  * at once, POSTs each signed event, and records the answer: delivered, retried later on the
- * schedule of section 14, or failed. Claims happen every WEBHOOK_POLL_MS and whenever an attempt
- * ends (so the next event of a conversation follows at once).
+ * schedule of section 14, or failed. Claims happen every WEBHOOK_POLL_MS and when attempts end
+ * (at once when nothing else is in flight, so the next event of a quiet conversation follows at
+ * once; else when CLAIM_BATCH slots are free).
  */
 @Injectable()
 export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('WebhookDispatcher');
   private readonly stopping = new AbortController();
+  private readonly client = new WebhookClient(DELIVERY_TIMEOUT_MS, MAX_IN_FLIGHT);
   private readonly inFlight = new Set<Promise<void>>();
   private claiming = false;
   private claimAgain = false;
   private poll: NodeJS.Timeout | null = null;
   // Answers that arrive while one is being recorded are recorded together: one statement and one
   // commit for up to MAX_IN_FLIGHT deliveries instead of one each (the dispatcher shares the
-  // database with the message path it reports on).
+  // database with the message path it reports on), and the same statement claims the next
+  // deliveries for the slots they free.
   private readonly deliveredAnswers = new BatchQueue<{ id: string; attempt: number; statusCode: number }, void>(async (answers) => {
-    await this.outbox.delivered(answers);
+    await this.recordAndClaim(answers);
     return answers.map(() => ({ ok: true as const, value: undefined }));
   }, MAX_IN_FLIGHT);
   private pruner: NodeJS.Timeout | null = null;
@@ -55,6 +64,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     if (this.poll) clearInterval(this.poll);
     if (this.pruner) clearInterval(this.pruner);
     this.stopping.abort();
+    await this.client.close();
     await Promise.allSettled([...this.inFlight]);
   }
 
@@ -96,24 +106,45 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     }
   }
 
-  private track(work: Promise<void>): void {
-    this.inFlight.add(work);
-    void work.finally(() => {
-      this.inFlight.delete(work);
-      this.kick();
+  /** Records 2xx answers; claims in the same statement unless a claim is running already (then that one claims again after). */
+  private async recordAndClaim(answers: { id: string; attempt: number; statusCode: number }[]): Promise<void> {
+    const claims = !this.claiming && !this.stopping.signal.aborted;
+    if (!claims) this.claimAgain = true;
+    else this.claiming = true;
+    try {
+      // The answered attempts end right after this statement: their slots are free.
+      const limit = claims ? Math.max(0, MAX_IN_FLIGHT - this.inFlight.size + answers.length) : 0;
+      const claimed = await this.outbox.deliveredAndClaim(answers, limit, LEASE_SECONDS);
+      for (const delivery of claimed) this.track(this.attempt(delivery));
+    } finally {
+      if (claims) {
+        this.claiming = false;
+        if (this.claimAgain) this.kick();
+      }
+    }
+  }
+
+  /** `work` answers true when its end was recorded together with a claim (no other claim needed). */
+  private track(work: Promise<boolean>): void {
+    const done = work.catch(() => false);
+    const slot = done.then(() => undefined);
+    this.inFlight.add(slot);
+    void done.then((claimedAfter) => {
+      this.inFlight.delete(slot);
+      if (!claimedAfter && (this.inFlight.size === 0 || MAX_IN_FLIGHT - this.inFlight.size >= CLAIM_BATCH)) this.kick();
     });
   }
 
-  private async attempt(d: ClaimedDelivery): Promise<void> {
-    const body = JSON.stringify({ id: d.eventUid, type: d.type, occurredAt: toIso(d.occurredAt), actor: d.actor, data: d.data });
+  /** Answers true when a 2xx was recorded (its statement claimed the next deliveries). */
+  private async attempt(d: ClaimedDelivery): Promise<boolean> {
+    const { body } = d;
     const timestamp = Math.floor(Date.now() / 1000);
     let statusCode: number | null = null;
     let error: string;
     try {
-      const response = await fetch(d.url, {
-        method: 'POST',
-        redirect: 'manual',
-        headers: {
+      statusCode = await this.client.post(
+        d.url,
+        {
           'Content-Type': 'application/json',
           'User-Agent': 'contact-center-webhooks/1',
           'X-Webhook-Id': d.eventUid,
@@ -121,19 +152,20 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
           'X-Webhook-Signature': webhookSignature(d.secret, timestamp, body),
         },
         body,
-        signal: AbortSignal.any([AbortSignal.timeout(DELIVERY_TIMEOUT_MS), this.stopping.signal]),
-      });
-      statusCode = response.status;
-      await response.body?.cancel().catch(() => undefined);
+      );
       if (statusCode >= 200 && statusCode < 300) {
         await this.deliveredAnswers.push({ id: d.id, attempt: d.attempts, statusCode });
-        return;
+        return true;
       }
       error = `HTTP ${statusCode}`;
     } catch (err) {
-      if (this.stopping.signal.aborted) return;
-      const e = err as Error;
-      error = e.name === 'TimeoutError' ? `No answer within ${DELIVERY_TIMEOUT_MS / 1000} s` : (e.cause as Error)?.message ?? e.message;
+      if (this.stopping.signal.aborted) return false;
+      if (!(err instanceof WebhookCallError)) {
+        // Recording the 2xx failed: the lease runs out and the attempt is made again (at least once).
+        this.logger.warn(`Recording a delivery failed: ${(err as Error).message}`);
+        return false;
+      }
+      error = err.message;
     }
     const age = (Date.now() - new Date(d.occurredAt).getTime()) / 1000;
     try {
@@ -142,5 +174,6 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       // The lease runs out and the attempt is made again: at least once.
       if (!this.stopping.signal.aborted) this.logger.warn(`Recording a delivery attempt failed: ${(err as Error).message}`);
     }
+    return false;
   }
 }

@@ -15,7 +15,8 @@ export interface RunSummary {
   throughput?: TargetResult[];
   burst?: BurstResult | { error: string };
   connections?: (ConnectionsResult | { target: string; error: string })[];
-  profile?: ProfileSummary;
+  /** One per profiled target (ours, hooked). */
+  profiles?: (ProfileSummary & { target: string })[];
   reports?: ReportsResult | { error: string };
   notes: string[];
 }
@@ -230,10 +231,10 @@ function connectionsSection(results: (ConnectionsResult | { target: string; erro
   return out.join('\n');
 }
 
-function profileSection(p: ProfileSummary): string {
+function profileSection(p: ProfileSummary & { target: string }): string {
   const pct = (share: number) => `${(share * 100).toFixed(1)}%`;
   return [
-    `### Where our server's CPU goes (V8 profile, ${p.windowed ? 'during the measured message runs' : 'whole server run, setup included'}: ${num(p.totalMs / 1000, 1)} s of samples)`,
+    `### Where our server's CPU goes (${p.target}; V8 profile, ${p.windowed ? 'during the measured message runs' : 'whole server run, setup included'}: ${num(p.totalMs / 1000, 1)} s of samples)`,
     '',
     `Profile: \`${p.file}\` (open in Chrome DevTools → Performance, or speedscope). Self time, idle excluded.`,
     '',
@@ -287,7 +288,7 @@ export function renderReport(summary: RunSummary): string {
   if (summary.throughput) parts.push(throughputSection(summary, summary.throughput), '');
   if (summary.burst) parts.push(burstSection(summary.burst), '');
   if (summary.connections) parts.push(connectionsSection(summary.connections), '');
-  if (summary.profile) parts.push(profileSection(summary.profile), '');
+  for (const profile of summary.profiles ?? []) parts.push(profileSection(profile), '');
   if (summary.reports) parts.push(renderReportsSection(summary.reports), '');
   const targets = targetsSection(summary);
   if (targets) parts.push(targets, '');

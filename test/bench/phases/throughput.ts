@@ -5,6 +5,7 @@
  */
 import { createServer } from 'http';
 import { AddressInfo } from 'net';
+import { join } from 'path';
 import { createCustomers, createLoggedInAgents, loginAll } from '../lib/api';
 import { forkBenchScript, stopChild } from '../lib/children';
 import { mapLimit } from '../lib/concurrency';
@@ -134,7 +135,7 @@ export async function ourPairs(server: OurServer, pairs: number, capacity = 50, 
 async function openTarget(name: TargetName, options: ThroughputOptions): Promise<Target & { setupMs: number }> {
   const started = Date.now();
   const isOurs = name === 'ours' || name === 'hooked';
-  let server = isOurs ? await startOurServer({ database: options.database, label: name === 'ours' ? 'throughput' : 'throughput-hooked', profileDir: options.profileDir }) : await startReference(name);
+  let server = isOurs ? await startOurServer({ database: options.database, label: name === 'ours' ? 'throughput' : 'throughput-hooked', profileDir: options.profileDir && join(options.profileDir, name) }) : await startReference(name);
   try {
     // The outbox's cost: one event-webhook subscription for message.created, to a local receiver
     // that answers 204, so every message is also written to the outbox and delivered.

@@ -12,6 +12,7 @@ import { StateHistoryByAgentAtId1763885810000 } from './1763885810000-StateHisto
 import { AgentHeldSlots1763886000000 } from './1763886000000-AgentHeldSlots';
 import { AgentConversationCounts1763886100000 } from './1763886100000-AgentConversationCounts';
 import { TokenVersionNotify1763886110000 } from './1763886110000-TokenVersionNotify';
+import { DeliveriesFillfactor1763886200000 } from './1763886200000-DeliveriesFillfactor';
 
 /** Every migration, oldest first: the app and the TypeORM CLI run this same list. */
 export const MIGRATIONS = [
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   AgentHeldSlots1763886000000,
   AgentConversationCounts1763886100000,
   TokenVersionNotify1763886110000,
+  DeliveriesFillfactor1763886200000,
 ];

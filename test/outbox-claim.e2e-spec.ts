@@ -1,0 +1,78 @@
+import { DataSource } from 'typeorm';
+import { OutboxRepository } from '@cc/database';
+import { createTestApp, TestApp } from './utils/create-test-app';
+
+/**
+ * The dispatcher's statements on the real database: a 2xx answer recorded together with the
+ * next claim frees the conversation's next event in that same statement, and only when the
+ * answer belongs to the attempt that holds the row.
+ */
+describe('Outbox claims (e2e)', () => {
+  let t: TestApp;
+  let db: DataSource;
+  let outbox: OutboxRepository;
+  let webhookId: number;
+
+  beforeAll(async () => {
+    // The app's own dispatcher polls once a minute: the rows below are claimed by the test alone.
+    t = await createTestApp({ env: { WEBHOOK_POLL_MS: '60000' } });
+    db = t.app.get(DataSource);
+    outbox = t.app.get(OutboxRepository);
+    [{ id: webhookId }] = await db.query(`INSERT INTO webhooks (url, events, secret) VALUES ('http://127.0.0.1:9/hook', '{message.created}', 's') RETURNING id`);
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  /** Stores an event of `conversationId` with its delivery; answers the delivery's id. */
+  async function event(conversationId: number, text: string): Promise<string> {
+    const [{ id }] = await db.query(
+      `WITH e AS (INSERT INTO outbox_events (type, conversation_id, channel, actor, data)
+         VALUES ('message.created', $1, 'web', '{"type":"customer","id":7}', jsonb_build_object('message', jsonb_build_object('text', $2::text))) RETURNING id)
+       INSERT INTO webhook_deliveries (event_id, webhook_id, conversation_id) SELECT e.id, $3, $1 FROM e RETURNING id`,
+      [conversationId, text, webhookId],
+    );
+    return String(id);
+  }
+
+  const status = async (id: string) => (await db.query(`SELECT status FROM webhook_deliveries WHERE id = $1`, [id]))[0].status;
+
+  it('claims heads only; a recorded answer claims the next event of its conversation in the same statement, a stale one does not', async () => {
+    const a1 = await event(1001, 'a1');
+    const a2 = await event(1001, 'a2');
+    const b1 = await event(1002, 'b1');
+    const b2 = await event(1002, 'b2');
+
+    const first = await outbox.claim(10, 15);
+    expect(first.map((d) => d.id).sort()).toEqual([a1, b1].sort());
+    const claimedA1 = first.find((d) => d.id === a1)!;
+    expect(JSON.parse(claimedA1.body)).toEqual({
+      id: claimedA1.eventUid,
+      type: 'message.created',
+      occurredAt: claimedA1.occurredAt.toISOString(),
+      actor: { type: 'customer', id: 7 },
+      data: { message: { text: 'a1' } },
+    });
+
+    // a1 answered 200: recorded, and a2 claimed by the same statement. b1's answer comes from
+    // an attempt that no longer holds the row (attempt 0): nothing changes for b1 or b2.
+    const next = await outbox.deliveredAndClaim(
+      [
+        { id: a1, attempt: claimedA1.attempts, statusCode: 200 },
+        { id: b1, attempt: 0, statusCode: 200 },
+      ],
+      10,
+      15,
+    );
+    expect(next.map((d) => d.id)).toEqual([a2]);
+    expect(await status(a1)).toBe('delivered');
+    expect(await status(b1)).toBe('pending');
+    expect(await outbox.claim(10, 15)).toEqual([]);
+
+    // With no room to claim, the answer is still recorded.
+    const b1Attempt = first.find((d) => d.id === b1)!.attempts;
+    expect(await outbox.deliveredAndClaim([{ id: b1, attempt: b1Attempt, statusCode: 204 }], 0, 15)).toEqual([]);
+    expect(await status(b1)).toBe('delivered');
+    expect((await outbox.claim(10, 15)).map((d) => d.id)).toEqual([b2]);
+  });
+});
