@@ -1,12 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { ConversationStatus } from '@cc/common';
-import { heldCountSql, stateSql } from '@cc/presence';
+import { preparedRead } from '@cc/database';
+import { heldCountSql, stateSql, StatusColumns, statusColumnsSql, statusJoinSql } from '@cc/presence';
 import { RoutingType } from './agent.entity';
 import { ListAgentsInput } from './agent.view';
 
-/** An `agents` row with its conversation stats, as the reads of this repository return it. */
-export interface AgentRow {
+/** An `agents` row with its conversation stats and its status columns, as the reads of this repository return it. */
+export interface AgentRow extends StatusColumns {
   id: number;
   email: string;
   name: string;
@@ -43,15 +44,17 @@ export interface NewAgentRow {
   channelCapacity: Record<string, number>;
 }
 
-// Conversation stats of agent `a`: counters kept by triggers on conversations (migration AgentConversationCounts), and its latest conversation.
+// Conversation stats of agent `a`: counters kept by triggers on conversations (migration AgentConversationCounts), its latest
+// conversation, and its status (presence's join), in the same statement.
 const STATS_JOIN = `
   LEFT JOIN agent_conversation_counts s ON s.agent_id = a.id
   LEFT JOIN LATERAL (
-    SELECT c.id, c.status, c.created_at FROM conversations c WHERE c.agent_id = a.id ORDER BY c.id DESC LIMIT 1) l ON true`;
+    SELECT c.id, c.status, c.created_at FROM conversations c WHERE c.agent_id = a.id ORDER BY c.id DESC LIMIT 1) l ON true
+  ${statusJoinSql('a')}`;
 
 const AGENT_COLUMNS = `a.id, a.email, a.name, a.number, a.skills, a.max_concurrent, a.channel_capacity, a.wrap_up_seconds, a.manual_status,
   a.routing_type, a.phone_number, a.created_at, a.updated_at, coalesce(s.active, 0) AS active, coalesce(s.total, 0) AS total, coalesce(s.resolved, 0) AS resolved,
-  l.id AS latest_id, l.status AS latest_status, l.created_at AS latest_created_at`;
+  l.id AS latest_id, l.status AS latest_status, l.created_at AS latest_created_at, ${statusColumnsSql()}`;
 
 /** Every SQL statement on `agents` (the table of this library). Always given the caller's manager. */
 @Injectable()
@@ -90,7 +93,11 @@ export class AgentsRepository {
     }
     const filter = `FROM ${from} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`;
     const filterParams = [...params];
-    const rows: (AgentRow & { matched: number })[] = await manager.query(
+    // One prepared statement per combination of filters (the only thing that changes its text).
+    const name = `cc_agents_page${input.q ? '_q' : ''}${input.skill ? '_skill' : ''}${input.state ? '_state' : ''}`;
+    const rows = await preparedRead<AgentRow & { matched: number }>(
+      manager,
+      name,
       `WITH page AS (
          SELECT a.id, count(*) OVER ()::int AS matched ${filter}
          ORDER BY a.id LIMIT ${param(input.limit)} OFFSET ${param((input.page - 1) * input.limit)})
@@ -103,7 +110,7 @@ export class AgentsRepository {
   }
 
   async find(manager: EntityManager, id: number): Promise<AgentRow | null> {
-    const rows: AgentRow[] = await manager.query(`SELECT ${AGENT_COLUMNS} FROM agents a ${STATS_JOIN} WHERE a.id = $1`, [id]);
+    const rows = await preparedRead<AgentRow>(manager, 'cc_agents_find', `SELECT ${AGENT_COLUMNS} FROM agents a ${STATS_JOIN} WHERE a.id = $1`, [id]);
     return rows[0] ?? null;
   }
 

@@ -1,5 +1,5 @@
 import { Pool } from 'pg';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 
 /** Row helpers for raw SQL results (pg returns bigint and count() as strings). */
@@ -25,4 +25,14 @@ export async function namedQuery<T>(dataSource: DataSource, name: string, text: 
   const pool = (dataSource.driver as PostgresDriver).master as Pool;
   const result = await pool.query({ name, text, values });
   return result.rows as T[];
+}
+
+/**
+ * A read through `manager` as a named prepared statement when the manager is not bound to a
+ * transaction (the data source's own: any pooled connection will do), else as an ordinary query
+ * on the transaction's connection. For reads served often, whose planning costs as much as their
+ * execution. `name` must always come with the same `text`.
+ */
+export function preparedRead<T>(manager: EntityManager, name: string, text: string, values: unknown[]): Promise<T[]> {
+  return manager.queryRunner ? manager.query(text, values) : namedQuery<T>(manager.connection, name, text, values);
 }

@@ -3,6 +3,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { AgentState, AgentStatusView, Errors } from '@cc/common';
+import { preparedRead } from '@cc/database';
 import { activeCountSql, deriveState, heldCountSql, inWrapUp, stateSql } from './presence-state';
 
 /** An agent's presence row, locked FOR UPDATE for the rest of the transaction. */
@@ -39,23 +40,24 @@ interface LockedRow {
   now: Date;
 }
 
-interface StatusRow {
-  id: number;
-  number: string | null;
-  max_concurrent: number;
-  logged: boolean | null;
-  extension: string | null;
-  context: string | null;
-  paused: boolean | null;
-  pause_reason_id: number | null;
-  pause_reason_name: string | null;
-  wrap_up_until: Date | null;
-  active: number;
-  offered: number;
-  active_by_channel: Record<string, number>;
-  queue_ids: number[];
-  now: Date;
+/** The columns of an agent's status, as `statusColumnsSql` names them (`status_` + field). */
+export interface StatusColumns {
+  status_logged: boolean | null;
+  status_extension: string | null;
+  status_context: string | null;
+  status_paused: boolean | null;
+  status_pause_reason_id: number | null;
+  status_pause_reason_name: string | null;
+  status_wrap_up_until: Date | null;
+  status_active: number;
+  status_offered: number;
+  status_active_by_channel: Record<string, number>;
+  status_queue_ids: number[];
+  status_now: Date;
 }
+
+/** An `agents` row's id, number and capacity with its status columns. */
+export type StatusRow = { id: number; number: string | null; max_concurrent: number } & StatusColumns;
 
 const GO_OFFLINE = `UPDATE agent_presence SET logged = false, extension = NULL, context = NULL, paused = false,
   pause_reason_id = NULL, wrap_up_until = NULL, logged_at = NULL, socket_seen = false, disconnected_since = NULL,
@@ -118,20 +120,16 @@ export class PresenceRepository {
   /** Statuses of the given agents (every agent when `agentIds` is omitted), ordered by id. */
   async statusViews(manager: EntityManager, agentIds?: number[]): Promise<AgentStatusView[]> {
     if (agentIds && !agentIds.length) return [];
-    const rows: StatusRow[] = await manager.query(
-      `SELECT a.id, a.number, a.max_concurrent, p.logged, p.extension, p.context, p.paused,
-              pr.id AS pause_reason_id, pr.name AS pause_reason_name, p.wrap_up_until,
-              ${ACTIVE('a.id')} AS active, ${OFFERED('a.id')} AS offered, ${ACTIVE_BY_CHANNEL('a.id')} AS active_by_channel,
-              ARRAY(SELECT m.queue_id FROM queue_members m WHERE m.agent_id = a.id ORDER BY m.queue_id) AS queue_ids,
-              now() AS now
-       FROM agents a
-       LEFT JOIN agent_presence p ON p.agent_id = a.id
-       LEFT JOIN pause_reasons pr ON pr.id = p.pause_reason_id AND p.paused
+    // Planned once per pooled connection: planning (subqueries over conversations and its many indexes) cost as much as running it.
+    const rows = await preparedRead<StatusRow>(
+      manager,
+      agentIds ? 'cc_presence_status_views_of' : 'cc_presence_status_views',
+      `SELECT a.id, a.number, a.max_concurrent, ${statusColumnsSql()} FROM agents a ${statusJoinSql('a')}
        ${agentIds ? 'WHERE a.id = ANY($1::int[])' : ''}
        ORDER BY a.id`,
       agentIds ? [agentIds] : [],
     );
-    return rows.map(toStatusView);
+    return rows.map(statusViewOf);
   }
 
   /** The id of the pause reason named `name`, created when missing (safe under concurrent calls). */
@@ -305,25 +303,62 @@ export class PresenceRepository {
   }
 }
 
-function toStatusView(r: StatusRow): AgentStatusView {
-  const logged = r.logged === true;
-  const paused = logged && r.paused === true;
-  const wrapUpUntil = logged && inWrapUp(r.wrap_up_until, r.now) ? r.wrap_up_until : null;
+const STATUS_FIELDS = [
+  'logged',
+  'extension',
+  'context',
+  'paused',
+  'pause_reason_id',
+  'pause_reason_name',
+  'wrap_up_until',
+  'active',
+  'offered',
+  'active_by_channel',
+  'queue_ids',
+  'now',
+] as const;
+
+/**
+ * The join that gives agent `a` (an `agents` alias) its status, for statusViews and for reads of
+ * agents composed elsewhere (GET /agents: the page and its statuses in one statement, one snapshot).
+ */
+export function statusJoinSql(a: string): string {
+  return `LEFT JOIN LATERAL (
+    SELECT p.logged, p.extension, p.context, p.paused, pr.id AS pause_reason_id, pr.name AS pause_reason_name, p.wrap_up_until,
+           ${ACTIVE(`${a}.id`)} AS active, ${OFFERED(`${a}.id`)} AS offered, ${ACTIVE_BY_CHANNEL(`${a}.id`)} AS active_by_channel,
+           ARRAY(SELECT m.queue_id FROM queue_members m WHERE m.agent_id = ${a}.id ORDER BY m.queue_id) AS queue_ids,
+           now() AS now
+    FROM (SELECT) one
+    LEFT JOIN agent_presence p ON p.agent_id = ${a}.id
+    LEFT JOIN pause_reasons pr ON pr.id = p.pause_reason_id AND p.paused) agent_status ON true`;
+}
+
+/** ...and its columns (StatusColumns), to select beside the agent's id, number and max_concurrent. */
+export function statusColumnsSql(): string {
+  return STATUS_FIELDS.map((f) => `agent_status.${f} AS status_${f}`).join(', ');
+}
+
+/** The status of an agent read with statusJoinSql and statusColumnsSql. */
+export function statusViewOf(r: StatusRow): AgentStatusView {
+  const logged = r.status_logged === true;
+  const paused = logged && r.status_paused === true;
+  const now = r.status_now;
+  const wrapUpUntil = logged && inWrapUp(r.status_wrap_up_until, now) ? r.status_wrap_up_until : null;
   return {
     id: r.id,
     number: r.number,
     logged,
-    extension: logged ? r.extension : null,
-    context: logged ? r.context : null,
+    extension: logged ? r.status_extension : null,
+    context: logged ? r.status_context : null,
     paused,
-    pauseReason: paused && r.pause_reason_id !== null ? { id: r.pause_reason_id, name: r.pause_reason_name! } : null,
+    pauseReason: paused && r.status_pause_reason_id !== null ? { id: r.status_pause_reason_id, name: r.status_pause_reason_name! } : null,
     wrapUpUntil: wrapUpUntil ? wrapUpUntil.toISOString() : null,
-    state: deriveState({ logged, paused, wrapUpUntil, activeConversations: r.active, offeredConversations: r.offered, maxConcurrent: r.max_concurrent }, r.now),
-    activeConversations: r.active,
-    activeByChannel: r.active_by_channel,
-    offeredConversations: r.offered,
+    state: deriveState({ logged, paused, wrapUpUntil, activeConversations: r.status_active, offeredConversations: r.status_offered, maxConcurrent: r.max_concurrent }, now),
+    activeConversations: r.status_active,
+    activeByChannel: r.status_active_by_channel,
+    offeredConversations: r.status_offered,
     maxConcurrent: r.max_concurrent,
-    queueIds: r.queue_ids,
+    queueIds: r.status_queue_ids,
   };
 }
 

@@ -3,7 +3,8 @@
  * One server, the pairs workload measured on the fresh database, then 100,000 resolved
  * conversations with 1,000,000 messages seeded by SQL (generate_series, spread over the pairs'
  * agents so that their `stats` have history to count, messages of different conversations
- * interleaved as in real life), then measured again. Also `GET /conversations/:id/messages?before=`
+ * interleaved as in real life), then measured again once the server's report rollup has taken
+ * them and a CHECKPOINT has flushed the seed (see `settle`). Also `GET /conversations/:id/messages?before=`
  * and `GET /agents?limit=100`, one request after the other, before and after.
  */
 import { JsonClient } from '../lib/http';
@@ -31,6 +32,8 @@ export interface HistoryResult {
   rate: number;
   durationS: number;
   seedMs: number;
+  /** From the seed's end until the report rollup had taken the seeded conversations (then a CHECKPOINT). */
+  settleMs: number;
   empty: HistoryPoint;
   grown: HistoryPoint;
 }
@@ -57,10 +60,43 @@ async function seed(url: string, agentIds: number[], conversations: number, perC
        FROM generate_series(1, $2::int) k, conversations c WHERE c.id >= $1 ORDER BY k, c.id`,
       [first, perConversation],
     );
-    // What autovacuum would have done to tables that grew over months.
+    // What autovacuum would have done to tables that grew over months (the counters took one
+    // update per seeded conversation, at its commit).
     await client.query(`VACUUM ANALYZE customers`);
     await client.query(`VACUUM ANALYZE conversations`);
     await client.query(`VACUUM ANALYZE messages`);
+    await client.query(`VACUUM ANALYZE agent_conversation_counts`);
+  });
+}
+
+const ROLLUP_WAIT_MS = 150_000;
+
+/**
+ * What a database that grew over months would not be doing while it is measured. The server's
+ * report rollup (every 60 s) takes the 100,000 seeded conversations in one run, 1–2 s of one
+ * PostgreSQL core spilling to disk, where a live system rolls up a minute of traffic per run: wait
+ * until it has (the watermark's id past the seeded ones). Then a CHECKPOINT, so that the seed's
+ * gigabyte of writes is on disk before the commits being measured wait for their own fsyncs
+ * (else the checkpoint the seed's WAL started spreads over the next minutes of the run).
+ * Answers how long the rollup took to catch up, and the CHECKPOINT's error (it needs superuser or
+ * pg_checkpoint) if any.
+ */
+async function settle(url: string): Promise<{ ms: number; checkpointError?: string }> {
+  const started = Date.now();
+  return withClient(url, async (client) => {
+    const [{ last }] = (await client.query(`SELECT coalesce(max(id), 0)::int AS last FROM conversations`)).rows;
+    for (;;) {
+      const [row] = (await client.query(`SELECT rolled_id FROM conversation_report_watermark`)).rows;
+      if (row && Number(row.rolled_id) >= last) break;
+      if (Date.now() - started > ROLLUP_WAIT_MS) throw new Error(`the report rollup did not reach conversation ${last} within ${ROLLUP_WAIT_MS / 1000} s`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    const ms = Date.now() - started;
+    const checkpointError = await client.query('CHECKPOINT').then(
+      () => undefined,
+      (error: Error) => error.message,
+    );
+    return { ms, checkpointError };
   });
 }
 
@@ -124,11 +160,13 @@ export async function runHistory(options: GrowthOptions): Promise<HistoryResult>
       const seedStarted = Date.now();
       await seed(url, init.agentIds, conversations, MESSAGES_PER_CONVERSATION);
       const seedMs = Date.now() - seedStarted;
+      const { ms: settleMs, checkpointError } = await settle(url);
+      options.log(`  history: seeded in ${(seedMs / 1000).toFixed(0)} s; the report rollup caught up ${(settleMs / 1000).toFixed(0)} s later; ${checkpointError ? `CHECKPOINT refused (${checkpointError})` : 'CHECKPOINT done'}`);
       await generator.call('run', { rate: 500, durationS: 2, drainS: 3 }, 60_000); // warm the new plans and pages
       const grownRun = await messageRun(generator, params, { server: server.pid });
       const grown = point(grownRun, 'server', await reads(url, http, server.admin.token, requests));
       options.log(`  history (grown, seeded in ${(seedMs / 1000).toFixed(0)} s): ${fmt(grown.cpuUsPerMsg)} µs/msg, e2e p99 ${fmt(grown.e2eP99, 2)} ms, history p99 ${fmt(grown.historyBefore.p99, 2)} ms, agents p99 ${fmt(grown.agentsPage.p99, 2)} ms`);
-      return { pairs, rate, durationS, seedMs, empty, grown };
+      return { pairs, rate, durationS, seedMs, settleMs, empty, grown };
     } finally {
       await closeGenerator(generator);
     }
@@ -155,7 +193,7 @@ export function historySection(r: HistoryResult): string {
   return [
     `### Growth: ${r.grown.storedMessages.toLocaleString('en')} stored messages in ${r.grown.storedConversations.toLocaleString('en')} conversations (phase \`history\`)`,
     '',
-    `${r.pairs} pairs at ${r.rate} msg/s for ${r.durationS} s on the fresh database, then again after seeding with SQL (${fmt(r.seedMs / 1000, 0)} s); the same server process. Reads one after the other (admin token): a page of 50 before the middle of a random conversation's history, and \`GET /agents?limit=100\`.`,
+    `${r.pairs} pairs at ${r.rate} msg/s for ${r.durationS} s on the fresh database, then again after seeding with SQL (${fmt(r.seedMs / 1000, 0)} s), once the report rollup had taken the seeded conversations (${fmt((r.settleMs ?? NaN) / 1000, 0)} s later) and a \`CHECKPOINT\`; the same server process. Reads one after the other (admin token): a page of 50 before the middle of a random conversation's history, and \`GET /agents?limit=100\`.`,
     '',
     mdTable(
       ['database', 'messages / conversations', 'server µs/msg', 'postgres µs/msg', 'e2e p50 ms', 'e2e p99 ms', 'ack p99 ms', 'lost / dup', 'history `before=` p99 ms', '`GET /agents?limit=100` p99 ms'],
