@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { OutboxRepository } from '@cc/database';
+import { OutboxRepository, recordEvent } from '@cc/database';
 import { createTestApp, TestApp } from './utils/create-test-app';
 
 /**
@@ -74,5 +74,59 @@ describe('Outbox claims (e2e)', () => {
     expect(await outbox.deliveredAndClaim([{ id: b1, attempt: b1Attempt, statusCode: 204 }], 0, 15)).toEqual([]);
     expect(await status(b1)).toBe('delivered');
     expect((await outbox.claim(10, 15)).map((d) => d.id)).toEqual([b2]);
+  });
+  it('holds the events behind a head that waits for a retry out of the due ones, and releases them one by one as heads settle', async () => {
+    const line = 3001;
+    // Through the outbox's own insert (recordEvent outside a transaction inserts at once).
+    const store = (text: string) =>
+      recordEvent(db.manager, { type: 'message.created', conversationId: line, channel: 'web', actor: { type: 'customer', id: 7 }, data: { message: { text } } });
+    const ofLine = async () =>
+      (await db.query(
+        `SELECT d.id::text AS id, e.data->'message'->>'text' AS text, d.status, d.next_attempt_at > now() AS later, d.next_attempt_at
+         FROM webhook_deliveries d JOIN outbox_events e ON e.id = d.event_id WHERE d.conversation_id = $1 ORDER BY d.event_id`,
+        [line],
+      )) as { id: string; text: string; status: string; later: boolean; next_attempt_at: Date }[];
+
+    await store('h');
+    const [head] = await outbox.claim(10, 15);
+    expect(JSON.parse(head.body).data.message.text).toBe('h');
+    await store('f0'); // stored while the head is in flight: due, but not claimable
+    await outbox.attemptFailed(head.id, head.attempts, 500, 'HTTP 500', 30);
+    await store('f1');
+    await store('f2');
+    let rows = await ofLine();
+    expect(rows.map((r) => [r.text, r.status, r.later])).toEqual([
+      ['h', 'pending', true],
+      ['f0', 'pending', true],
+      ['f1', 'pending', true],
+      ['f2', 'pending', true],
+    ]);
+    // None of them is due before the head's retry: a claim visits none of them.
+    for (const r of rows.slice(1)) expect(r.next_attempt_at.getTime()).toBeGreaterThanOrEqual(rows[0].next_attempt_at.getTime());
+    expect(await outbox.claim(10, 15)).toEqual([]);
+
+    // The head retried now and delivered: the next one (only) is due at once, then claimed.
+    await outbox.retryNow(webhookId, Number(head.id));
+    const [again] = await outbox.claim(10, 15);
+    expect(again.id).toBe(head.id);
+    await outbox.deliveredAndClaim([{ id: again.id, attempt: again.attempts, statusCode: 200 }], 0, 15);
+    rows = await ofLine();
+    expect(rows.map((r) => [r.text, r.status, r.later])).toEqual([
+      ['h', 'delivered', false],
+      ['f0', 'pending', false],
+      ['f1', 'pending', true],
+      ['f2', 'pending', true],
+    ]);
+    const [f0] = await outbox.claim(10, 15);
+    expect(f0.id).toBe(rows[1].id);
+
+    // Given up for good, the head no longer holds the line: the next one is due at once.
+    await outbox.attemptFailed(f0.id, f0.attempts, null, 'No answer within 10 s', null);
+    const [f1] = await outbox.claim(10, 15);
+    expect(f1.id).toBe(rows[2].id);
+    await outbox.deliveredAndClaim([{ id: f1.id, attempt: f1.attempts, statusCode: 200 }], 0, 15);
+    const [f2] = await outbox.claim(10, 15);
+    expect(f2.id).toBe(rows[3].id);
+    expect((await ofLine()).map((r) => r.status)).toEqual(['delivered', 'failed', 'delivered', 'pending']);
   });
 });

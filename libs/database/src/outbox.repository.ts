@@ -64,14 +64,54 @@ function claimSql(limit: string, lease: string, settled?: string): string {
 
 const CLAIM_SQL = `WITH ${claimSql('$1', '$2')}`;
 
+/**
+ * The next pending delivery of each line (webhook, conversation) whose head `settled` (a CTE of
+ * webhook_id, conversation_id, event_id) left pending in this statement becomes due now: it may
+ * have been held back behind the head's retries (see lastPendingSql in outbox.ts). Its rows have a
+ * future next_attempt_at, so no claim of the same statement touches them.
+ */
+function releaseNextSql(name: string, settled: string): string {
+  return `
+  ${name} AS (
+    UPDATE webhook_deliveries n SET next_attempt_at = now()
+    FROM ${settled} s
+    WHERE n.id = (SELECT p.id FROM webhook_deliveries p
+                  WHERE p.webhook_id = s.webhook_id AND p.conversation_id = s.conversation_id AND p.status = 'pending' AND p.event_id > s.event_id
+                  ORDER BY p.event_id LIMIT 1)
+      AND n.next_attempt_at > now()
+  )`;
+}
+
 /** 2xx answers, each recorded only by the claim that made that attempt (a late answer after a lost lease changes nothing). */
 const DELIVERED_CTE = `
   delivered AS (
     UPDATE webhook_deliveries d SET status = 'delivered', delivered_at = now(), leased_until = NULL, last_status_code = a.status_code, last_error = NULL
     FROM unnest($1::bigint[], $2::int[], $3::int[]) AS a(id, attempt, status_code)
     WHERE d.id = a.id AND d.attempts = a.attempt AND d.status = 'pending'
-    RETURNING d.id
-  )`;
+    RETURNING d.id, d.webhook_id, d.conversation_id, d.event_id
+  ), ${releaseNextSql('released', 'delivered')}`;
+
+/**
+ * A failed attempt ($1 delivery, $2 its attempt): retried after $5 seconds, the events behind it
+ * in its line wait at least as long; failed for good ($5 null), the next one is due at once.
+ */
+const ATTEMPT_FAILED_SQL = `
+  WITH head AS (
+    UPDATE webhook_deliveries
+    SET status = CASE WHEN $5::float8 IS NULL THEN 'failed' ELSE 'pending' END,
+        next_attempt_at = CASE WHEN $5::float8 IS NULL THEN next_attempt_at ELSE now() + make_interval(secs => $5::float8) END,
+        leased_until = NULL, last_status_code = $3, last_error = $4
+    WHERE id = $1 AND attempts = $2 AND status = 'pending'
+    RETURNING webhook_id, conversation_id, event_id, status, next_attempt_at
+  ), held AS (
+    UPDATE webhook_deliveries f SET next_attempt_at = h.next_attempt_at
+    FROM head h
+    WHERE h.status = 'pending' AND f.webhook_id = h.webhook_id AND f.conversation_id = h.conversation_id
+      AND f.status = 'pending' AND f.event_id > h.event_id AND f.next_attempt_at < h.next_attempt_at
+  ), given_up AS (
+    SELECT * FROM head WHERE status = 'failed'
+  ), ${releaseNextSql('released', 'given_up')}
+  SELECT count(*)::int AS n FROM head`;
 
 const DELIVERED_AND_CLAIM_SQL = `WITH ${DELIVERED_CTE}, ${claimSql('$4', '$5', 'delivered')}`;
 
@@ -106,14 +146,7 @@ export class OutboxRepository {
 
   /** Records a failed attempt: retried after `retryInSeconds`, or failed for good when null. */
   async attemptFailed(id: string, attempt: number, statusCode: number | null, error: string, retryInSeconds: number | null): Promise<void> {
-    await this.dataSource.query(
-      `UPDATE webhook_deliveries
-       SET status = CASE WHEN $5::float8 IS NULL THEN 'failed' ELSE 'pending' END,
-           next_attempt_at = CASE WHEN $5::float8 IS NULL THEN next_attempt_at ELSE now() + make_interval(secs => $5::float8) END,
-           leased_until = NULL, last_status_code = $3, last_error = $4
-       WHERE id = $1 AND attempts = $2 AND status = 'pending'`,
-      [id, attempt, statusCode, error.slice(0, 1000), retryInSeconds],
-    );
+    await this.dataSource.query(ATTEMPT_FAILED_SQL, [id, attempt, statusCode, error.slice(0, 1000), retryInSeconds]);
   }
 
   async list(webhookId: number, status: DeliveryStatus | undefined, limit: number, offset: number): Promise<{ rows: DeliveryRow[]; total: number }> {

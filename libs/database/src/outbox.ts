@@ -43,10 +43,24 @@ export function outboxInsertSql(source: string): string {
     ORDER BY s.ord
     RETURNING id, type, conversation_id, channel
   ), outbox_del AS (
-    INSERT INTO webhook_deliveries (event_id, webhook_id, conversation_id)
-    SELECT e.id, w.id, e.conversation_id FROM outbox_ev e JOIN webhooks w ON ${matches('e')}
+    INSERT INTO webhook_deliveries (event_id, webhook_id, conversation_id, next_attempt_at)
+    SELECT e.id, w.id, e.conversation_id, greatest(now(), (${lastPendingSql('w.id', 'e.conversation_id')}))
+    FROM outbox_ev e JOIN webhooks w ON ${matches('e')}
     ORDER BY e.id, w.id
   )`;
+}
+
+/**
+ * When the pending delivery last in line for (\`webhook\`, \`conversation\`) is next tried (null
+ * when none). A new event of the conversation is due no earlier: while the head of the line waits
+ * for a retry, the events behind it are not due, so claims never visit them (OutboxRepository
+ * keeps the line's times in step as attempts fail and succeed). Order itself does not rest on
+ * this: a claim takes only the oldest pending event of each line.
+ */
+function lastPendingSql(webhook: string, conversation: string): string {
+  return `SELECT p.next_attempt_at FROM webhook_deliveries p
+    WHERE p.webhook_id = ${webhook} AND p.conversation_id = ${conversation} AND p.status = 'pending'
+    ORDER BY p.event_id DESC LIMIT 1`;
 }
 
 const INSERT_QUEUED_SQL = `
