@@ -174,8 +174,6 @@ export class AgentsService {
       throw err;
     }
   }
-
-
 }
 
 function normalizeEmail(email: string): string {

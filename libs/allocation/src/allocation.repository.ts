@@ -116,6 +116,16 @@ function params(d: DecisionRecord): unknown[] {
 }
 
 /**
+ * The decision log's row for how an offer ended (accepted, declined, expired, revoked, withdrawn)
+ * for each row of `rows` (columns id, queue_id and `agent`): no candidates, the offer's own
+ * decision listed them.
+ */
+function offerAnswerDecisionSql(rows: string, trigger: string, outcome: string, agent: string): string {
+  return `INSERT INTO allocation_decisions (conversation_id, trigger, strategy, candidates, outcome, agent_id)
+         SELECT r.id, ${trigger}, coalesce(q.strategy, 'none'), '[]', ${outcome}, r.${agent} FROM ${rows} r LEFT JOIN queues q ON q.id = r.queue_id`;
+}
+
+/**
  * The SQL of allocation: its lock, its decisions (the table `allocation_decisions` is this
  * library's), and the drain's two questions. A decision is one statement: the decision row plus
  * the owners' own writes (conversations, agent_presence, queues), composed from the fragments
@@ -191,8 +201,7 @@ export class AllocationRepository {
       `WITH accepted AS (
          ${acceptOfferSql('$1', '$2')}
        ), decision AS (
-         INSERT INTO allocation_decisions (conversation_id, trigger, strategy, candidates, outcome, agent_id)
-         SELECT a.id, 'offer-accepted', coalesce(q.strategy, 'none'), '[]', 'accepted', a.agent_id FROM accepted a LEFT JOIN queues q ON q.id = a.queue_id
+         ${offerAnswerDecisionSql('accepted', `'offer-accepted'`, `'accepted'`, 'agent_id')}
        )
        SELECT * FROM accepted`,
       [conversationId, agentId],
@@ -203,8 +212,8 @@ export class AllocationRepository {
   /** The decision log's end of an offer that was never answered because its conversation was resolved (caller holds the conversation's row lock). */
   async recordOfferWithdrawn(manager: EntityManager, conversationId: number, agentId: number, trigger: string): Promise<void> {
     await manager.query(
-      `INSERT INTO allocation_decisions (conversation_id, trigger, strategy, candidates, outcome, agent_id)
-       SELECT c.id, $3, coalesce(q.strategy, 'none'), '[]', 'offer-revoked', $2 FROM conversations c LEFT JOIN queues q ON q.id = c.queue_id WHERE c.id = $1`,
+      `WITH withdrawn AS (SELECT id, queue_id, $2::int AS agent_id FROM conversations WHERE id = $1)
+       ${offerAnswerDecisionSql('withdrawn', '$3', `'offer-revoked'`, 'agent_id')}`,
       [conversationId, agentId, trigger],
     );
   }
@@ -234,8 +243,7 @@ export class AllocationRepository {
     }
     return manager.query(
       `WITH ${endOffersSql(where, tail, outcome !== 'offer-revoked')}, decision AS (
-         INSERT INTO allocation_decisions (conversation_id, trigger, strategy, candidates, outcome, agent_id)
-         SELECT e.id, $2, coalesce(q.strategy, 'none'), '[]', $1, e.offered_agent_id FROM ended e LEFT JOIN queues q ON q.id = e.queue_id
+         ${offerAnswerDecisionSql('ended', '$2', '$1', 'offered_agent_id')}
        )
        SELECT e.*, coalesce(q.pause_on_missed_offer, false) AS pause_on_missed_offer
        FROM ended e LEFT JOIN queues q ON q.id = e.queue_id ORDER BY e.id`,

@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { setImmediate as nextTurn } from 'timers/promises';
 import { Role } from '@cc/common';
 import { TokenService } from '@cc/auth';
+import { slicesInTurns } from './in-turns';
 import { ClientSocket, SocketHub } from './server-events';
 
 /** How often this instance re-checks the tokens of its open sockets (the contract allows 5 s). */
@@ -45,14 +45,10 @@ export class SocketSessions implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   async check(now = Date.now(), perSlice = SOCKETS_PER_SLICE): Promise<void> {
-    const sockets = this.hub.localSockets();
-    for (let start = 0; start < sockets.length; start += perSlice) {
-      if (start > 0) await nextTurn();
-      await this.checkSlice(sockets.slice(start, start + perSlice), now);
-    }
+    await slicesInTurns(this.hub.localSockets(), perSlice, (slice) => this.checkSlice(slice, now));
   }
 
-  private async checkSlice(slice: ClientSocket[], now: number): Promise<void> {
+  private async checkSlice(slice: readonly ClientSocket[], now: number): Promise<void> {
     const sockets = slice.filter((s) => s.connected && s.data?.user);
     const live: ClientSocket[] = [];
     for (const socket of sockets) {
