@@ -146,6 +146,11 @@ export interface OurServerOptions {
 }
 
 /** Starts `node dist/apps/contact-center/main.js` on a free port, waits for health, logs the admin in. */
+/** Extra node flags for our server only (BENCH_OURS_NODE_ARGS, space-separated), to A/B runtime settings such as GC sizes. */
+function ourNodeArgs(): string[] {
+  return (process.env.BENCH_OURS_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+}
+
 export async function startOurServer({ database, label, profileDir, gcOnSignal, redisUrl, joinOf, env }: OurServerOptions): Promise<OurServer> {
   const entry = ourEntry();
   if (!existsSync(entry)) throw new Error(`${entry} does not exist (build with: npx nest build contact-center)`);
@@ -183,7 +188,7 @@ export async function startOurServer({ database, label, profileDir, gcOnSignal, 
       ...env,
     },
     REPO_ROOT,
-    [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(gcOnSignal ? GC_ON_SIGNAL.nodeArgs : [])],
+    [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(gcOnSignal ? GC_ON_SIGNAL.nodeArgs : []), ...ourNodeArgs()],
   );
   const url = `http://127.0.0.1:${port}`;
   const api = new ContactCenterApi(url);
