@@ -145,12 +145,12 @@ export interface OurServerOptions {
   env?: Record<string, string | undefined>;
 }
 
-/** Starts `node dist/apps/contact-center/main.js` on a free port, waits for health, logs the admin in. */
 /** Extra node flags for our server only (BENCH_OURS_NODE_ARGS, space-separated), to A/B runtime settings such as GC sizes. */
 function ourNodeArgs(): string[] {
   return (process.env.BENCH_OURS_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
 }
 
+/** Starts `node dist/apps/contact-center/main.js` on a free port, waits for health, logs the admin in. */
 export async function startOurServer({ database, label, profileDir, gcOnSignal, redisUrl, joinOf, env }: OurServerOptions): Promise<OurServer> {
   const entry = ourEntry();
   if (!existsSync(entry)) throw new Error(`${entry} does not exist (build with: npx nest build contact-center)`);
