@@ -40,22 +40,23 @@ export interface DecisionRow {
 
 const INSERT_DECISION = `INSERT INTO allocation_decisions (conversation_id, trigger, strategy, candidates, outcome, agent_id) VALUES ($1, $2, $3, $4, $5, $6)`;
 
-/** Members that could take a conversation now: logged in, not paused, out of wrap-up, holding fewer slots (offered + active) than their capacity. */
+/** Members that could take a conversation now: logged in, not paused, out of wrap-up, holding fewer slots (offered + active) than their capacity; with their free slots. */
 const FREE_AGENTS_SQL = `
-  SELECT a.id FROM agents a JOIN agent_presence p ON p.agent_id = a.id
-  WHERE ${availableSql('p', 'a', heldCountSql('a.id'))}`;
+  SELECT a.id, a.max_concurrent - h.held AS room FROM agents a JOIN agent_presence p ON p.agent_id = a.id
+  CROSS JOIN LATERAL (SELECT ${heldCountSql('a.id')} AS held) h
+  WHERE ${availableSql('p', 'a', 'h.held')}`;
 
 /**
- * The oldest waiting conversation (higher queue priority first) that one of the free agents may
- * take. Each queue's line is walked in its own order on its index (conversations_waiting) until a
- * conversation a free member may take, then the heads of the queues are compared: the same first
- * conversation as ordering every waiting conversation of every queue, without judging them all
- * (10,000 waiting cost one membership check each per drain step).
+ * The oldest waiting conversations (higher queue priority first) that one of the free agents may
+ * take, at most $3. Each queue's line is walked in its own order on its index
+ * (conversations_waiting) until $3 conversations a free member may take, then the heads of the
+ * queues are merged: the same first conversations as ordering every waiting conversation of every
+ * queue, without judging them all (10,000 waiting cost one membership check each per drain step).
  */
-const NEXT_SERVICEABLE_SQL = `
-  SELECT h.id FROM queues q
+const SERVICEABLE_SQL = `
+  SELECT h.*, q.webhook_url FROM queues q
   CROSS JOIN LATERAL (
-    SELECT c.id, c.waiting_since FROM conversations c
+    SELECT c.* FROM conversations c
     WHERE c.queue_id = q.id AND c.status = 'queued' AND NOT (c.id = ANY($1::int[]))
       AND EXISTS (
         SELECT 1 FROM queue_members m JOIN agents a ON a.id = m.agent_id
@@ -63,11 +64,20 @@ const NEXT_SERVICEABLE_SQL = `
           AND ${servesChannelSql('a', 'c.channel')}
           AND ${channelHasRoomSql('a', 'c.channel', heldCountSql('a.id', 'c.channel'))})
     ORDER BY ${waitingOrderSql('c')}
-    LIMIT 1
+    LIMIT $3
   ) h
   WHERE EXISTS (SELECT 1 FROM queue_members m WHERE m.queue_id = q.id AND m.agent_id = ANY($2::int[]))
   ORDER BY q.priority DESC, ${waitingOrderSql('h')}
-  LIMIT 1`;
+  LIMIT $3`;
+
+/** A waiting conversation the drain found serviceable, with its queue's webhook (null: decided by the queue's strategy). */
+export type ServiceableRow = ConversationRow & { webhook_url: string | null };
+
+/** The free agents and their free slots in all (each agent's capacity less the slots it holds). */
+export interface FreeAgents {
+  ids: number[];
+  slots: number;
+}
 
 /** One decision of a batch written by recordDecisions: an assignment (agentId) or a wait (entry: its wait starts now). */
 export interface BatchedDecision extends DecisionRecord {
@@ -274,15 +284,14 @@ export class AllocationRepository {
     return manager.query(`SELECT * FROM allocation_decisions WHERE conversation_id = $1 ORDER BY id`, [conversationId]);
   }
 
-  async freeAgentIds(manager: EntityManager): Promise<number[]> {
-    const rows: { id: number }[] = await manager.query(FREE_AGENTS_SQL);
-    return rows.map((r) => r.id);
+  async freeAgents(manager: EntityManager): Promise<FreeAgents> {
+    const rows: { id: number; room: number }[] = await manager.query(FREE_AGENTS_SQL);
+    return { ids: rows.map((r) => r.id), slots: rows.reduce((sum, r) => sum + r.room, 0) };
   }
 
-  /** The next conversation one of `freeAgentIds` may take, skipping those already `tried`. */
-  async nextServiceable(manager: EntityManager, tried: number[], freeAgentIds: number[]): Promise<number | null> {
-    const rows: { id: number }[] = await manager.query(NEXT_SERVICEABLE_SQL, [tried, freeAgentIds]);
-    return rows[0]?.id ?? null;
+  /** The next `limit` conversations one of `freeAgentIds` may take, in the line's order, skipping those already `tried`. */
+  async serviceable(manager: EntityManager, tried: number[], freeAgentIds: number[], limit: number): Promise<ServiceableRow[]> {
+    return manager.query(SERVICEABLE_SQL, [tried, freeAgentIds, limit]);
   }
 
   /** What a webhook is told about the customer. */

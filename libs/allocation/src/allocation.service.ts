@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ConversationRow, ConversationsRepository } from '@cc/conversations';
+import { ServiceableRow } from './allocation.repository';
 import { Decider } from './decider';
 import { WebhookConsultation } from './webhook-consultation';
 
@@ -27,6 +28,22 @@ export class AllocationService {
       return row;
     }
     return this.allocateNew(row, !!row.webhook_url, trigger);
+  }
+
+  /**
+   * The drain's share: conversations it found waiting (as allocateWaiting with `background`),
+   * those decided by their queue's strategy queued together so that they share one decision
+   * transaction. Settles when all are decided, answering the decisions that failed (one failing
+   * does not fail the others).
+   */
+  async allocateDrained(rows: ServiceableRow[], trigger: string): Promise<{ conversationId: number; error: unknown }[]> {
+    const byStrategy: number[] = [];
+    for (const row of rows) {
+      if (row.webhook_url) this.consultation.consultInBackground(row, trigger);
+      else byStrategy.push(row.id);
+    }
+    const settled = await Promise.allSettled(this.decider.decideAll(byStrategy, trigger));
+    return settled.flatMap((s, i) => (s.status === 'rejected' ? [{ conversationId: byStrategy[i], error: s.reason as unknown }] : []));
   }
 
   /** Allocates a conversation just stored (committed) in a queue with or without a webhook. */

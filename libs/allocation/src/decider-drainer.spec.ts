@@ -221,6 +221,53 @@ describe('Drainer', () => {
     expect((await statusOf(web)).status).toBe('queued');
   });
 
+  /** The transaction that last wrote each conversation (rows written by one transaction share its xmin). */
+  const writersOf = async (ids: number[]) => new Set((await q(`SELECT xmin::text AS tx FROM conversations WHERE id = ANY($1::int[])`, [ids])).map((r) => r.tx));
+
+  it('hands out as many conversations as there are free slots in one transaction, in the line order, never beyond capacity', async () => {
+    const low = await queue('low', 0);
+    const high = await queue('high', 10);
+    const agents = new Map([
+      [await agent([low, high], 2), 2],
+      [await agent([low, high], 1), 1],
+      [await agent([low], 2), 2],
+    ]);
+    const lowIds = [];
+    for (let i = 0; i < 6; i++) lowIds.push(await waiting(low, 60 - i * 10));
+    const highIds = [await waiting(high, 5), await waiting(high, 1)];
+    await drainer.drain('test');
+    // Five slots: the high queue's two, then the low queue's three oldest; the rest wait.
+    const served = [...highIds, ...lowIds.slice(0, 3)];
+    for (const id of served) expect((await statusOf(id)).status).toBe('active');
+    for (const id of lowIds.slice(3)) expect(await statusOf(id)).toEqual({ status: 'queued', agent_id: null });
+    expect(await writersOf(served)).toHaveProperty('size', 1);
+    for (const [agentId, max] of agents) expect((await q(`SELECT id FROM conversations WHERE agent_id = $1 AND status = 'active'`, [agentId])).length).toBe(max);
+    for (const id of served) expect(await decisionsOf(id)).toEqual([expect.objectContaining({ outcome: 'assigned', trigger: 'test' })]);
+    for (const id of lowIds.slice(3)) expect(await decisionsOf(id)).toEqual([]);
+  });
+
+  it('keeps the others of its transaction when one decision fails, and gives that slot to the next in line', async () => {
+    const queueId = await queue('q1');
+    for (let i = 0; i < 3; i++) await agent([queueId]);
+    const [w1, w2, w3, w4] = [await waiting(queueId, 40), await waiting(queueId, 30), await waiting(queueId, 20), await waiting(queueId, 10)];
+    // The database refuses w2's assignment: its decision fails and rolls back the shared transaction.
+    await q(`CREATE FUNCTION refuse_assignment() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$`);
+    await q(`CREATE TRIGGER refuse_assignment BEFORE UPDATE ON conversations FOR EACH ROW WHEN (NEW.id = ${w2} AND NEW.status = 'active') EXECUTE FUNCTION refuse_assignment()`);
+    try {
+      await drainer.drain('test');
+    } finally {
+      await q(`DROP TRIGGER refuse_assignment ON conversations`);
+      await q(`DROP FUNCTION refuse_assignment()`);
+    }
+    for (const id of [w1, w3, w4]) {
+      expect((await statusOf(id)).status).toBe('active');
+      expect(await decisionsOf(id)).toHaveLength(1);
+    }
+    expect(await statusOf(w2)).toEqual({ status: 'queued', agent_id: null });
+    expect(await decisionsOf(w2)).toEqual([]);
+    expect((await q(`SELECT DISTINCT agent_id FROM conversations WHERE status = 'active'`)).length).toBe(3);
+  });
+
   it('coalesces calls: a drain asked for while one runs makes it go round again, and nothing is decided twice', async () => {
     const queueId = await queue('q1');
     const first = await waiting(queueId, 30);

@@ -7,7 +7,7 @@ import { QueuesService } from '@cc/queues';
 import { AllocationOutcome, CandidateVerdict } from './allocation-decision.entity';
 import { AllocationRepository, BatchedDecision } from './allocation.repository';
 import { CandidatePool, CandidatesRepository, LOGGED_MEMBERS, Member, QueueRow, wholePool } from './candidates.repository';
-import { DecisionBatch, DecisionQueue, Deferred } from './decision-queue';
+import { Decision, DecisionBatch, DecisionQueue, Deferred } from './decision-queue';
 import { chooseOverflow, judge, JudgeOptions, orderByStrategy, precedesUnread, preferFresh, Verdict } from './strategies';
 
 export interface Choice {
@@ -63,7 +63,16 @@ export class Decider {
 
   /** Decides about a stored conversation by the queue's strategy, in the decision queue (see DecisionQueue). */
   decide(conversationId: number, trigger: string): Promise<ConversationRow> {
-    return this.decisions.push(async (manager, batch) => {
+    return this.decisions.push(this.decision(conversationId, trigger), conversationId);
+  }
+
+  /** decide() for several conversations at once, queued together so they share one transaction (the drain's batch); one promise each, in order. */
+  decideAll(conversationIds: number[], trigger: string): Promise<ConversationRow>[] {
+    return this.decisions.pushAll(conversationIds.map((id) => ({ work: this.decision(id, trigger), conversationId: id })));
+  }
+
+  private decision(conversationId: number, trigger: string): Decision<ConversationRow> {
+    return async (manager, batch) => {
       // Decided earlier in this batch and not yet written: write it first, then look again.
       if (batch.isPending(conversationId)) await batch.flush(manager);
       const locked = batch.conversations.get(conversationId);
@@ -72,7 +81,7 @@ export class Decider {
       if (current.status !== 'queued') return current;
       const { queue, choice } = await this.chooseLocked(manager, batch, current, pool);
       return this.applyInBatch(manager, batch, current, queue, choice, trigger);
-    }, conversationId);
+    };
   }
 
   /**

@@ -155,7 +155,7 @@ export class DecisionBatch {
   }
 }
 
-const MAX_DECISIONS_PER_TRANSACTION = 200;
+export const MAX_DECISIONS_PER_TRANSACTION = 200;
 
 /**
  * Runs decisions about already stored conversations holding the allocation lock. Decisions of
@@ -182,6 +182,11 @@ export class DecisionQueue {
   /** Queues a decision; `conversationId` names the stored conversation it is about, so a batch locks them all in one statement. */
   push<T>(work: Decision<T>, conversationId?: number): Promise<T> {
     return this.queue.push({ work: work as Decision, conversationId }) as Promise<T>;
+  }
+
+  /** Queues decisions together, so that they share one transaction (up to MAX_DECISIONS_PER_TRANSACTION); one promise each, in order. */
+  pushAll<T>(decisions: { work: Decision<T>; conversationId: number }[]): Promise<T>[] {
+    return this.queue.pushAll(decisions as Pending[]) as Promise<T>[];
   }
 
   private async decideBatch(batch: Pending[]): Promise<Settled<unknown>[]> {

@@ -2,11 +2,15 @@ import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AllocationRepository } from './allocation.repository';
 import { AllocationService } from './allocation.service';
+import { MAX_DECISIONS_PER_TRANSACTION } from './decision-queue';
 
 /**
- * Hands waiting conversations to free agents, oldest first, until no free agent can take any.
- * Calls on one instance coalesce (one loop runs; a call during it makes it go round once more);
- * instances serialise on the allocation lock.
+ * Hands waiting conversations to free agents, in the line's order (queue priority, then wait),
+ * until no free agent can take any. Each step takes as many serviceable conversations as there
+ * are free slots (at most one decision transaction's worth) and decides them together, in one
+ * allocation-lock transaction: the decisions, not this count, keep every capacity (they read the
+ * held slots under the lock). Calls on one instance coalesce (one loop runs; a call during it
+ * makes it go round once more); instances serialise on the allocation lock.
  */
 @Injectable()
 export class Drainer implements OnApplicationShutdown {
@@ -38,12 +42,14 @@ export class Drainer implements OnApplicationShutdown {
         const tried: number[] = [];
         for (;;) {
           if (this.closed) return;
-          const free = await this.repo.freeAgentIds(this.dataSource.manager);
-          if (!free.length) break;
-          const next = await this.repo.nextServiceable(this.dataSource.manager, tried, free);
-          if (next === null) break;
-          tried.push(next);
-          await this.allocation.allocateWaiting(next, trigger, { background: true });
+          const free = await this.repo.freeAgents(this.dataSource.manager);
+          if (!free.ids.length) break;
+          const next = await this.repo.serviceable(this.dataSource.manager, tried, free.ids, Math.min(free.slots, MAX_DECISIONS_PER_TRANSACTION));
+          if (!next.length) break;
+          tried.push(...next.map((c) => c.id));
+          // A decision that failed leaves its conversation waiting (the sweep looks again); the others of its step stand.
+          const failed = await this.allocation.allocateDrained(next, trigger);
+          for (const f of failed) if (!this.closed) this.logger.error(`Drain decision for conversation ${f.conversationId} failed: ${(f.error as Error)?.stack ?? f.error}`);
         }
       } while (this.drainAgain);
     } catch (err) {

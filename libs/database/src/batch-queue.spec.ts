@@ -13,6 +13,19 @@ describe('BatchQueue', () => {
     expect(batches).toEqual([[1], [2, 3, 4]]);
   });
 
+  it('takes calls pushed together into one batch, even on an idle queue, up to maxBatch, and refuses those beyond maxPending', async () => {
+    const batches: number[][] = [];
+    const queue = new BatchQueue<number, number>(async (inputs) => {
+      batches.push(inputs);
+      await new Promise((r) => setTimeout(r, 5));
+      return inputs.map((n) => ({ ok: true, value: n + 1 }));
+    }, 3, 5);
+    const results = await Promise.allSettled(queue.pushAll([1, 2, 3, 4, 5, 6]));
+    expect(results.slice(0, 5)).toEqual([2, 3, 4, 5, 6].map((value) => ({ status: 'fulfilled', value })));
+    expect(results[5]).toMatchObject({ status: 'rejected', reason: { message: 'Too many writes waiting for the database' } });
+    expect(batches).toEqual([[1, 2, 3], [4, 5]]);
+  });
+
   it('never puts more than maxBatch calls in one batch, and never runs two batches at once', async () => {
     let running = 0;
     let most = 0;

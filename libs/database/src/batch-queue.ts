@@ -49,11 +49,21 @@ export class BatchQueue<In, Out> {
   }
 
   push(input: In): Promise<Out> {
-    if (this.size >= this.maxPending) return Promise.reject(new DatabaseUnavailableError('Too many writes waiting for the database'));
-    return new Promise<Out>((resolve, reject) => {
-      this.pending.push({ input, resolve, reject });
-      if (!this.running) void this.drain();
+    return this.pushAll([input])[0];
+  }
+
+  /**
+   * Queues calls together: an idle queue takes them in one batch (up to `maxBatch`), where
+   * pushing them one by one would start a batch with the first alone. One promise per call, in
+   * order; a call beyond `maxPending` is refused on its own.
+   */
+  pushAll(inputs: In[]): Promise<Out>[] {
+    const promises = inputs.map((input) => {
+      if (this.size >= this.maxPending) return Promise.reject(new DatabaseUnavailableError('Too many writes waiting for the database'));
+      return new Promise<Out>((resolve, reject) => this.pending.push({ input, resolve, reject }));
     });
+    if (!this.running && this.pending.length) void this.drain();
+    return promises;
   }
 
   private async drain(): Promise<void> {
