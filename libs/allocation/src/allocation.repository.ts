@@ -47,14 +47,17 @@ const FREE_AGENTS_SQL = `
   WHERE ${availableSql('p', 'a', 'h.held')}`;
 
 /**
- * The oldest waiting conversations (higher queue priority first) that one of the free agents may
- * take, at most $3. Each queue's line is walked in its own order on its index
- * (conversations_waiting) until $3 conversations a free member may take, then the heads of the
- * queues are merged: the same first conversations as ordering every waiting conversation of every
- * queue, without judging them all (10,000 waiting cost one membership check each per drain step).
+ * The oldest waiting conversations (higher queue priority first) that one of the free agents ($2,
+ * with their free slots $4) may take, at most $3, and in each queue at most its free members'
+ * slots. Each queue's line is walked in its own order on its index (conversations_waiting) until
+ * that many conversations a free member may take, then the heads of the queues are merged: the
+ * same first conversations as ordering every waiting conversation of every queue, without judging
+ * them all (10,000 waiting cost one membership check each per drain step).
  */
 const SERVICEABLE_SQL = `
+  WITH free AS (SELECT * FROM unnest($2::int[], $4::int[]) AS f(agent_id, room))
   SELECT h.*, q.webhook_url FROM queues q
+  CROSS JOIN LATERAL (SELECT sum(f.room)::int AS room FROM free f JOIN queue_members m ON m.agent_id = f.agent_id AND m.queue_id = q.id) r
   CROSS JOIN LATERAL (
     SELECT c.* FROM conversations c
     WHERE c.queue_id = q.id AND c.status = 'queued' AND NOT (c.id = ANY($1::int[]))
@@ -64,19 +67,19 @@ const SERVICEABLE_SQL = `
           AND ${servesChannelSql('a', 'c.channel')}
           AND ${channelHasRoomSql('a', 'c.channel', heldCountSql('a.id', 'c.channel'))})
     ORDER BY ${waitingOrderSql('c')}
-    LIMIT $3
+    LIMIT least($3, r.room)
   ) h
-  WHERE EXISTS (SELECT 1 FROM queue_members m WHERE m.queue_id = q.id AND m.agent_id = ANY($2::int[]))
+  WHERE r.room > 0
   ORDER BY q.priority DESC, ${waitingOrderSql('h')}
   LIMIT $3`;
 
 /** A waiting conversation the drain found serviceable, with its queue's webhook (null: decided by the queue's strategy). */
 export type ServiceableRow = ConversationRow & { webhook_url: string | null };
 
-/** The free agents and their free slots in all (each agent's capacity less the slots it holds). */
-export interface FreeAgents {
-  ids: number[];
-  slots: number;
+/** An agent that could take a conversation now, and how many more it could hold. */
+export interface FreeAgent {
+  id: number;
+  room: number;
 }
 
 /** One decision of a batch written by recordDecisions: an assignment (agentId) or a wait (entry: its wait starts now). */
@@ -284,14 +287,13 @@ export class AllocationRepository {
     return manager.query(`SELECT * FROM allocation_decisions WHERE conversation_id = $1 ORDER BY id`, [conversationId]);
   }
 
-  async freeAgents(manager: EntityManager): Promise<FreeAgents> {
-    const rows: { id: number; room: number }[] = await manager.query(FREE_AGENTS_SQL);
-    return { ids: rows.map((r) => r.id), slots: rows.reduce((sum, r) => sum + r.room, 0) };
+  async freeAgents(manager: EntityManager): Promise<FreeAgent[]> {
+    return manager.query(FREE_AGENTS_SQL);
   }
 
-  /** The next `limit` conversations one of `freeAgentIds` may take, in the line's order, skipping those already `tried`. */
-  async serviceable(manager: EntityManager, tried: number[], freeAgentIds: number[], limit: number): Promise<ServiceableRow[]> {
-    return manager.query(SERVICEABLE_SQL, [tried, freeAgentIds, limit]);
+  /** The next `limit` conversations the `free` agents may take, in the line's order, skipping those already `tried`. */
+  async serviceable(manager: EntityManager, tried: number[], free: FreeAgent[], limit: number): Promise<ServiceableRow[]> {
+    return manager.query(SERVICEABLE_SQL, [tried, free.map((f) => f.id), limit, free.map((f) => f.room)]);
   }
 
   /** What a webhook is told about the customer. */

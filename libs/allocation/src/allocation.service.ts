@@ -15,26 +15,18 @@ export class AllocationService {
     private readonly consultation: WebhookConsultation,
   ) {}
 
-  /**
-   * Allocates a conversation that is waiting now, consulting the queue's webhook when it has one.
-   * With `background` (the drain) a webhook consultation is only started, so the caller moves on
-   * to the next conversation instead of waiting for a slow receiver.
-   */
-  async allocateWaiting(conversationId: number, trigger: string, options: { background?: boolean } = {}): Promise<ConversationRow | null> {
+  /** Allocates a conversation that is waiting now, consulting the queue's webhook when it has one. */
+  async allocateWaiting(conversationId: number, trigger: string): Promise<ConversationRow | null> {
     const row = await this.conversations.findWithWebhook(this.dataSource.manager, conversationId);
     if (!row || row.status !== 'queued') return row;
-    if (row.webhook_url && options.background) {
-      this.consultation.consultInBackground(row, trigger);
-      return row;
-    }
     return this.allocateNew(row, !!row.webhook_url, trigger);
   }
 
   /**
-   * The drain's share: conversations it found waiting (as allocateWaiting with `background`),
-   * those decided by their queue's strategy queued together so that they share one decision
-   * transaction. Settles when all are decided, answering the decisions that failed (one failing
-   * does not fail the others).
+   * The drain's share: conversations it found waiting. A webhook consultation is only started,
+   * so the drain moves on instead of waiting for a slow receiver; those decided by their queue's
+   * strategy are queued together so that they share one decision transaction. Settles when all
+   * are decided, answering the decisions that failed (one failing does not fail the others).
    */
   async allocateDrained(rows: ServiceableRow[], trigger: string): Promise<{ conversationId: number; error: unknown }[]> {
     const byStrategy: number[] = [];

@@ -246,6 +246,20 @@ describe('Drainer', () => {
     for (const id of lowIds.slice(3)) expect(await decisionsOf(id)).toEqual([]);
   });
 
+  it('takes from each queue at most its free members\' slots, so no decision in the step is left without an agent', async () => {
+    const x = await queue('x');
+    const y = await queue('y');
+    await agent([x]);
+    await agent([y]);
+    const [x1, x2, x3] = [await waiting(x, 50), await waiting(x, 40), await waiting(x, 30)];
+    const y1 = await waiting(y, 10);
+    await drainer.drain('test');
+    expect((await statusOf(x1)).status).toBe('active');
+    expect((await statusOf(y1)).status).toBe('active');
+    expect(await writersOf([x1, y1])).toHaveProperty('size', 1);
+    for (const id of [x2, x3]) expect(await decisionsOf(id)).toEqual([]);
+  });
+
   it('keeps the others of its transaction when one decision fails, and gives that slot to the next in line', async () => {
     const queueId = await queue('q1');
     for (let i = 0; i < 3; i++) await agent([queueId]);

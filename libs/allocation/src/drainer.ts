@@ -7,10 +7,11 @@ import { MAX_DECISIONS_PER_TRANSACTION } from './decision-queue';
 /**
  * Hands waiting conversations to free agents, in the line's order (queue priority, then wait),
  * until no free agent can take any. Each step takes as many serviceable conversations as there
- * are free slots (at most one decision transaction's worth) and decides them together, in one
- * allocation-lock transaction: the decisions, not this count, keep every capacity (they read the
- * held slots under the lock). Calls on one instance coalesce (one loop runs; a call during it
- * makes it go round once more); instances serialise on the allocation lock.
+ * are free slots (in each queue at most its free members' slots, in all at most one decision
+ * transaction's worth) and decides them together in one allocation-lock transaction: the
+ * decisions, not this count, keep every capacity (they read the held slots under the lock).
+ * Calls on one instance coalesce (one loop runs; a call during it makes it go round once more);
+ * instances serialise on the allocation lock.
  */
 @Injectable()
 export class Drainer implements OnApplicationShutdown {
@@ -43,8 +44,9 @@ export class Drainer implements OnApplicationShutdown {
         for (;;) {
           if (this.closed) return;
           const free = await this.repo.freeAgents(this.dataSource.manager);
-          if (!free.ids.length) break;
-          const next = await this.repo.serviceable(this.dataSource.manager, tried, free.ids, Math.min(free.slots, MAX_DECISIONS_PER_TRANSACTION));
+          if (!free.length) break;
+          const slots = free.reduce((sum, f) => sum + f.room, 0);
+          const next = await this.repo.serviceable(this.dataSource.manager, tried, free, Math.min(slots, MAX_DECISIONS_PER_TRANSACTION));
           if (!next.length) break;
           tried.push(...next.map((c) => c.id));
           // A decision that failed leaves its conversation waiting (the sweep looks again); the others of its step stand.
