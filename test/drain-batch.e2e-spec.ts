@@ -41,7 +41,7 @@ describeWith(['postgres'], 'Drain batches on two instances (e2e)', () => {
     await Promise.all(agents.map((g, i) => on(i).t.http.post(`/api/v1/agents/${g.id}/login`).set(bearer(cc.admin)).send({}).expect(200)));
     const slots = capacities.reduce((s, n) => s + n, 0);
     const activeCount = async () => (await db.query(`SELECT count(*)::int AS n FROM conversations WHERE id = ANY($1) AND status = 'active'`, [ids]))[0].n as number;
-    await eventually(async () => (await activeCount()) === slots, 10_000);
+    await eventually(async () => (await activeCount()) === slots, 20_000);
 
     const held = (await db.query(
       `SELECT a.id, a.max_concurrent AS max, count(c.id)::int AS n FROM agents a LEFT JOIN conversations c ON c.agent_id = a.id AND c.status = 'active'
