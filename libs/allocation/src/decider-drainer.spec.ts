@@ -4,6 +4,7 @@
  * the migrations, no HTTP and no sockets.
  */
 import { rmSync } from 'fs';
+import { Logger } from '@nestjs/common';
 import { EventEmitter2, EventEmitterModule } from '@nestjs/event-emitter';
 import { Test, TestingModule } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
@@ -267,12 +268,18 @@ describe('Drainer', () => {
     // The database refuses w2's assignment: its decision fails and rolls back the shared transaction.
     await q(`CREATE FUNCTION refuse_assignment() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$`);
     await q(`CREATE TRIGGER refuse_assignment BEFORE UPDATE ON conversations FOR EACH ROW WHEN (NEW.id = ${w2} AND NEW.status = 'active') EXECUTE FUNCTION refuse_assignment()`);
+    const logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    let messages: string[] = [];
     try {
       await drainer.drain('test');
     } finally {
+      messages = logged.mock.calls.map(([message]) => String(message).split(':')[0]);
+      logged.mockRestore();
       await q(`DROP TRIGGER refuse_assignment ON conversations`);
       await q(`DROP FUNCTION refuse_assignment()`);
     }
+    // The failure is logged once, naming its conversation; the drain went on.
+    expect(messages).toEqual([`Drain decision for conversation ${w2} failed`]);
     for (const id of [w1, w3, w4]) {
       expect((await statusOf(id)).status).toBe('active');
       expect(await decisionsOf(id)).toHaveLength(1);
