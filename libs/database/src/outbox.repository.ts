@@ -185,6 +185,18 @@ export class OutboxRepository {
     return found[0]?.status ?? null;
   }
 
+  /**
+   * The deliveries waiting to be sent, all instances: how many are pending and how long the oldest
+   * has waited (null when none). Shows a backlog, e.g. when no instance dispatches.
+   */
+  async backlog(): Promise<{ pending: number; oldestSeconds: number | null }> {
+    const [row]: { pending: number; oldest_seconds: number | null }[] = await this.dataSource.query(
+      `SELECT count(*)::int AS pending, extract(epoch FROM now() - min(created_at))::float8 AS oldest_seconds
+       FROM webhook_deliveries WHERE status = 'pending'`,
+    );
+    return { pending: row.pending, oldestSeconds: row.oldest_seconds };
+  }
+
   /** Deletes deliveries delivered more than `days` ago, and events left with no delivery. */
   async prune(days: number): Promise<number> {
     const [, deleted]: [unknown, number] = await this.dataSource.query(
