@@ -100,7 +100,9 @@ function releaseNextSql(name: string, settled: string): string {
  * that attempt (a late answer after a lost lease changes nothing). The next event of each
  * answered line is handed over in the same update: leased at once while the statement may claim
  * ($4 rows at most, lease $5 seconds), else only made due. It is the line's head now (no
- * earlier event pending but the answered one).
+ * earlier event pending but the answered one). A leased row keeps its parked next_attempt_at (at
+ * most PARKED_SECONDS after it was stored, so past when its lease ends): only unindexed columns
+ * change, and the update stays HOT (no index entry written).
  */
 const DELIVERED_CTE = `
   delivered AS (
@@ -117,7 +119,7 @@ const DELIVERED_CTE = `
     WHERE NOT ${earlierPendingSql('n', 'delivered')}
   ), handed AS (
     UPDATE webhook_deliveries n
-    SET next_attempt_at = least(n.next_attempt_at, now()),
+    SET next_attempt_at = CASE WHEN x.lease THEN n.next_attempt_at ELSE now() END,
         attempts = n.attempts + CASE WHEN x.lease THEN 1 ELSE 0 END,
         leased_until = CASE WHEN x.lease THEN now() + make_interval(secs => $5) ELSE n.leased_until END
     FROM next_up x
