@@ -71,6 +71,36 @@ describe('inTurns', () => {
       expect(seen).toEqual([1, 2, 3]);
     });
 
+    it('gives up the time bound for every turn that begins behind schedule', async () => {
+      // 1 ms an item, 2 ms a turn, 10 items to finish within 10 ms; the gap between turns costs 4 ms.
+      let now = 0;
+      let armed = false;
+      let turn = 0;
+      const turnOf: number[] = [];
+      const turns = await inTurns(Array.from({ length: 10 }, (_, i) => i), { perTurn: 5, budgetMs: 2, finishWithinMs: 10, clock: () => now }, () => {
+        now += 1;
+        turnOf.push(turn);
+        if (!armed) (armed = true), setImmediate(() => ((now += 4), (turn += 1), (armed = false)));
+      });
+      // Turn 0 at 0 ms, on schedule: 2 items (budget). Turn 1 at 6 ms with 2 of 10 done (2 ms allowed):
+      // behind, so the count: 5 items. Turn 2 at 15 ms with 7 done: behind (7 ms allowed), the rest.
+      expect(turnOf).toEqual([0, 0, 1, 1, 1, 1, 1, 2, 2, 2]);
+      expect(turns).toBe(3);
+    });
+
+    it('keeps to the time bound while on schedule', async () => {
+      let now = 0;
+      const turnOf: number[] = [];
+      let turn = 0;
+      let armed = false;
+      await inTurns(Array.from({ length: 6 }, (_, i) => i), { perTurn: 5, budgetMs: 2, finishWithinMs: 1000, clock: () => now }, () => {
+        now += 1;
+        turnOf.push(turn);
+        if (!armed) (armed = true), setImmediate(() => ((turn += 1), (armed = false)));
+      });
+      expect(turnOf).toEqual([0, 0, 1, 1, 2, 2]);
+    });
+
     it('still holds to the count when the items are cheap', async () => {
       const { clock } = costly(0);
       const seen: number[] = [];

@@ -26,6 +26,12 @@ export function positionWindowMs(waiting: number): number {
  */
 export const PUSHES_PER_TURN = 100;
 export const PUSH_TURN_BUDGET_MS = 3;
+/**
+ * A recompute behind this schedule goes back to PUSHES_PER_TURN a turn: with the longest window
+ * (MAX_WINDOW_MS) the back of the line still hears within 5 s. A time bound alone stretched a
+ * recompute of 10,000 past that at load 11–15 (781–8,739 customers silent over 5 s).
+ */
+export const PUSHES_FINISH_WITHIN_MS = 1500;
 
 /** What this instance last sent for a waiting conversation; `stale` once the conversation left the line or was placed anew. */
 interface Sent {
@@ -143,7 +149,7 @@ export class QueuePositions implements OnModuleDestroy {
     }
     if (!moved.length) return;
     const perPlace = await this.stats.secondsPerPlace([...new Set(moved.map((m) => m.row.queue_id))]);
-    await inTurns(moved, { perTurn: PUSHES_PER_TURN, budgetMs: PUSH_TURN_BUDGET_MS }, ({ row, position, sent }) => {
+    await inTurns(moved, { perTurn: PUSHES_PER_TURN, budgetMs: PUSH_TURN_BUDGET_MS, finishWithinMs: PUSHES_FINISH_WITHIN_MS }, ({ row, position, sent }) => {
       if (!sent.stale && !this.closed) this.push(toConversationView(row, position), perPlace);
     });
   }
