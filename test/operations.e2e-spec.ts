@@ -21,6 +21,7 @@ describe('Operations (e2e)', () => {
     expect(res.text).toMatch(/^cc_conversations_waiting 0$/m);
     expect(res.text).toMatch(/^cc_allocations_total 0$/m);
     expect(res.text).toMatch(/^# TYPE cc_socket_ack_seconds histogram$/m);
+    expect(res.text).toMatch(/^cc_log_lines_dropped_total 0$/m);
   });
 
   it('GET /docs serves the OpenAPI UI and the document lists the routes', async () => {

@@ -18,6 +18,7 @@ import { StatsHttpModule } from './http/stats/stats-http.module';
 import { PlatformMetricsModule } from './platform/metrics.module';
 import { RedisModule } from './platform/redis.module';
 import { LifecycleLog } from './lifecycle-log';
+import { stdoutLogDestination } from './platform/log-destination';
 import { ActorInterceptor } from './http/actor.interceptor';
 import { IntegrationsHttpModule } from './http/integrations/integrations-http.module';
 
@@ -32,11 +33,15 @@ export class AppModule {
         LoggerModule.forRoot({
           // Named-wildcard syntax of path-to-regexp 8 (the library's default `*` draws a deprecation warning).
           forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
-          pinoHttp: {
-            level: config.logLevel,
-            autoLogging: { ignore: (req) => req.url === '/metrics' || !!req.url?.startsWith('/api/v1/health') },
-            redact: ['req.headers.authorization'],
-          },
+          pinoHttp: [
+            {
+              level: config.logLevel,
+              autoLogging: { ignore: (req) => req.url === '/metrics' || !!req.url?.startsWith('/api/v1/health') },
+              redact: ['req.headers.authorization'],
+            },
+            // Buffered, written asynchronously (platform/log-destination.ts: the bound, and what a crash loses).
+            stdoutLogDestination(),
+          ],
         }),
         EventEmitterModule.forRoot(),
         ThrottlerModule.forRoot({

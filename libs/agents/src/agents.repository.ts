@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { ConversationStatus } from '@cc/common';
-import { preparedRead } from '@cc/database';
+import { isoTextSql, preparedRead } from '@cc/database';
 import { heldCountSql, stateSql, StatusColumns, statusColumnsSql, statusJoinSql } from '@cc/presence';
 import { RoutingType } from './agent.entity';
 import { ListAgentsInput } from './agent.view';
@@ -19,14 +19,15 @@ export interface AgentRow extends StatusColumns {
   manual_status: string | null;
   routing_type: RoutingType;
   phone_number: string | null;
-  created_at: Date;
-  updated_at: Date;
+  /** ISO 8601 text (isoTextSql), as the view gives it. */
+  created_at: string;
+  updated_at: string;
   active: number;
   total: number;
   resolved: number;
   latest_id: number | null;
   latest_status: ConversationStatus | null;
-  latest_created_at: Date | null;
+  latest_created_at: string | null;
 }
 
 /** The columns of a new agent row. */
@@ -53,8 +54,8 @@ const STATS_JOIN = `
   ${statusJoinSql('a')}`;
 
 const AGENT_COLUMNS = `a.id, a.email, a.name, a.number, a.skills, a.max_concurrent, a.channel_capacity, a.wrap_up_seconds, a.manual_status,
-  a.routing_type, a.phone_number, a.created_at, a.updated_at, coalesce(s.active, 0) AS active, coalesce(s.total, 0) AS total, coalesce(s.resolved, 0) AS resolved,
-  l.id AS latest_id, l.status AS latest_status, l.created_at AS latest_created_at, ${statusColumnsSql()}`;
+  a.routing_type, a.phone_number, ${isoTextSql('a.created_at')} AS created_at, ${isoTextSql('a.updated_at')} AS updated_at, coalesce(s.active, 0) AS active, coalesce(s.total, 0) AS total, coalesce(s.resolved, 0) AS resolved,
+  l.id AS latest_id, l.status AS latest_status, ${isoTextSql('l.created_at')} AS latest_created_at, ${statusColumnsSql()}`;
 
 /** Every SQL statement on `agents` (the table of this library). Always given the caller's manager. */
 @Injectable()

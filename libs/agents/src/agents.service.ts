@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { Access, AgentStatusView, ConversationStatus, DomainEvents, Errors, ForbiddenError, paginated, Paginated, PasswordHasher, Principal } from '@cc/common';
-import { isForeignKeyViolation, isUniqueViolation, recordEvent, toIso, withTransaction } from '@cc/database';
+import { isForeignKeyViolation, isUniqueViolation, recordEvent, withTransaction } from '@cc/database';
 import { PresenceService, stateSql, statusViewOf } from '@cc/presence';
 import { QueuesService } from '@cc/queues';
 import { RoutingType } from './agent.entity';
@@ -204,13 +204,13 @@ function toView(r: AgentRow): AgentView {
     routingType: r.routing_type,
     phoneNumber: r.phone_number,
     queueIds: s.queueIds,
-    createdAt: toIso(r.created_at)!,
-    updatedAt: toIso(r.updated_at)!,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
     stats: {
       activeConversations: r.active,
       totalConversations: r.total,
       totalResolved: r.resolved,
-      latestConversation: r.latest_id === null ? null : { id: r.latest_id, status: r.latest_status!, createdAt: toIso(r.latest_created_at)! },
+      latestConversation: r.latest_id === null ? null : { id: r.latest_id, status: r.latest_status!, createdAt: r.latest_created_at! },
     },
     status: {
       logged: s.logged,

@@ -12,6 +12,15 @@ export function toIso(value: Date | string | null | undefined): string | null {
   return (value instanceof Date ? value : new Date(value)).toISOString();
 }
 
+/**
+ * A timestamptz expression as the text `Date.prototype.toISOString()` gives for it (UTC,
+ * milliseconds truncated as pg's Date parsing truncates them, `Z`): a view can pass the column
+ * on as it is, without a `Date` parsed and formatted again per value.
+ */
+export function isoTextSql(expr: string): string {
+  return `to_char(${expr} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+}
+
 /** The rows of `UPDATE ... RETURNING` through `manager.query` (TypeORM answers `[rows, count]` for UPDATE and DELETE). */
 export function returnedRows<T>(result: unknown): T[] {
   return Array.isArray(result) && Array.isArray(result[0]) ? (result[0] as T[]) : (result as T[]);

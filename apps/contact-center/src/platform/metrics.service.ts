@@ -3,6 +3,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { DataSource } from 'typeorm';
 import { ConversationsRepository } from '@cc/conversations';
 import { allocationLockHoldSeconds } from '@cc/database';
+import { logLinesDropped } from './log-destination';
 
 /** Prometheus metrics of this instance; `/metrics` exposes them (http/metrics), the realtime layer counts into them. */
 @Injectable()
@@ -23,6 +24,7 @@ export class MetricsService {
   constructor(dataSource: DataSource, conversations: ConversationsRepository) {
     collectDefaultMetrics({ register: this.registry, prefix: 'cc_' });
     this.registry.registerMetric(allocationLockHoldSeconds);
+    this.registry.registerMetric(logLinesDropped);
     new Gauge({
       name: 'cc_conversations_waiting',
       help: 'Conversations waiting for an agent (all instances)',
