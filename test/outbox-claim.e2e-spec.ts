@@ -129,4 +129,54 @@ describe('Outbox claims (e2e)', () => {
     expect(f2.id).toBe(rows[3].id);
     expect((await ofLine()).map((r) => r.status)).toEqual(['delivered', 'failed', 'delivered', 'pending']);
   });
+
+  it('parks the events behind a head in flight, and the answer to the head hands the next one over leased, within the room of the statement', async () => {
+    const store = (line: number, text: string) =>
+      recordEvent(db.manager, { type: 'message.created', conversationId: line, channel: 'web', actor: { type: 'customer', id: 7 }, data: { message: { text } } });
+    const ofLine = async (line: number) =>
+      (await db.query(
+        `SELECT d.id::text AS id, e.data->'message'->>'text' AS text, d.status, d.attempts, d.next_attempt_at > now() AS later
+         FROM webhook_deliveries d JOIN outbox_events e ON e.id = d.event_id WHERE d.conversation_id = $1 ORDER BY d.event_id`,
+        [line],
+      )) as { id: string; text: string; status: string; attempts: number; later: boolean }[];
+
+    await store(4001, 'x');
+    await store(4002, 'y');
+    const heads = await outbox.claim(10, 15);
+    expect(heads.map((h) => JSON.parse(h.body).data.message.text).sort()).toEqual(['x', 'y']);
+    for (const line of [4001, 4002]) for (const text of ['1', '2']) await store(line, `${line}-${text}`);
+    // Stored while their heads are in flight: parked, not due, so a claim does not even visit them.
+    for (const line of [4001, 4002]) expect((await ofLine(line)).slice(1).map((r) => [r.status, r.later])).toEqual([['pending', true], ['pending', true]]);
+    expect(await outbox.claim(10, 15)).toEqual([]);
+
+    // Both heads answered with room for one: one next event is leased by the same statement, the other made due.
+    const answered = await outbox.deliveredAndClaim(heads.map((h) => ({ id: h.id, attempt: h.attempts, statusCode: 200 })), 1, 15);
+    expect(answered).toHaveLength(1);
+    const [leasedLine, dueLine] = JSON.parse(answered[0].body).data.message.text.startsWith('4001') ? [4001, 4002] : [4002, 4001];
+    expect(answered[0].attempts).toBe(1);
+    expect((await ofLine(leasedLine)).map((r) => [r.text, r.status, r.attempts])).toEqual([
+      [leasedLine === 4001 ? 'x' : 'y', 'delivered', 1],
+      [`${leasedLine}-1`, 'pending', 1],
+      [`${leasedLine}-2`, 'pending', 0],
+    ]);
+    expect((await ofLine(leasedLine))[2].later).toBe(true);
+    expect((await ofLine(dueLine)).slice(1).map((r) => [r.text, r.status, r.attempts, r.later])).toEqual([
+      [`${dueLine}-1`, 'pending', 0, false],
+      [`${dueLine}-2`, 'pending', 0, true],
+    ]);
+    // The one made due is claimed next; the leased one is not claimed twice.
+    const next = await outbox.claim(10, 15);
+    expect(next.map((d) => JSON.parse(d.body).data.message.text)).toEqual([`${dueLine}-1`]);
+
+    // Answered with no room: the next event is only made due, not leased.
+    expect(await outbox.deliveredAndClaim([{ id: answered[0].id, attempt: 1, statusCode: 200 }], 0, 15)).toEqual([]);
+    const after = await ofLine(leasedLine);
+    expect(after.map((r) => [r.status, r.attempts])).toEqual([
+      ['delivered', 1],
+      ['delivered', 1],
+      ['pending', 0],
+    ]);
+    expect(after[2].later).toBe(false);
+    expect((await outbox.claim(10, 15)).map((d) => JSON.parse(d.body).data.message.text)).toEqual([`${leasedLine}-2`]);
+  });
 });

@@ -87,6 +87,9 @@ export class EnvironmentSchema {
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(20) @Max(60000)
   WEBHOOK_POLL_MS?: number;
+
+  @IsOptional() @IsIn(['true', 'false'])
+  WEBHOOK_DISPATCH?: string;
 }
 
 export interface AppConfig {
@@ -124,6 +127,12 @@ export interface AppConfig {
   webhookRetentionDays: number;
   /** How often each instance looks for due event-webhook deliveries. */
   webhookPollMs: number;
+  /**
+   * Whether this instance claims and sends event-webhook deliveries (WEBHOOK_DISPATCH, default
+   * true). Off, it still writes the outbox rows of its changes and leaves their delivery to the
+   * instances that dispatch.
+   */
+  webhookDispatch: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -168,6 +177,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     webhookRetryScale: parsed.WEBHOOK_RETRY_SCALE ?? 1,
     webhookRetentionDays: parsed.WEBHOOK_RETENTION_DAYS ?? 7,
     webhookPollMs: parsed.WEBHOOK_POLL_MS ?? 250,
+    webhookDispatch: parsed.WEBHOOK_DISPATCH !== 'false',
   };
 }
 

@@ -30,23 +30,41 @@ export interface DeliveryRow {
   delivered_at: Date | null;
 }
 
+/** Whether an earlier event of `d`'s line (webhook, conversation) is still pending, leaving out the rows of CTE `settled`. */
+function earlierPendingSql(d: string, settled?: string): string {
+  return `EXISTS (
+        SELECT 1 FROM webhook_deliveries p
+        WHERE p.webhook_id = ${d}.webhook_id AND p.conversation_id = ${d}.conversation_id AND p.status = 'pending' AND p.event_id < ${d}.event_id
+          ${settled ? `AND p.id NOT IN (SELECT id FROM ${settled})` : ''})`;
+}
+
+/** The POST of each leased row of CTE `rows` (id, attempts, webhook_id, event_id): the body is written here as text, so no event's data is parsed and serialized again on its way out. */
+function claimedViewSql(rows: string): string {
+  return `
+  SELECT r.id, r.attempts, r.webhook_id AS "webhookId", w.url, w.secret, e.uid AS "eventUid", e.occurred_at AS "occurredAt",
+    '{"id":"' || e.uid || '","type":' || to_json(e.type)::text || ',"occurredAt":"' || ${isoSql('e.occurred_at')} || '","actor":' || e.actor::text
+      || ',"data":' || e.data::text || '}' AS body
+  FROM ${rows} r JOIN webhooks w ON w.id = r.webhook_id JOIN outbox_events e ON e.id = r.event_id
+  ORDER BY r.id`;
+}
+
 /*
  * Due deliveries, each the oldest pending one of its conversation for its webhook (a later event
  * waits for the earlier one), taken with SKIP LOCKED so that instances claiming at the same time
  * take different rows; the claim leases the row (and counts the attempt) in the same statement.
  * `settled` names a CTE of deliveries the same statement takes out of pending (its snapshot
- * still shows them pending): they hold up nothing and are not claimed again. The body is
- * written here as text, so no event's data is parsed and serialized again on its way out.
+ * still shows them pending): they hold up nothing and are not claimed again; `skip` names a CTE
+ * of rows another part of the statement writes (a row is written once per statement).
+ * The events behind a head in flight are not due (outbox.ts parks them), so a claim visits the
+ * due heads and little else, however long the lines.
  */
-function claimSql(limit: string, lease: string, settled?: string): string {
-  const notSettled = (alias: string) => (settled ? `AND ${alias}.id NOT IN (SELECT id FROM ${settled})` : '');
+function claimSql(limit: string, lease: string, settled?: string, skip?: string): string {
+  const notIn = (alias: string, cte?: string) => (cte ? `AND ${alias}.id NOT IN (SELECT id FROM ${cte})` : '');
   return `
   due AS (
     SELECT d.id FROM webhook_deliveries d
-    WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND (d.leased_until IS NULL OR d.leased_until <= now()) ${notSettled('d')}
-      AND NOT EXISTS (
-        SELECT 1 FROM webhook_deliveries p
-        WHERE p.webhook_id = d.webhook_id AND p.conversation_id = d.conversation_id AND p.status = 'pending' AND p.event_id < d.event_id ${notSettled('p')})
+    WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND (d.leased_until IS NULL OR d.leased_until <= now()) ${notIn('d', settled)} ${notIn('d', skip)}
+      AND NOT ${earlierPendingSql('d', settled)}
     ORDER BY d.next_attempt_at, d.id
     LIMIT ${limit}
     FOR UPDATE OF d SKIP LOCKED
@@ -54,20 +72,15 @@ function claimSql(limit: string, lease: string, settled?: string): string {
     UPDATE webhook_deliveries d SET attempts = d.attempts + 1, leased_until = now() + make_interval(secs => ${lease})
     FROM due WHERE d.id = due.id
     RETURNING d.id, d.attempts, d.webhook_id, d.event_id
-  )
-  SELECT claimed.id, claimed.attempts, claimed.webhook_id AS "webhookId", w.url, w.secret, e.uid AS "eventUid", e.occurred_at AS "occurredAt",
-    '{"id":"' || e.uid || '","type":' || to_json(e.type)::text || ',"occurredAt":"' || ${isoSql('e.occurred_at')} || '","actor":' || e.actor::text
-      || ',"data":' || e.data::text || '}' AS body
-  FROM claimed JOIN webhooks w ON w.id = claimed.webhook_id JOIN outbox_events e ON e.id = claimed.event_id
-  ORDER BY claimed.id`;
+  )`;
 }
 
-const CLAIM_SQL = `WITH ${claimSql('$1', '$2')}`;
+const CLAIM_SQL = `WITH ${claimSql('$1', '$2')} ${claimedViewSql('claimed')}`;
 
 /**
  * The next pending delivery of each line (webhook, conversation) whose head `settled` (a CTE of
  * webhook_id, conversation_id, event_id) left pending in this statement becomes due now: it may
- * have been held back behind the head's retries (see lastPendingSql in outbox.ts). Its rows have a
+ * have been parked behind the head (see firstDueSql in outbox.ts). Its rows have a
  * future next_attempt_at, so no claim of the same statement touches them.
  */
 function releaseNextSql(name: string, settled: string): string {
@@ -82,14 +95,37 @@ function releaseNextSql(name: string, settled: string): string {
   )`;
 }
 
-/** 2xx answers, each recorded only by the claim that made that attempt (a late answer after a lost lease changes nothing). */
+/*
+ * 2xx answers ($1 ids, $2 attempts, $3 status codes), each recorded only by the claim that made
+ * that attempt (a late answer after a lost lease changes nothing). The next event of each
+ * answered line is handed over in the same update: leased at once while the statement may claim
+ * ($4 rows at most, lease $5 seconds), else only made due. It is the line's head now (no
+ * earlier event pending but the answered one). A leased row keeps its parked next_attempt_at (at
+ * most PARKED_SECONDS after it was stored, so past when its lease ends): only unindexed columns
+ * change, and the update stays HOT (no index entry written).
+ */
 const DELIVERED_CTE = `
   delivered AS (
     UPDATE webhook_deliveries d SET status = 'delivered', delivered_at = now(), leased_until = NULL, last_status_code = a.status_code, last_error = NULL
     FROM unnest($1::bigint[], $2::int[], $3::int[]) AS a(id, attempt, status_code)
     WHERE d.id = a.id AND d.attempts = a.attempt AND d.status = 'pending'
     RETURNING d.id, d.webhook_id, d.conversation_id, d.event_id
-  ), ${releaseNextSql('released', 'delivered')}`;
+  ), next_up AS (
+    SELECT n.id, row_number() OVER (ORDER BY n.id) <= $4 AS lease
+    FROM delivered s
+    CROSS JOIN LATERAL (SELECT p.id, p.webhook_id, p.conversation_id, p.event_id FROM webhook_deliveries p
+                        WHERE p.webhook_id = s.webhook_id AND p.conversation_id = s.conversation_id AND p.status = 'pending' AND p.event_id > s.event_id
+                        ORDER BY p.event_id LIMIT 1) n
+    WHERE NOT ${earlierPendingSql('n', 'delivered')}
+  ), handed AS (
+    UPDATE webhook_deliveries n
+    SET next_attempt_at = CASE WHEN x.lease THEN n.next_attempt_at ELSE now() END,
+        attempts = n.attempts + CASE WHEN x.lease THEN 1 ELSE 0 END,
+        leased_until = CASE WHEN x.lease THEN now() + make_interval(secs => $5) ELSE n.leased_until END
+    FROM next_up x
+    WHERE n.id = x.id AND n.status = 'pending' AND (n.leased_until IS NULL OR n.leased_until <= now()) AND (x.lease OR n.next_attempt_at > now())
+    RETURNING n.id, n.attempts, n.webhook_id, n.event_id, x.lease
+  )`;
 
 /**
  * A failed attempt ($1 delivery, $2 its attempt): retried after $5 seconds, the events behind it
@@ -113,7 +149,11 @@ const ATTEMPT_FAILED_SQL = `
   ), ${releaseNextSql('released', 'given_up')}
   SELECT count(*)::int AS n FROM head`;
 
-const DELIVERED_AND_CLAIM_SQL = `WITH ${DELIVERED_CTE}, ${claimSql('$4', '$5', 'delivered')}`;
+// The rows handed over count against the claim's room ($4).
+const DELIVERED_AND_CLAIM_SQL = `WITH ${DELIVERED_CTE},
+  ${claimSql('greatest(0, $4 - (SELECT count(*) FROM handed WHERE lease))', '$5', 'delivered', 'next_up')},
+  leased AS (SELECT id, attempts, webhook_id, event_id FROM handed WHERE lease UNION ALL SELECT id, attempts, webhook_id, event_id FROM claimed)
+  ${claimedViewSql('leased')}`;
 
 const LIST_COLUMNS = `d.id, e.uid AS event_uid, e.type, d.status, d.attempts, d.last_status_code, d.last_error, d.next_attempt_at, d.delivered_at`;
 
@@ -183,6 +223,18 @@ export class OutboxRepository {
       webhookId,
     ]);
     return found[0]?.status ?? null;
+  }
+
+  /**
+   * The deliveries waiting to be sent, all instances: how many are pending and how long the oldest
+   * has waited (null when none). Shows a backlog, e.g. when no instance dispatches.
+   */
+  async backlog(): Promise<{ pending: number; oldestSeconds: number | null }> {
+    const [row]: { pending: number; oldest_seconds: number | null }[] = await this.dataSource.query(
+      `SELECT count(*)::int AS pending, extract(epoch FROM now() - min(created_at))::float8 AS oldest_seconds
+       FROM webhook_deliveries WHERE status = 'pending'`,
+    );
+    return { pending: row.pending, oldestSeconds: row.oldest_seconds };
   }
 
   /** Deletes deliveries delivered more than `days` ago, and events left with no delivery. */

@@ -44,23 +44,32 @@ export function outboxInsertSql(source: string): string {
     RETURNING id, type, conversation_id, channel
   ), outbox_del AS (
     INSERT INTO webhook_deliveries (event_id, webhook_id, conversation_id, next_attempt_at)
-    SELECT e.id, w.id, e.conversation_id, greatest(now(), (${lastPendingSql('w.id', 'e.conversation_id')}))
+    SELECT e.id, w.id, e.conversation_id, ${firstDueSql('w.id', 'e.conversation_id')}
     FROM outbox_ev e JOIN webhooks w ON ${matches('e')}
     ORDER BY e.id, w.id
   )`;
 }
 
 /**
- * When the pending delivery last in line for (\`webhook\`, \`conversation\`) is next tried (null
- * when none). A new event of the conversation is due no earlier: while the head of the line waits
- * for a retry, the events behind it are not due, so claims never visit them (OutboxRepository
- * keeps the line's times in step as attempts fail and succeed). Order itself does not rest on
- * this: a claim takes only the oldest pending event of each line.
+ * How long a new event of a line (webhook, conversation) that already has one pending is parked:
+ * not due, so claims do not visit it while the head is in flight. The answer to the head hands it
+ * over at once (OutboxRepository: the 2xx leases the next event in the same statement, a final
+ * failure makes it due); the park only bounds the wait of an event stored while its head was
+ * being answered (that answer's statement did not see it yet).
  */
-function lastPendingSql(webhook: string, conversation: string): string {
-  return `SELECT p.next_attempt_at FROM webhook_deliveries p
+export const PARKED_SECONDS = 2;
+
+/**
+ * When a new delivery of (\`webhook\`, \`conversation\`) is first due: now when nothing of its line is
+ * pending; else parked (PARKED_SECONDS), and never before the one last in line (while the head
+ * waits for a retry, the events behind it are not due, so claims never visit them;
+ * OutboxRepository keeps the line's times in step as attempts fail and succeed). Order itself
+ * does not rest on this: a claim takes only the oldest pending event of each line.
+ */
+function firstDueSql(webhook: string, conversation: string): string {
+  return `coalesce((SELECT greatest(p.next_attempt_at, now() + make_interval(secs => ${PARKED_SECONDS})) FROM webhook_deliveries p
     WHERE p.webhook_id = ${webhook} AND p.conversation_id = ${conversation} AND p.status = 'pending'
-    ORDER BY p.event_id DESC LIMIT 1`;
+    ORDER BY p.event_id DESC LIMIT 1), now())`;
 }
 
 const INSERT_QUEUED_SQL = `

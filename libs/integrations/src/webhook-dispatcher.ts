@@ -24,7 +24,9 @@ const PRUNE_EVERY_MS = 3600_000;
  * at once, POSTs each signed event, and records the answer: delivered, retried later on the
  * schedule of section 14, or failed. Claims happen every WEBHOOK_POLL_MS and when attempts end
  * (at once when nothing else is in flight, so the next event of a quiet conversation follows at
- * once; else when CLAIM_BATCH slots are free).
+ * once; else when CLAIM_BATCH slots are free). With WEBHOOK_DISPATCH=false an instance never
+ * claims (its changes still write their outbox rows): deliveries wait for an instance that
+ * dispatches, and `cc_webhook_deliveries_pending` shows them waiting.
  */
 @Injectable()
 export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -51,11 +53,15 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   ) {}
 
   onApplicationBootstrap(): void {
-    this.poll = setInterval(() => this.kick(), this.config.webhookPollMs);
-    this.poll.unref();
     this.pruner = setInterval(() => void this.prune(), PRUNE_EVERY_MS);
     this.pruner.unref();
     void this.prune();
+    if (!this.config.webhookDispatch) {
+      this.logger.log('WEBHOOK_DISPATCH=false: this instance writes outbox rows but never claims or sends deliveries');
+      return;
+    }
+    this.poll = setInterval(() => this.kick(), this.config.webhookPollMs);
+    this.poll.unref();
     this.kick();
   }
 
@@ -68,9 +74,9 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     await Promise.allSettled([...this.inFlight]);
   }
 
-  /** Looks for due deliveries now (coalesced: one claim at a time per instance). */
+  /** Looks for due deliveries now (coalesced: one claim at a time per instance); never on an instance with WEBHOOK_DISPATCH=false. */
   kick(): void {
-    if (this.stopping.signal.aborted) return;
+    if (this.stopping.signal.aborted || !this.config.webhookDispatch) return;
     if (this.claiming) {
       this.claimAgain = true;
       return;

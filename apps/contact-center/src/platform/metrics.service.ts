@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { ConversationsRepository } from '@cc/conversations';
-import { allocationLockHoldSeconds } from '@cc/database';
+import { allocationLockHoldSeconds, OutboxRepository } from '@cc/database';
 import { logLinesDropped } from './log-destination';
 
 /** Prometheus metrics of this instance; `/metrics` exposes them (http/metrics), the realtime layer counts into them. */
@@ -21,7 +21,7 @@ export class MetricsService {
     registers: [this.registry],
   });
 
-  constructor(dataSource: DataSource, conversations: ConversationsRepository) {
+  constructor(dataSource: DataSource, conversations: ConversationsRepository, outbox: OutboxRepository) {
     collectDefaultMetrics({ register: this.registry, prefix: 'cc_' });
     this.registry.registerMetric(allocationLockHoldSeconds);
     this.registry.registerMetric(logLinesDropped);
@@ -32,6 +32,25 @@ export class MetricsService {
       async collect() {
         if (!dataSource.isInitialized) return;
         this.set(await conversations.countQueued(dataSource.manager));
+      },
+    });
+    // The outbox's backlog (all instances): grows while no instance dispatches (WEBHOOK_DISPATCH) or a receiver is down.
+    new Gauge({
+      name: 'cc_webhook_deliveries_pending',
+      help: 'Event-webhook deliveries waiting to be sent (all instances)',
+      registers: [this.registry],
+      async collect() {
+        if (!dataSource.isInitialized) return;
+        this.set((await outbox.backlog()).pending);
+      },
+    });
+    new Gauge({
+      name: 'cc_webhook_oldest_pending_seconds',
+      help: 'How long the oldest pending event-webhook delivery has waited (0 when none)',
+      registers: [this.registry],
+      async collect() {
+        if (!dataSource.isInitialized) return;
+        this.set((await outbox.backlog()).oldestSeconds ?? 0);
       },
     });
   }
