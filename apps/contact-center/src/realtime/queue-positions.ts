@@ -20,9 +20,18 @@ export function positionWindowMs(waiting: number): number {
 }
 /**
  * Pushes sent per turn of the event loop: a line of 10,000 pushed in one go held the loop for
- * 0.5–1.8 s (every ack of every socket waited behind it); a slice of this many takes a few ms.
+ * 0.5–1.8 s (every ack of every socket waited behind it); a slice of this many takes a few ms on
+ * a quiet machine, but up to tens of ms on one short of CPU, so a turn also ends once it has
+ * taken PUSH_TURN_BUDGET_MS.
  */
 export const PUSHES_PER_TURN = 100;
+export const PUSH_TURN_BUDGET_MS = 3;
+/**
+ * A recompute behind this schedule goes back to PUSHES_PER_TURN a turn: with the longest window
+ * (MAX_WINDOW_MS) the back of the line still hears within 5 s. A time bound alone stretched a
+ * recompute of 10,000 past that at load 11–15 (781–8,739 customers silent over 5 s).
+ */
+export const PUSHES_FINISH_WITHIN_MS = 1500;
 
 /** What this instance last sent for a waiting conversation; `stale` once the conversation left the line or was placed anew. */
 interface Sent {
@@ -42,7 +51,7 @@ const PRUNE_MS = 60_000;
  * time its position changes, never twice for the same position (this instance remembers what it
  * last sent for each waiting conversation). Each push carries the wait estimate for that position.
  * Pushes leave in the order they were decided (one chain), so a late estimate never overtakes a
- * newer position; a long line leaves in slices (PUSHES_PER_TURN), the front first, and a push
+ * newer position; a long line leaves in slices (PUSHES_PER_TURN, PUSH_TURN_BUDGET_MS), the front first, and a push
  * whose conversation left the line or was placed anew while the slices before it went out is not
  * sent (its newer news is).
  */
@@ -140,7 +149,7 @@ export class QueuePositions implements OnModuleDestroy {
     }
     if (!moved.length) return;
     const perPlace = await this.stats.secondsPerPlace([...new Set(moved.map((m) => m.row.queue_id))]);
-    await inTurns(moved, PUSHES_PER_TURN, ({ row, position, sent }) => {
+    await inTurns(moved, { perTurn: PUSHES_PER_TURN, budgetMs: PUSH_TURN_BUDGET_MS, finishWithinMs: PUSHES_FINISH_WITHIN_MS }, ({ row, position, sent }) => {
       if (!sent.stale && !this.closed) this.push(toConversationView(row, position), perPlace);
     });
   }
