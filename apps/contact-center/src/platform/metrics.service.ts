@@ -35,13 +35,16 @@ export class MetricsService {
       },
     });
     // The outbox's backlog (all instances): grows while no instance dispatches (WEBHOOK_DISPATCH) or a receiver is down.
+    // Both gauges are collected at once by a scrape and share its one read.
+    let backlogRead: ReturnType<OutboxRepository['backlog']> | null = null;
+    const backlog = () => (backlogRead ??= outbox.backlog().finally(() => (backlogRead = null)));
     new Gauge({
       name: 'cc_webhook_deliveries_pending',
       help: 'Event-webhook deliveries waiting to be sent (all instances)',
       registers: [this.registry],
       async collect() {
         if (!dataSource.isInitialized) return;
-        this.set((await outbox.backlog()).pending);
+        this.set((await backlog()).pending);
       },
     });
     new Gauge({
@@ -50,7 +53,7 @@ export class MetricsService {
       registers: [this.registry],
       async collect() {
         if (!dataSource.isInitialized) return;
-        this.set((await outbox.backlog()).oldestSeconds ?? 0);
+        this.set((await backlog()).oldestSeconds ?? 0);
       },
     });
   }
