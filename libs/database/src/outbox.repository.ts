@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { isoSql } from './outbox';
-import { returnedRows } from './sql';
+import { isoTextSql, returnedRows } from './sql';
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
 
@@ -42,7 +41,7 @@ function earlierPendingSql(d: string, settled?: string): string {
 function claimedViewSql(rows: string): string {
   return `
   SELECT r.id, r.attempts, r.webhook_id AS "webhookId", w.url, w.secret, e.uid AS "eventUid", e.occurred_at AS "occurredAt",
-    '{"id":"' || e.uid || '","type":' || to_json(e.type)::text || ',"occurredAt":"' || ${isoSql('e.occurred_at')} || '","actor":' || e.actor::text
+    '{"id":"' || e.uid || '","type":' || to_json(e.type)::text || ',"occurredAt":"' || ${isoTextSql('e.occurred_at')} || '","actor":' || e.actor::text
       || ',"data":' || e.data::text || '}' AS body
   FROM ${rows} r JOIN webhooks w ON w.id = r.webhook_id JOIN outbox_events e ON e.id = r.event_id
   ORDER BY r.id`;

@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { DataSource, EntityManager, EntitySubscriberInterface, QueryRunner } from 'typeorm';
 import { Actor, currentActor, WebhookEventType } from '@cc/common';
+import { isoTextSql } from './sql';
 
 /**
  * The transactional outbox of event webhooks (API.md section 14). An event is written in the
@@ -78,24 +79,19 @@ const INSERT_QUEUED_SQL = `
   ), ${outboxInsertSql('src')}
   SELECT count(*)::int AS n FROM outbox_ev`;
 
-/** ISO 8601 in UTC with milliseconds, as `Date.toISOString()` writes it. */
-export function isoSql(column: string): string {
-  return `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-}
-
 /** A conversations row `c` as the wire's conversation (toConversationView in SQL; without `position` and its estimate). */
 export function conversationJsonSql(c: string): string {
   return `jsonb_build_object('id', ${c}.id, 'customerId', ${c}.customer_id, 'agentId', ${c}.agent_id, 'queueId', ${c}.queue_id,
-    'channel', ${c}.channel, 'status', ${c}.status, 'createdAt', ${isoSql(`${c}.created_at`)}, 'assignedAt', ${isoSql(`${c}.assigned_at`)},
-    'resolvedAt', ${isoSql(`${c}.resolved_at`)}, 'resolvedBy', ${c}.resolved_by, 'notes', ${c}.notes)
+    'channel', ${c}.channel, 'status', ${c}.status, 'createdAt', ${isoTextSql(`${c}.created_at`)}, 'assignedAt', ${isoTextSql(`${c}.assigned_at`)},
+    'resolvedAt', ${isoTextSql(`${c}.resolved_at`)}, 'resolvedBy', ${c}.resolved_by, 'notes', ${c}.notes)
     || CASE WHEN ${c}.status = 'offered' AND ${c}.offer_expires_at IS NOT NULL
-         THEN jsonb_build_object('offerExpiresAt', ${isoSql(`${c}.offer_expires_at`)}) ELSE '{}'::jsonb END`;
+         THEN jsonb_build_object('offerExpiresAt', ${isoTextSql(`${c}.offer_expires_at`)}) ELSE '{}'::jsonb END`;
 }
 
 /** A messages row `m` as the wire's message (toMessageView in SQL). */
 export function messageJsonSql(m: string): string {
   return `jsonb_build_object('id', ${m}.id, 'conversationId', ${m}.conversation_id, 'senderType', ${m}.sender_type, 'senderId', ${m}.sender_id,
-    'text', ${m}.text, 'clientMessageId', ${m}.client_message_id, 'createdAt', ${isoSql(`${m}.created_at`)})`;
+    'text', ${m}.text, 'clientMessageId', ${m}.client_message_id, 'createdAt', ${isoTextSql(`${m}.created_at`)})`;
 }
 
 /** The customer of conversation `c` as the wire's customer; a channel customer shows its id on that channel. */
