@@ -84,6 +84,23 @@ describe('Allocation webhook faults (e2e)', () => {
     expect((await allocations(second.conversation.id))[0]).toMatchObject({ outcome: 'webhook' });
   });
 
+  it('a conversation whose webhook is being asked at its start is not asked a second time meanwhile by a drain or a sweep', async () => {
+    replies.set('hold', async () => {
+      await sleep(SWEEP_MS * 1.5);
+      return { status: 200, body: JSON.stringify({ agentId: null }) };
+    });
+    const queue = await cc.queue({ webhookUrl: `${url}/hold`, webhookTimeoutMs: SWEEP_MS * 3 });
+    const agent = await cc.agent({ queueIds: [queue.id], maxConcurrent: 2 });
+    const started = cc.start({ queueId: queue.id });
+    await eventually(async () => calls.get('hold') === 1, SWEEP_MS * 2, 20);
+    // The conversation is stored and queued while its start waits for the webhook: a drain (more
+    // capacity) and a sweep both see it.
+    await t.http.patch(`/api/v1/agents/${agent.id}`).set(bearer(cc.admin)).send({ maxConcurrent: 3 }).expect(200);
+    const { conversation } = await started;
+    expect(conversation.status).toBe('queued');
+    expect(calls.get('hold')).toBe(1);
+  });
+
   it('a conversation left waiting ({ agentId: null }) is asked again only when a slot frees, not on every sweep', async () => {
     replies.set('wait', async () => ({ status: 200, body: JSON.stringify({ agentId: null }) }));
     const queue = await cc.queue({ webhookUrl: `${url}/wait` });

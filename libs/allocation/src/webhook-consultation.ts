@@ -73,9 +73,15 @@ export class WebhookConsultation {
     return this.slots.active;
   }
 
-  /** Consults and decides, answering the decided row (a conversation start waits for its own webhook). */
+  /**
+   * Consults and decides, answering the decided row (a conversation start waits for its own
+   * webhook). While it is in flight, a drain does not ask about the same conversation again: the
+   * conversation is stored (and seen by the drain) before its start's consultation ends.
+   */
   allocate(conversation: ConversationRow, trigger: string): Promise<ConversationRow> {
-    return this.slots.run(() => this.consult(conversation, trigger));
+    const id = conversation.id;
+    this.inFlight.add(id);
+    return this.slots.run(() => this.consult(conversation, trigger)).finally(() => this.inFlight.delete(id));
   }
 
   /** For the drain: starts a consultation if one is due and returns at once. */
@@ -88,10 +94,9 @@ export class WebhookConsultation {
       if (!sweep) waited.slotFreed = true;
       if (sweep ? !waited.slotFreed : Date.now() - waited.at < this.config.allocationSweepMs) return;
     }
-    this.inFlight.add(id);
-    void this.allocate(conversation, trigger)
-      .catch((err) => this.logger.error(`Webhook allocation of conversation ${id} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`))
-      .finally(() => this.inFlight.delete(id));
+    void this.allocate(conversation, trigger).catch((err) =>
+      this.logger.error(`Webhook allocation of conversation ${id} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),
+    );
   }
 
   private remember(id: number, answer: WebhookAnswer, decided: ConversationRow): void {
