@@ -21,6 +21,20 @@ export function isoTextSql(expr: string): string {
   return `to_char(${expr} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 }
 
+/**
+ * A jsonb object of scalars as the text `JSON.stringify(value)` gives for the object pg parsed from
+ * it: no spaces, and the keys in JavaScript's order (array-index keys first, ascending; the others
+ * in jsonb's order, which is the order pg's parse saw them). For views sent as JSON text built by
+ * PostgreSQL; `to_json` of the jsonb would keep jsonb's spacing and key order. Only for objects
+ * whose values are numbers, strings, booleans or null (their jsonb text is already compact).
+ */
+export function jsonObjectTextSql(expr: string): string {
+  const index = `(e.key ~ '^(0|[1-9][0-9]{0,9})$' AND e.key::bigint < 4294967295)`;
+  // The empty object (most values) without the subquery: it is most of the cost.
+  return `(CASE WHEN ${expr} = '{}'::jsonb THEN '{}' ELSE (SELECT coalesce('{' || string_agg(to_json(e.key)::text || ':' || e.value::text, ',' ORDER BY ${index} DESC, CASE WHEN ${index} THEN e.key::bigint END, e.ord) || '}', '{}')
+    FROM jsonb_each(${expr}) WITH ORDINALITY e(key, value, ord)) END)`;
+}
+
 /** The rows of `UPDATE ... RETURNING` through `manager.query` (TypeORM answers `[rows, count]` for UPDATE and DELETE). */
 export function returnedRows<T>(result: unknown): T[] {
   return Array.isArray(result) && Array.isArray(result[0]) ? (result[0] as T[]) : (result as T[]);
