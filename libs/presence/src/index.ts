@@ -6,5 +6,5 @@ export * from './presence.service';
 export * from './pause-reasons.service';
 export * from './socket-presence.service';
 export * from './presence.module';
-export { markAssignedSql, markManyAssignedSql, statusColumnsSql, statusJoinSql, statusViewOf } from './presence.repository';
+export { markAssignedSql, markManyAssignedSql, statusColumnsSql, statusJoinSql, statusJsonSql, statusViewOf } from './presence.repository';
 export type { StatusColumns } from './presence.repository';

@@ -3,7 +3,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { AgentState, AgentStatusView, Errors } from '@cc/common';
-import { preparedRead } from '@cc/database';
+import { isoTextSql, jsonObjectTextSql, preparedRead } from '@cc/database';
 import { activeCountSql, deriveState, heldCountSql, inWrapUp, stateSql } from './presence-state';
 
 /** An agent's presence row, locked FOR UPDATE for the rest of the transaction. */
@@ -360,6 +360,32 @@ export function statusViewOf(r: StatusRow): AgentStatusView {
     maxConcurrent: r.max_concurrent,
     queueIds: r.status_queue_ids,
   };
+}
+
+/**
+ * statusViewOf's answer for the `status` of an agent view, built by PostgreSQL as JSON text (for
+ * reads sent as they come from the database, GET /agents): the fields `logged`, `extension`,
+ * `context`, `paused`, `pauseReason`, `wrapUpUntil`, `state`, `activeByChannel` with the same
+ * values and text as `JSON.stringify` of statusViewOf's (test/agents-json-text.e2e-spec.ts). A
+ * wrap-up is compared at milliseconds, as statusViewOf compares the `Date`s pg parsed. `a` is the
+ * agents alias of statusJoinSql.
+ */
+export function statusJsonSql(a: string): string {
+  const logged = 'agent_status.logged IS TRUE';
+  const paused = `(${logged} AND agent_status.paused IS TRUE)`;
+  const ms = (expr: string) => `date_trunc('milliseconds', ${expr} AT TIME ZONE 'UTC')`;
+  const wrapUp = `(${logged} AND agent_status.wrap_up_until IS NOT NULL AND ${ms('agent_status.wrap_up_until')} > ${ms('agent_status.now')})`;
+  return `(SELECT row_to_json(x) FROM (SELECT
+    ${logged} AS logged,
+    CASE WHEN ${logged} THEN agent_status.extension END AS extension,
+    CASE WHEN ${logged} THEN agent_status.context END AS context,
+    ${paused} AS paused,
+    CASE WHEN ${paused} AND agent_status.pause_reason_id IS NOT NULL
+      THEN (SELECT row_to_json(r) FROM (SELECT agent_status.pause_reason_id AS id, agent_status.pause_reason_name AS name) r) END AS "pauseReason",
+    CASE WHEN ${wrapUp} THEN ${isoTextSql('agent_status.wrap_up_until')} END AS "wrapUpUntil",
+    CASE WHEN NOT ${logged} THEN 'offline' WHEN ${paused} THEN 'paused' WHEN ${wrapUp} THEN 'wrap-up'
+      WHEN agent_status.active + agent_status.offered >= ${a}.max_concurrent THEN 'busy' ELSE 'available' END AS state,
+    ${jsonObjectTextSql('agent_status.active_by_channel')}::json AS "activeByChannel") x)`;
 }
 
 /** For a statement composed by allocation (one round trip under its lock): the agent `agent` was just given a conversation. */
