@@ -43,8 +43,11 @@ export class AgentsController {
   @Auth('admin')
   @ApiOperation({ summary: 'List agents (with stats and status)', description: '`q`: substring of name, email or number; `skill`: agents serving that channel; `state`: derived state.' })
   @ApiPage(Agent)
-  list(@Query() query: ListAgentsQuery) {
-    return this.agents.list(query);
+  async list(@Query() query: ListAgentsQuery, @Res({ passthrough: true }) res: Response) {
+    // JSON text built by PostgreSQL, sent as it is (the headers, ETag included, as res.json gives them).
+    const body = await this.agents.listJson(query);
+    res.type('application/json');
+    return body;
   }
 
   @Get('me')
