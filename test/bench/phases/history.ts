@@ -6,12 +6,17 @@
  * interleaved as in real life), then measured again once the server's report rollup has taken
  * them and a CHECKPOINT has flushed the seed (see `settle`). Also `GET /conversations/:id/messages?before=`
  * and `GET /agents?limit=100`, one request after the other, before and after.
+ *
+ * Each database gets three message runs (one in quick mode), and the latency figures are their
+ * medians: the p99 of one 15-s run is set by its worst stall of the shared machine (the commits
+ * wait on WAL writes and fsyncs of the one PostgreSQL cluster every bench and suite here uses),
+ * so that single runs of the same code put the grown/fresh ratio anywhere in 0.6–3.6×.
  */
 import { JsonClient } from '../lib/http';
 import { startOurServer } from '../lib/servers';
 import type { Percentiles } from '../lib/stats';
 import { ourPairs } from './throughput';
-import { closeGenerator, fmt, growthDatabase, GrowthOptions, mdTable, messageRun, MessageRun, openGenerator, perMessageUs, sequentialLatency, times, withClient } from './growth-common';
+import { closeGenerator, fmt, growthDatabase, GrowthOptions, mdTable, messageRun, MessageRun, openGenerator, sequentialLatency, times, withClient } from './growth-common';
 
 export interface HistoryPoint {
   storedMessages: number;
@@ -20,6 +25,8 @@ export interface HistoryPoint {
   postgresUsPerMsg: number;
   e2eP50: number;
   e2eP99: number;
+  /** The e2e p99 of each run (e2eP99 is their median, as e2eP50 and ackP99 are of theirs). */
+  e2eP99Runs: number[];
   ackP99: number;
   lost: number;
   dup: number;
@@ -31,6 +38,8 @@ export interface HistoryResult {
   pairs: number;
   rate: number;
   durationS: number;
+  /** Message runs per database. */
+  runs: number;
   seedMs: number;
   /** From the seed's end until the report rollup had taken the seeded conversations (then a CHECKPOINT). */
   settleMs: number;
@@ -122,17 +131,35 @@ async function reads(url: string, http: JsonClient, adminToken: string, requests
   return { historyBefore, agentsPage, messages: targets.messages, conversations: targets.conversations };
 }
 
-function point(run: MessageRun, serverKey: string, r: Awaited<ReturnType<typeof reads>>): HistoryPoint {
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+
+/** `count` fixed-rate runs one after the other. */
+async function messageRuns(generator: Parameters<typeof messageRun>[0], params: Parameters<typeof messageRun>[1], pid: number, count: number): Promise<MessageRun[]> {
+  const runs: MessageRun[] = [];
+  for (let i = 0; i < count; i++) runs.push(await messageRun(generator, params, { server: pid }));
+  return runs;
+}
+
+function point(runs: MessageRun[], serverKey: string, r: Awaited<ReturnType<typeof reads>>): HistoryPoint {
+  const delivered = sum(runs.map((run) => run.result.delivered));
+  const perMessage = (cpuMs: number) => (delivered ? (cpuMs * 1000) / delivered : NaN);
   return {
     storedMessages: r.messages,
     storedConversations: r.conversations,
-    cpuUsPerMsg: perMessageUs(run.cpuMs[serverKey], run),
-    postgresUsPerMsg: perMessageUs(run.postgresCpuMs, run),
-    e2eP50: run.result.e2e.p50,
-    e2eP99: run.result.e2e.p99,
-    ackP99: run.result.ack.p99,
-    lost: run.result.lost + run.result.ackErrors,
-    dup: run.result.duplicated + run.result.misrouted,
+    cpuUsPerMsg: perMessage(sum(runs.map((run) => run.cpuMs[serverKey]))),
+    postgresUsPerMsg: perMessage(sum(runs.map((run) => run.postgresCpuMs))),
+    e2eP50: median(runs.map((run) => run.result.e2e.p50)),
+    e2eP99: median(runs.map((run) => run.result.e2e.p99)),
+    e2eP99Runs: runs.map((run) => run.result.e2e.p99),
+    ackP99: median(runs.map((run) => run.result.ack.p99)),
+    lost: sum(runs.map((run) => run.result.lost + run.result.ackErrors)),
+    dup: sum(runs.map((run) => run.result.duplicated + run.result.misrouted)),
     historyBefore: r.historyBefore,
     agentsPage: r.agentsPage,
   };
@@ -144,6 +171,7 @@ export async function runHistory(options: GrowthOptions): Promise<HistoryResult>
   const durationS = options.quick ? 5 : 15;
   const conversations = options.quick ? SEED_CONVERSATIONS / 10 : SEED_CONVERSATIONS;
   const requests = options.quick ? 100 : 300;
+  const runs = options.quick ? 1 : 3;
   const server = await startOurServer({ database: growthDatabase(options.database), label: 'history' });
   const http = new JsonClient(server.url, 4);
   try {
@@ -153,8 +181,8 @@ export async function runHistory(options: GrowthOptions): Promise<HistoryResult>
     const generator = await openGenerator(init, 'history');
     try {
       const params = { rate, durationS, drainS: 3 };
-      const emptyRun = await messageRun(generator, params, { server: server.pid });
-      const empty = point(emptyRun, 'server', await reads(url, http, server.admin.token, requests));
+      const emptyRuns = await messageRuns(generator, params, server.pid, runs);
+      const empty = point(emptyRuns, 'server', await reads(url, http, server.admin.token, requests));
       options.log(`  history (empty): ${fmt(empty.cpuUsPerMsg)} µs/msg, e2e p99 ${fmt(empty.e2eP99, 2)} ms, history p99 ${fmt(empty.historyBefore.p99, 2)} ms, agents p99 ${fmt(empty.agentsPage.p99, 2)} ms`);
       options.log(`  history: seeding ${conversations} conversations × ${MESSAGES_PER_CONVERSATION} messages with SQL`);
       const seedStarted = Date.now();
@@ -163,10 +191,10 @@ export async function runHistory(options: GrowthOptions): Promise<HistoryResult>
       const { ms: settleMs, checkpointError } = await settle(url);
       options.log(`  history: seeded in ${(seedMs / 1000).toFixed(0)} s; the report rollup caught up ${(settleMs / 1000).toFixed(0)} s later; ${checkpointError ? `CHECKPOINT refused (${checkpointError})` : 'CHECKPOINT done'}`);
       await generator.call('run', { rate: 500, durationS: 2, drainS: 3 }, 60_000); // warm the new plans and pages
-      const grownRun = await messageRun(generator, params, { server: server.pid });
-      const grown = point(grownRun, 'server', await reads(url, http, server.admin.token, requests));
+      const grownRuns = await messageRuns(generator, params, server.pid, runs);
+      const grown = point(grownRuns, 'server', await reads(url, http, server.admin.token, requests));
       options.log(`  history (grown, seeded in ${(seedMs / 1000).toFixed(0)} s): ${fmt(grown.cpuUsPerMsg)} µs/msg, e2e p99 ${fmt(grown.e2eP99, 2)} ms, history p99 ${fmt(grown.historyBefore.p99, 2)} ms, agents p99 ${fmt(grown.agentsPage.p99, 2)} ms`);
-      return { pairs, rate, durationS, seedMs, settleMs, empty, grown };
+      return { pairs, rate, durationS, runs, seedMs, settleMs, empty, grown };
     } finally {
       await closeGenerator(generator);
     }
@@ -193,7 +221,7 @@ export function historySection(r: HistoryResult): string {
   return [
     `### Growth: ${r.grown.storedMessages.toLocaleString('en')} stored messages in ${r.grown.storedConversations.toLocaleString('en')} conversations (phase \`history\`)`,
     '',
-    `${r.pairs} pairs at ${r.rate} msg/s for ${r.durationS} s on the fresh database, then again after seeding with SQL (${fmt(r.seedMs / 1000, 0)} s), once the report rollup had taken the seeded conversations (${fmt((r.settleMs ?? NaN) / 1000, 0)} s later) and a \`CHECKPOINT\`; the same server process. Reads one after the other (admin token): a page of 50 before the middle of a random conversation's history, and \`GET /agents?limit=100\`.`,
+    `${r.pairs} pairs at ${r.rate} msg/s, ${r.runs ?? 1} run${(r.runs ?? 1) > 1 ? 's' : ''} of ${r.durationS} s on the fresh database, then again after seeding with SQL (${fmt(r.seedMs / 1000, 0)} s), once the report rollup had taken the seeded conversations (${fmt((r.settleMs ?? NaN) / 1000, 0)} s later) and a \`CHECKPOINT\`; the same server process; latencies are the runs' medians (e2e p99 of each run: fresh ${r.empty.e2eP99Runs.map((v) => fmt(v, 1)).join(' / ')} ms, grown ${r.grown.e2eP99Runs.map((v) => fmt(v, 1)).join(' / ')} ms). Reads one after the other (admin token): a page of 50 before the middle of a random conversation's history, and \`GET /agents?limit=100\`.`,
     '',
     mdTable(
       ['database', 'messages / conversations', 'server µs/msg', 'postgres µs/msg', 'e2e p50 ms', 'e2e p99 ms', 'ack p99 ms', 'lost / dup', 'history `before=` p99 ms', '`GET /agents?limit=100` p99 ms'],
@@ -204,7 +232,7 @@ export function historySection(r: HistoryResult): string {
       ['goal', 'grown vs fresh (same run)', 'met'],
       [
         ['CPU per message within 20%', times(r.grown.cpuUsPerMsg, r.empty.cpuUsPerMsg), ok(r.grown.cpuUsPerMsg <= 1.2 * r.empty.cpuUsPerMsg)],
-        ['e2e p99 within 20%', `${times(r.grown.e2eP99, r.empty.e2eP99)} (${fmt(r.grown.e2eP99, 2)} vs ${fmt(r.empty.e2eP99, 2)} ms)`, ok(r.grown.e2eP99 <= 1.2 * r.empty.e2eP99)],
+        ['e2e p99 (median of the runs) within 20%', `${times(r.grown.e2eP99, r.empty.e2eP99)} (${fmt(r.grown.e2eP99, 2)} vs ${fmt(r.empty.e2eP99, 2)} ms)`, ok(r.grown.e2eP99 <= 1.2 * r.empty.e2eP99)],
         ['history `before=` p99 ≤ 20 ms', `${fmt(r.grown.historyBefore.p99, 2)} ms (fresh ${fmt(r.empty.historyBefore.p99, 2)})`, ok(r.grown.historyBefore.p99 <= 20)],
         ['`GET /agents?limit=100` p99 ≤ 20 ms', `${fmt(r.grown.agentsPage.p99, 2)} ms (fresh ${fmt(r.empty.agentsPage.p99, 2)})`, ok(r.grown.agentsPage.p99 <= 20)],
         ['0 lost, 0 duplicated', `${r.empty.lost + r.grown.lost} lost, ${r.empty.dup + r.grown.dup} dup`, ok(r.empty.lost + r.grown.lost + r.empty.dup + r.grown.dup === 0)],
