@@ -34,7 +34,8 @@ describe('Event webhook attempts in flight (e2e)', () => {
         await recordEvent(manager, { type: 'message.created', conversationId: 900_000 + i, channel: 'web', actor: { type: 'system', id: null }, data: { message: { text: `m${i}` } } });
       }
     });
-    await eventually(async () => expect(r.calls.length).toBe(MAX_IN_FLIGHT), 15000);
+    // Within the 10 s call timeout, after which the hanging attempts fail and free their slots.
+    await eventually(async () => r.calls.length >= MAX_IN_FLIGHT, 9000);
     // Polls (every 20 ms) while every slot hangs claim nothing more.
     for (let poll = 0; poll < 10; poll++) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(r.calls.length).toBe(MAX_IN_FLIGHT);
