@@ -11,10 +11,9 @@ export const DELIVERY_TIMEOUT_MS = 10_000;
 const LEASE_SECONDS = DELIVERY_TIMEOUT_MS / 1000 + 5;
 /**
  * Attempts in flight per instance. Events of one conversation go one at a time, so this is also
- * how many conversations are sent at once; each batch of answers is recorded in one statement
- * (up to this many), so a bigger room means fewer statements and commits per delivery.
+ * how many conversations are sent at once (256 was tried: BENCHMARKS.md, the outbox's levers).
  */
-export const MAX_IN_FLIGHT = 256;
+export const MAX_IN_FLIGHT = 64;
 /**
  * While attempts are in flight, the next claim waits until this many slots are free: a busy
  * dispatcher claims a batch per round trip instead of one row after every answer.
