@@ -2,6 +2,11 @@ import { DatabaseUnavailableError } from './unavailable';
 
 export type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
+/** The refusal of a call beyond a queue's bound (a 503). */
+export function tooManyWaiting(): DatabaseUnavailableError {
+  return new DatabaseUnavailableError('Too many writes waiting for the database');
+}
+
 /**
  * Group commit for any kind of work: calls that arrive while a batch is running wait and go
  * together into the next one, so a busy system pays one round trip and one commit per batch
@@ -59,7 +64,7 @@ export class BatchQueue<In, Out> {
    */
   pushAll(inputs: In[]): Promise<Out>[] {
     const promises = inputs.map((input) => {
-      if (this.size >= this.maxPending) return Promise.reject(new DatabaseUnavailableError('Too many writes waiting for the database'));
+      if (this.size >= this.maxPending) return Promise.reject(tooManyWaiting());
       return new Promise<Out>((resolve, reject) => this.pending.push({ input, resolve, reject }));
     });
     if (!this.running && this.pending.length) void this.drain();
