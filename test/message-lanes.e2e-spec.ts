@@ -1,5 +1,7 @@
+import { DataSource } from 'typeorm';
+import { MessagesRepository } from '@cc/conversations';
 import { MessageWriter } from '../libs/conversations/src/message-writer';
-import { ContactCenter } from './factories/contact-center.factory';
+import { ContactCenter, eventually } from './factories/contact-center.factory';
 import { bearer, createTestApp, loginAdmin, TestApp } from './utils/create-test-app';
 import { closeAll, connect, WsClient } from './utils/ws-client';
 
@@ -42,7 +44,7 @@ describe('Message lanes (e2e)', () => {
     const customer = await socket('/customer', customerHandle.token);
     const conversation = await customer.ok('conversation.start', { queueId: queue.id });
     await agent.waitFor('conversation.assigned', (e) => e.conversation.id === conversation.id);
-    return { agent, customer, conversationId: conversation.id as number };
+    return { agent, customer, customerId: customerHandle.id, conversationId: conversation.id as number };
   }
 
   it('runs the configured lanes', () => {
@@ -97,6 +99,39 @@ describe('Message lanes (e2e)', () => {
         const missed = ids.filter((earlier) => earlier <= id && !readable.has(earlier));
         expect({ conversation: p.conversationId, seen: id, missed }).toEqual({ conversation: p.conversationId, seen: id, missed: [] });
       }
+    }
+  });
+
+  it("waits for another writer's uncommitted message of the same conversation (another instance's batch, a channel post's transaction), so ids commit in order there too", async () => {
+    const p = await pair();
+    const dataSource = t.app.get(DataSource);
+    // The other writer: the same statement in a transaction left open, as a channel post's
+    // transaction (insertOne) or another instance's batch in flight holds it.
+    const other = dataSource.createQueryRunner();
+    await other.connect();
+    try {
+      await other.startTransaction();
+      const held = await new MessagesRepository(dataSource).insertOne(other.manager, {
+        conversationId: p.conversationId, role: 'customer', senderId: p.customerId, text: 'uncommitted', clientMessageId: null, actor: { type: 'customer', id: p.customerId },
+      });
+      const heldId = Number(held!.id);
+      const sent = p.customer.ok('message.send', { conversationId: p.conversationId, text: 'after it' });
+      // (The message statement, known by its first lines: pg_stat_activity keeps only the first 1 kB of a query.)
+      const lockWait = () =>
+        dataSource.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%AS v(conversation_id, role, sender_id,%'`).then((rows: unknown[]) => rows.length > 0);
+      // The send cannot be answered before the other message commits: it waits on its lock.
+      let answered = false;
+      void sent.then(() => (answered = true), () => (answered = true));
+      const first = await eventually(async () => (answered ? 'answered' : (await lockWait()) ? 'waiting on the lock' : null), 10_000, 20);
+      expect(first).toBe('waiting on the lock');
+      await other.commitTransaction();
+      const message = await sent;
+      expect(message.id).toBeGreaterThan(heldId);
+      const synced = await p.agent.ok('messages.sync', { conversationId: p.conversationId, afterId: 0 });
+      expect(synced.map((m: { id: number }) => m.id)).toEqual([heldId, message.id]);
+    } finally {
+      if (other.isTransactionActive) await other.rollbackTransaction();
+      await other.release();
     }
   });
 });

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@cc/common';
-import { BatchLanes, isDatabaseUnavailable, OutboxSubscriptions, Settled, writeLanes } from '@cc/database';
+import { BatchLanes, isDatabaseUnavailable, Settled, writeLanes } from '@cc/database';
 import { MessagesRepository, StoredMessageRow, WriteRequest } from './messages.repository';
 
 /** The stored row with the conversation's parties, or null when nothing was stored (see MessagesService for why). */
@@ -28,7 +28,6 @@ export class MessageWriter {
 
   constructor(
     private readonly repo: MessagesRepository,
-    private readonly subscriptions: OutboxSubscriptions,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.batches = new BatchLanes<WriteRequest, WriteResult>((batch) => this.insert(batch), MAX_BATCH, writeLanes(config), (r) => r.conversationId, config.maxPendingWrites);
@@ -75,11 +74,13 @@ export class MessageWriter {
   }
 
   private async store(batch: WriteRequest[]): Promise<WriteResult[]> {
-    // Conversation row locks order the events of a conversation; only needed while message.created is subscribed.
-    const ordered = this.subscriptions.wants('message.created');
+    // Always the ordered statement: its conversation row locks (held to the commit, taken before
+    // the ids) make every other writer of a conversation wait, another instance's batch or a
+    // channel post's transaction (insertOne), so one conversation's ids commit in order across
+    // instances too, and its events reach the outbox in that order.
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.repo.insertBatch(batch, ordered);
+        return await this.repo.insertBatch(batch, true);
       } catch (err) {
         // The statement is atomic: after a deadlock nothing was stored and it may simply run again.
         if ((err as { code?: string }).code !== DEADLOCK || attempt >= 3) throw err;
