@@ -10,7 +10,7 @@ const CONVERSATIONS = 8;
 const PER_CONVERSATION = 40;
 
 /*
- * Message batches run in lanes of conversations, several in flight at once (MessageWriter).
+ * Several message batches in flight at once, never two with the same conversation (MessageWriter).
  * What must hold is per conversation: ids ascend in the order a sender's messages were sent,
  * pushes of a conversation come in id order, and a reader that has seen message N of a
  * conversation finds every earlier message of it (messages.sync, GET ...messages?after=).
@@ -53,8 +53,6 @@ describe('Message lanes (e2e)', () => {
 
   it('keeps each conversation in order while many write at once: ids ascend in send and push order, and a reader that saw N misses nothing before it', async () => {
     const pairs = await Promise.all(Array.from({ length: CONVERSATIONS }, () => pair()));
-    // Every conversation id lands in some lane; consecutive ids cover them all.
-    expect(new Set(pairs.map((p) => p.conversationId % LANES)).size).toBe(LANES);
 
     // On each push, the agent asks at once what the conversation holds up to it (the reader's
     // view when it has seen that message), over the socket and over HTTP alternately.

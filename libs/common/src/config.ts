@@ -121,7 +121,7 @@ export interface AppConfig {
   /** Messages an instance may hold waiting for the database before it answers 503 at once. */
   maxPendingWrites: number;
   /**
-   * Message batches an instance may have in flight at once, one per lane of conversations
+   * Message batches an instance may have in flight at once, never two with the same conversation
    * (MESSAGE_WRITE_LANES); the pool and the engine may allow fewer (see writeLanes in @cc/database).
    */
   messageWriteLanes: number;

@@ -15,12 +15,13 @@ const DEADLOCK = '40P01';
  * row is committed, so a message is durable before it is acknowledged or pushed; an idle
  * system writes each message at once, a busy one pays one commit per batch instead of per message.
  *
- * Batches run in lanes of conversations (BatchLanes, keyed by conversation id; writeLanes says
- * how many): a message waits only for the batch in flight in its own lane, not for another
- * conversation's commit. One batch at a time per lane, on purpose: the ids of one conversation
- * are taken and committed in the same order, so a client that saw message N of a conversation
- * and syncs after N (messages.sync, GET ...messages?after=) can never miss an earlier id of it.
- * Across conversations ids may commit out of order; every reader of ids is per conversation.
+ * Up to writeLanes(config) batches are in flight at once (BatchLanes keyed by conversation id),
+ * never two with the same conversation: a message waits only while a message of its own
+ * conversation is being stored, not for another conversation's commit. One batch at a time per
+ * conversation, on purpose: its ids are taken and committed in the same order, so a client that
+ * saw message N of a conversation and syncs after N (messages.sync, GET ...messages?after=) can
+ * never miss an earlier id of it. Across conversations ids may commit out of order; every reader
+ * of ids is per conversation.
  */
 @Injectable()
 export class MessageWriter {

@@ -13,8 +13,13 @@ export function tooManyWaiting(): DatabaseUnavailableError {
  * rather than per call, and an idle one runs each call at once. One batch runs at a time.
  */
 export class BatchQueue<In, Out> {
-  /** Every queue of the process, so a graceful shutdown can wait for all of them (they are singletons). */
-  private static readonly live = new Set<BatchQueue<unknown, unknown>>();
+  /** Every queue of the process (BatchLanes too), so a graceful shutdown can wait for all of them (they are singletons). */
+  private static readonly live = new Set<{ readonly size: number }>();
+
+  /** Counts `queue` among the queues a graceful shutdown waits for (allIdle). */
+  static track(queue: { readonly size: number }): void {
+    BatchQueue.live.add(queue);
+  }
 
   /** Resolves when no queue of the process holds a call, or after `timeoutMs`; answers whether all drained. */
   static async allIdle(timeoutMs: number): Promise<boolean> {
@@ -40,7 +45,7 @@ export class BatchQueue<In, Out> {
      */
     private readonly maxPending = Infinity,
   ) {
-    BatchQueue.live.add(this as BatchQueue<unknown, unknown>);
+    BatchQueue.track(this);
   }
 
   /** Calls waiting or in the running batch. */
