@@ -50,12 +50,15 @@ export class BatchLanes<In, Out> {
 
   push(input: In): Promise<Out> {
     if (this.size >= this.maxPending) return Promise.reject(tooManyWaiting());
-    const promise = new Promise<Out>((resolve, reject) => this.waiting.push({ input, key: this.keyOf(input), resolve, reject }));
-    this.start();
+    const key = this.keyOf(input);
+    const promise = new Promise<Out>((resolve, reject) => this.waiting.push({ input, key, resolve, reject }));
+    // Every other waiting call is held by a busy lane or a key in flight (start's rule), so only
+    // this one can start a batch: the list is not scanned for each call that has to wait.
+    if (this.running < this.lanes && !this.inFlight.has(key)) this.start();
     return promise;
   }
 
-  /** Starts batches while a lane is free and some waiting call's key is not in flight. */
+  /** Starts batches while a lane is free and some waiting call's key is not in flight (after it, one of the two holds). */
   private start(): void {
     while (this.running < this.lanes && this.waiting.length) {
       const batch: Call<In, Out>[] = [];
