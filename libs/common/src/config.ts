@@ -72,6 +72,9 @@ export class EnvironmentSchema {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(10_000_000)
   MAX_PENDING_WRITES?: number;
 
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(16)
+  MESSAGE_WRITE_LANES?: number;
+
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1000)
   WEBHOOK_CONCURRENCY?: number;
 
@@ -117,6 +120,11 @@ export interface AppConfig {
   dbTimeoutMs: number;
   /** Messages an instance may hold waiting for the database before it answers 503 at once. */
   maxPendingWrites: number;
+  /**
+   * Message batches an instance may have in flight at once, never two with the same conversation
+   * (MESSAGE_WRITE_LANES); the pool and the engine may allow fewer (see writeLanes in @cc/database).
+   */
+  messageWriteLanes: number;
   /** Allocation-webhook calls in flight per instance. */
   webhookConcurrency: number;
   /** Express `trust proxy`: false, a hop count, or a list of addresses. */
@@ -172,6 +180,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     allocationSweepMs: parsed.ALLOCATION_SWEEP_MS ?? 5000,
     dbTimeoutMs: parsed.DB_TIMEOUT_MS ?? 5000,
     maxPendingWrites: parsed.MAX_PENDING_WRITES ?? 10_000,
+    messageWriteLanes: parsed.MESSAGE_WRITE_LANES ?? 4,
     webhookConcurrency: parsed.WEBHOOK_CONCURRENCY ?? 16,
     trustProxy: parseTrustProxy(parsed.TRUST_PROXY),
     webhookRetryScale: parsed.WEBHOOK_RETRY_SCALE ?? 1,

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@cc/common';
-import { BatchQueue, isDatabaseUnavailable, OutboxSubscriptions, Settled } from '@cc/database';
+import { BatchLanes, isDatabaseUnavailable, Settled, writeLanes } from '@cc/database';
 import { MessagesRepository, StoredMessageRow, WriteRequest } from './messages.repository';
 
 /** The stored row with the conversation's parties, or null when nothing was stored (see MessagesService for why). */
@@ -14,23 +14,33 @@ const DEADLOCK = '40P01';
  * next one, in a single statement and transaction. Each caller still resolves only after its
  * row is committed, so a message is durable before it is acknowledged or pushed; an idle
  * system writes each message at once, a busy one pays one commit per batch instead of per message.
+ *
+ * Up to writeLanes(config) batches are in flight at once (BatchLanes keyed by conversation id),
+ * never two with the same conversation: a message waits only while a message of its own
+ * conversation is being stored, not for another conversation's commit. One batch at a time per
+ * conversation, on purpose: its ids are taken and committed in the same order, so a client that
+ * saw message N of a conversation and syncs after N (messages.sync, GET ...messages?after=) can
+ * never miss an earlier id of it. Across conversations ids may commit out of order; every reader
+ * of ids is per conversation.
  */
 @Injectable()
 export class MessageWriter {
-  // One batch at a time (BatchQueue's rule), on purpose: ids are taken and committed in the same
-  // order, so a client that saw message N and syncs after N can never miss an earlier id.
-  private readonly batches: BatchQueue<WriteRequest, WriteResult>;
+  private readonly batches: BatchLanes<WriteRequest, WriteResult>;
 
   constructor(
     private readonly repo: MessagesRepository,
-    private readonly subscriptions: OutboxSubscriptions,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
-    this.batches = new BatchQueue<WriteRequest, WriteResult>((batch) => this.insert(batch), MAX_BATCH, config.maxPendingWrites);
+    this.batches = new BatchLanes<WriteRequest, WriteResult>((batch) => this.insert(batch), MAX_BATCH, writeLanes(config), (r) => r.conversationId, config.maxPendingWrites);
   }
 
   write(request: WriteRequest): Promise<WriteResult> {
     return this.batches.push(request);
+  }
+
+  /** Batches that may be in flight at once. */
+  get lanes(): number {
+    return this.batches.lanes;
   }
 
   /** Messages accepted and not yet answered (a graceful shutdown waits for them). */
@@ -65,11 +75,13 @@ export class MessageWriter {
   }
 
   private async store(batch: WriteRequest[]): Promise<WriteResult[]> {
-    // Conversation row locks order the events of a conversation; only needed while message.created is subscribed.
-    const ordered = this.subscriptions.wants('message.created');
+    // Always the ordered statement: its conversation row locks (held to the commit, taken before
+    // the ids) make every other writer of a conversation wait, another instance's batch or a
+    // channel post's transaction (insertOne), so one conversation's ids commit in order across
+    // instances too, and its events reach the outbox in that order.
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.repo.insertBatch(batch, ordered);
+        return await this.repo.insertBatch(batch, true);
       } catch (err) {
         // The statement is atomic: after a deadlock nothing was stored and it may simply run again.
         if ((err as { code?: string }).code !== DEADLOCK || attempt >= 3) throw err;

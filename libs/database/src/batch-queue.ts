@@ -2,14 +2,24 @@ import { DatabaseUnavailableError } from './unavailable';
 
 export type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
+/** The refusal of a call beyond a queue's bound (a 503). */
+export function tooManyWaiting(): DatabaseUnavailableError {
+  return new DatabaseUnavailableError('Too many writes waiting for the database');
+}
+
 /**
  * Group commit for any kind of work: calls that arrive while a batch is running wait and go
  * together into the next one, so a busy system pays one round trip and one commit per batch
  * rather than per call, and an idle one runs each call at once. One batch runs at a time.
  */
 export class BatchQueue<In, Out> {
-  /** Every queue of the process, so a graceful shutdown can wait for all of them (they are singletons). */
-  private static readonly live = new Set<BatchQueue<unknown, unknown>>();
+  /** Every queue of the process (BatchLanes too), so a graceful shutdown can wait for all of them (they are singletons). */
+  private static readonly live = new Set<{ readonly size: number }>();
+
+  /** Counts `queue` among the queues a graceful shutdown waits for (allIdle). */
+  static track(queue: { readonly size: number }): void {
+    BatchQueue.live.add(queue);
+  }
 
   /** Resolves when no queue of the process holds a call, or after `timeoutMs`; answers whether all drained. */
   static async allIdle(timeoutMs: number): Promise<boolean> {
@@ -35,7 +45,7 @@ export class BatchQueue<In, Out> {
      */
     private readonly maxPending = Infinity,
   ) {
-    BatchQueue.live.add(this as BatchQueue<unknown, unknown>);
+    BatchQueue.track(this);
   }
 
   /** Calls waiting or in the running batch. */
@@ -59,7 +69,7 @@ export class BatchQueue<In, Out> {
    */
   pushAll(inputs: In[]): Promise<Out>[] {
     const promises = inputs.map((input) => {
-      if (this.size >= this.maxPending) return Promise.reject(new DatabaseUnavailableError('Too many writes waiting for the database'));
+      if (this.size >= this.maxPending) return Promise.reject(tooManyWaiting());
       return new Promise<Out>((resolve, reject) => this.pending.push({ input, resolve, reject }));
     });
     if (!this.running && this.pending.length) void this.drain();

@@ -51,6 +51,17 @@ export class DatabaseConnection implements OnApplicationShutdown {
 }
 
 /**
+ * How many message batches may be in flight at once (MessageWriter's lanes): MESSAGE_WRITE_LANES,
+ * but never more than half the pool, so the other half stays for everything else an instance
+ * asks of the database (starts, allocation, reads, the outbox, health); one on the embedded
+ * engine, whose single connection would only queue them.
+ */
+export function writeLanes(config: Pick<AppConfig, 'databaseUrl' | 'dbPoolSize' | 'messageWriteLanes'>): number {
+  if (!config.databaseUrl) return 1;
+  return Math.max(1, Math.min(config.messageWriteLanes, Math.floor(config.dbPoolSize / 2)));
+}
+
+/**
  * DB_TIMEOUT_MS bounds every wait on the database: a connection from the pool (or a new one),
  * and a statement. The server cancels a slow statement (statement_timeout) and the connection
  * stays usable; the client-side read timeout, a little later, covers a server that does not

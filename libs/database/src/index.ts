@@ -5,6 +5,7 @@ export * from './sql';
 export { MIGRATIONS } from './migrations';
 export * from './after-commit';
 export * from './batch-queue';
+export * from './batch-lanes';
 export * from './unavailable';
 export * from './database-health';
 export * from './outbox';

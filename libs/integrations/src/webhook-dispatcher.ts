@@ -9,8 +9,11 @@ import { WebhookCallError, WebhookClient } from './webhook-client';
 export const DELIVERY_TIMEOUT_MS = 10_000;
 /** A claimed attempt is leased this long: an instance that dies mid-attempt frees it for the others after it. */
 const LEASE_SECONDS = DELIVERY_TIMEOUT_MS / 1000 + 5;
-/** Attempts in flight per instance. */
-const MAX_IN_FLIGHT = 64;
+/**
+ * Attempts in flight per instance. Events of one conversation go one at a time, so this is also
+ * how many conversations are sent at once (256 was tried: BENCHMARKS.md, the outbox's levers).
+ */
+export const MAX_IN_FLIGHT = 64;
 /**
  * While attempts are in flight, the next claim waits until this many slots are free: a busy
  * dispatcher claims a batch per round trip instead of one row after every answer.

@@ -6,6 +6,7 @@
 import { createServer } from 'http';
 import { AddressInfo } from 'net';
 import { join } from 'path';
+import { Client } from 'pg';
 import { createCustomers, createLoggedInAgents, loginAll } from '../lib/api';
 import { forkBenchScript, stopChild } from '../lib/children';
 import { mapLimit } from '../lib/concurrency';
@@ -104,6 +105,9 @@ interface Target {
   measuredWindows: TimeWindow[];
 }
 
+/** Our server with a webhook receiver: `settle` waits for its outbox to be delivered. */
+type HookedServer = OurServer & { settle(log: (line: string) => void): Promise<void> };
+
 /** Reference servers know pair i by its token alone: customer `c:i`, agent `a:i`, conversation i. */
 function referencePairs(url: string, pairs: number): GeneratorInit {
   const ids = Array.from({ length: pairs }, (_, i) => i + 1);
@@ -158,7 +162,7 @@ async function openTarget(name: TargetName, options: ThroughputOptions): Promise
 }
 
 /** Starts a receiver that answers every event-webhook call 204 and subscribes it to message.created; it stops with the server. */
-async function withWebhookSink(server: OurServer, log: (line: string) => void): Promise<OurServer> {
+async function withWebhookSink(server: OurServer, log: (line: string) => void): Promise<HookedServer> {
   let received = 0;
   const sink = createServer((req, res) => {
     req.resume();
@@ -171,16 +175,38 @@ async function withWebhookSink(server: OurServer, log: (line: string) => void): 
   await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(sink.address() as AddressInfo).port}/hook`;
   await server.api.http.call('POST', '/api/v1/webhooks', { url, events: ['message.created'] }, server.admin.token, [201]);
+  const db = server.databaseUrl ? new Client({ connectionString: server.databaseUrl }) : null;
+  await db?.connect();
   const stop = server.stop;
   return {
     ...server,
+    // Each measured run starts on an empty outbox: a delivery backlog left by an earlier run
+    // (the dispatcher falls behind in a failed ramp step) would otherwise load the next, slower
+    // step with the earlier step's sending. The wait is logged, so the backlog stays visible;
+    // the sending a run causes itself is all measured with it. Embedded storage: no wait.
+    settle: async (log) => {
+      if (!db) return;
+      const started = Date.now();
+      const pending = async () => ((await db.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE status = 'pending'`)).rows[0].n as number);
+      const before = await pending();
+      let left = before;
+      while (left > 0 && Date.now() - started < OUTBOX_SETTLE_MAX_MS) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        left = await pending();
+      }
+      if (before > 0) log(`    hooked: ${before} deliveries pending before the run, ${left} after waiting ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    },
     stop: async () => {
       log(`  hooked: the webhook receiver got ${received} calls`);
+      await db?.end().catch(() => undefined);
       await stop();
       await new Promise<void>((resolve) => sink.close(() => resolve()));
     },
   };
 }
+
+/** The longest a hooked run waits for the outbox of the runs before it to be delivered. */
+const OUTBOX_SETTLE_MAX_MS = 60_000;
 
 async function closeTarget(target: Target): Promise<void> {
   await target.generator.call('close', {}, 5000).catch(() => undefined);
@@ -188,7 +214,8 @@ async function closeTarget(target: Target): Promise<void> {
   await target.server.stop();
 }
 
-async function measure(target: Target, params: RunParams): Promise<Measurement> {
+async function measure(target: Target, params: RunParams, log: (line: string) => void): Promise<Measurement> {
+  if ('settle' in target.server) await (target.server as HookedServer).settle(log);
   const timeoutMs = (params.durationS + params.drainS) * 1000 + 30_000;
   const from = monotonicUs();
   const { result, cpuMs, dbCpuMs } = await measureCpu(target.server.pid, () => target.generator.call<LoadResult>('run', params, timeoutMs));
@@ -206,7 +233,7 @@ async function ramp(target: Target, start: number, options: ThroughputOptions): 
   let failed = Infinity;
   let rate = Math.max(50, Math.round(start));
   while (steps.length < options.rampMaxSteps) {
-    const m = await measure(target, { rate, durationS: options.rampStepS, drainS: Math.min(options.drainS, 3), abortBacklogS: RAMP_ABORT_BACKLOG_S });
+    const m = await measure(target, { rate, durationS: options.rampStepS, drainS: Math.min(options.drainS, 3), abortBacklogS: RAMP_ABORT_BACKLOG_S }, options.log);
     const reason = unsustainedReason(m);
     steps.push({ rate, ok: !reason, reason, deliveredRate: m.deliveredRate, p99: m.e2e.p99, serverCpuMs: m.serverCpuMs, generatorCpuMs: m.generatorCpuMs });
     options.log(`    ramp ${target.name} ${rate}/s: ${reason ? `no (${reason})` : `ok (p99 ${m.e2e.p99.toFixed(1)} ms)`}`);
@@ -246,7 +273,7 @@ export async function runThroughput(options: ThroughputOptions): Promise<TargetR
         (results.get(target.name) as TargetResult).rounds.push(round_);
         try {
           await waitForIdle(target.server.pid);
-          round_.fixed = await measure(target, { rate: options.rate, durationS: options.durationS, drainS: options.drainS });
+          round_.fixed = await measure(target, { rate: options.rate, durationS: options.durationS, drainS: options.drainS }, options.log);
           const f = round_.fixed;
           options.log(
             `  round ${round} ${target.name}: ${options.rate}/s for ${options.durationS}s → delivered ${f.delivered}/${f.sent}, ` +

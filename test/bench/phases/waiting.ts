@@ -3,7 +3,8 @@
  * resolve 50 conversations per second (each resolve frees a slot that the head of the line
  * takes) and chat with 100 other customers. Measures the chats' acks, whether every waiting
  * customer hears its new position at least every 5 s, and the server's CPU.
- * The waiting conversations and their customers are seeded with SQL (tokens minted, lib/tokens.ts).
+ * The waiting conversations and their customers are seeded with SQL (tokens minted, lib/tokens.ts),
+ * then a CHECKPOINT (superuser or pg_checkpoint; refused, it is noted and the phase goes on).
  */
 import { mapLimit } from '../lib/concurrency';
 import { forkBenchScript, stopChild } from '../lib/children';
@@ -60,6 +61,13 @@ export async function runWaiting(options: GrowthOptions): Promise<WaitingResult>
         )
       ).rows as { customer_id: number }[];
       await client.query(`VACUUM ANALYZE conversations`);
+      // As `history` does: the seed's writes on disk before the window, so that a checkpoint the
+      // seed's WAL started does not run (with its full-page writes) while the acks are measured.
+      const checkpointError = await client.query('CHECKPOINT').then(
+        () => undefined,
+        (error: Error) => error.message,
+      );
+      options.log(`  waiting: ${checkpointError ? `CHECKPOINT refused (${checkpointError})` : 'CHECKPOINT done'}`);
       return rows.map((r) => r.customer_id);
     });
     const tokens = customerIds.map((id) => mintToken(server.jwtSecret, 'customer', id));
