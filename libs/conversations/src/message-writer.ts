@@ -75,13 +75,13 @@ export class MessageWriter {
   }
 
   private async store(batch: WriteRequest[]): Promise<WriteResult[]> {
-    // Always the ordered statement: its conversation row locks (held to the commit, taken before
+    // The statement's conversation row locks (held to the commit, taken before
     // the ids) make every other writer of a conversation wait, another instance's batch or a
     // channel post's transaction (insertOne), so one conversation's ids commit in order across
     // instances too, and its events reach the outbox in that order.
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.repo.insertBatch(batch, true);
+        return await this.repo.insertBatch(batch);
       } catch (err) {
         // The statement is atomic: after a deadlock nothing was stored and it may simply run again.
         if ((err as { code?: string }).code !== DEADLOCK || attempt >= 3) throw err;

@@ -31,20 +31,17 @@ export type StoredMessageRow = MessageRow & { customer_id: number; agent_id: num
  * One statement stores a whole batch, and authorises each row in it: only its customer, its
  * current agent (once it has accepted an offer) or an admin may write, and never into a resolved conversation. The same
  * statement writes the batch's message.created events to the outbox (when a subscription wants
- * them), so a message and its event commit together. The ordered variant first locks the
- * batch's conversations (in id order, so batches cannot deadlock each other): every change of a
+ * them), so a message and its event commit together. It first locks the batch's conversations (in id order, so batches cannot deadlock each other): every change of a
  * conversation (assignment, resolve, transfer, another instance's message) holds a conflicting
  * row lock until it commits, so the events of one conversation get their ids in commit order
  * and the dispatcher never sees a later event before an earlier one is committed.
  */
-function insertBatchSql(ordered: boolean): string {
-  const conversations = ordered ? `(SELECT * FROM conversations WHERE id IN (SELECT conversation_id FROM v) ORDER BY id FOR NO KEY UPDATE)` : `conversations`;
-  return `
+const INSERT_BATCH_SQL = `
   WITH v AS (
     SELECT * FROM unnest($1::int[], $2::text[], $3::int[], $4::text[], $5::text[], $6::int[], $7::text[], $8::int[])
       AS v(conversation_id, role, sender_id, text, client_message_id, ord, actor_type, actor_id)
   ), c AS MATERIALIZED (
-    SELECT * FROM ${conversations} c WHERE c.id IN (SELECT conversation_id FROM v)
+    SELECT * FROM conversations WHERE id IN (SELECT conversation_id FROM v) ORDER BY id FOR NO KEY UPDATE
   ), allowed AS (
     SELECT v.* FROM v JOIN c ON c.id = v.conversation_id
     WHERE c.status <> 'resolved'
@@ -72,10 +69,6 @@ function insertBatchSql(ordered: boolean): string {
     WHERE c.id = f.conversation_id AND c.first_response_at IS NULL AND c.first_assigned_at IS NOT NULL
   ), ${outboxInsertSql('events')}
   SELECT ins.*, n.ord, c.customer_id, c.agent_id FROM ins JOIN numbered n ON n.id = ins.id JOIN c ON c.id = ins.conversation_id ORDER BY ins.id`;
-}
-
-const PLAIN_SQL = insertBatchSql(false);
-const ORDERED_SQL = insertBatchSql(true);
 
 function batchParams(batch: WriteRequest[]): unknown[] {
   return [
@@ -104,20 +97,19 @@ export class MessagesRepository {
 
   /**
    * Stores a batch in one statement (a named prepared statement on the pool, outside any
-   * transaction), with its message.created events; `ordered` takes the conversation row locks.
+   * transaction), with its message.created events, under the conversations' row locks.
    * Answers, for each request in order, its stored row or null when nothing was stored.
    */
-  async insertBatch(batch: WriteRequest[], ordered = false): Promise<(StoredMessageRow | null)[]> {
-    const [name, sql] = ordered ? ['cc_insert_messages_ordered', ORDERED_SQL] : ['cc_insert_messages', PLAIN_SQL];
-    return byPosition(batch, await namedQuery<StoredMessageRow & { ord: number }>(this.dataSource, name, sql, batchParams(batch)));
+  async insertBatch(batch: WriteRequest[]): Promise<(StoredMessageRow | null)[]> {
+    return byPosition(batch, await namedQuery<StoredMessageRow & { ord: number }>(this.dataSource, 'cc_insert_messages', INSERT_BATCH_SQL, batchParams(batch)));
   }
 
   /**
    * The same statement for one message in the caller's transaction (taking the conversation's
-   * row lock, as the ordered batch does); null when nothing was stored.
+   * row lock, as a batch does); null when nothing was stored.
    */
   async insertOne(manager: EntityManager, request: WriteRequest): Promise<StoredMessageRow | null> {
-    return byPosition([request], await manager.query(ORDERED_SQL, batchParams([request])))[0];
+    return byPosition([request], await manager.query(INSERT_BATCH_SQL, batchParams([request])))[0];
   }
 
   async byClientMessageId(manager: EntityManager, conversationId: number, senderType: SenderType, senderId: number, clientMessageId: string): Promise<MessageRow | null> {

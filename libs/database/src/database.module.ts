@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@cc/common';
 import { AfterCommitSubscriber } from './after-commit';
 import { DatabaseHealth } from './database-health';
-import { OutboxSubscriber, OutboxSubscriptions } from './outbox';
+import { OutboxSubscriber } from './outbox';
 import { OutboxRepository } from './outbox.repository';
 import { EmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres';
 import { MIGRATIONS } from './migrations';
@@ -84,7 +84,7 @@ class DatabaseConnectionModule {}
       useFactory: (connection: DatabaseConnection) => connection.options(),
     }),
   ],
-  providers: [AfterCommitSubscriber, DatabaseHealth, OutboxSubscriber, OutboxSubscriptions, OutboxRepository],
-  exports: [TypeOrmModule, DatabaseHealth, OutboxSubscriptions, OutboxRepository],
+  providers: [AfterCommitSubscriber, DatabaseHealth, OutboxSubscriber, OutboxRepository],
+  exports: [TypeOrmModule, DatabaseHealth, OutboxRepository],
 })
 export class DatabaseModule {}

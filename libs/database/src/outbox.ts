@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager, EntitySubscriberInterface, QueryRunner } from 'typeorm';
 import { Actor, currentActor, WebhookEventType } from '@cc/common';
 import { isoTextSql } from './sql';
@@ -23,7 +23,6 @@ export interface OutboxEvent {
 }
 
 const queued = new WeakMap<QueryRunner, OutboxEvent[]>();
-const logger = new Logger('Outbox');
 
 /** A subscription that wants the event `e` (a row with type and channel). Written once, used by every outbox insert. */
 function matches(e: string): string {
@@ -141,42 +140,5 @@ export class OutboxSubscriber implements EntitySubscriberInterface {
   afterTransactionRollback(event: { queryRunner: QueryRunner }): void {
     const runner = event.queryRunner as QueryRunner & { transactionDepth?: number };
     if ((runner.transactionDepth ?? 0) === 0) queued.delete(runner);
-  }
-}
-
-/**
- * Which event types some active subscription wants, refreshed every second on every instance.
- * Only a choice of plan reads it (the message path takes conversation row locks for ordering
- * only while message.created is subscribed); whether an event is stored is always decided by
- * the database in the writing statement itself, so a stale answer never loses an event.
- */
-@Injectable()
-export class OutboxSubscriptions implements OnModuleInit, OnApplicationShutdown {
-  private wanted = new Set<string>();
-  private timer: NodeJS.Timeout | null = null;
-
-  constructor(private readonly dataSource: DataSource) {}
-
-  async onModuleInit(): Promise<void> {
-    await this.refresh();
-    this.timer = setInterval(() => void this.refresh(), 1000);
-    this.timer.unref();
-  }
-
-  onApplicationShutdown(): void {
-    if (this.timer) clearInterval(this.timer);
-  }
-
-  wants(type: WebhookEventType): boolean {
-    return this.wanted.has(type);
-  }
-
-  async refresh(): Promise<void> {
-    try {
-      const rows: { type: string }[] = await this.dataSource.query(`SELECT DISTINCT unnest(events) AS type FROM webhooks WHERE active`);
-      this.wanted = new Set(rows.map((r) => r.type));
-    } catch (err) {
-      if (this.dataSource.isInitialized) logger.warn(`Reading subscriptions failed: ${(err as Error).message}`);
-    }
   }
 }

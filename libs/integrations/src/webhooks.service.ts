@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomBytes } from 'crypto';
 import { ConflictError, NotFoundError, paginated, Paginated } from '@cc/common';
-import { OutboxRepository, OutboxSubscriptions, toInt, toIso } from '@cc/database';
+import { OutboxRepository, toInt, toIso } from '@cc/database';
 import { CreateWebhookDto, DeliveriesQuery, DeliveryView, UpdateWebhookDto, WebhookView } from './webhook.dto';
 import { WebhookRow, WebhooksRepository } from './webhooks.repository';
 import { WebhookDispatcher } from './webhook-dispatcher';
@@ -18,14 +18,12 @@ export class WebhooksService {
   constructor(
     private readonly repo: WebhooksRepository,
     private readonly outbox: OutboxRepository,
-    private readonly subscriptions: OutboxSubscriptions,
     private readonly dispatcher: WebhookDispatcher,
   ) {}
 
   async create(dto: CreateWebhookDto): Promise<WebhookView> {
     const secret = dto.secret ?? `whsec_${randomBytes(24).toString('base64url')}`;
     const row = await this.repo.insert(dto.url, dto.events, dto.channels ?? null, secret);
-    await this.subscriptions.refresh();
     return view(row);
   }
 
@@ -43,13 +41,11 @@ export class WebhooksService {
   async update(id: number, dto: UpdateWebhookDto): Promise<WebhookView> {
     const row = await this.repo.update(id, dto);
     if (!row) throw noSuchWebhook();
-    await this.subscriptions.refresh();
     return view(row);
   }
 
   async delete(id: number): Promise<void> {
     if (!(await this.repo.delete(id))) throw noSuchWebhook();
-    await this.subscriptions.refresh();
   }
 
   async deliveries(id: number, query: DeliveriesQuery): Promise<Paginated<DeliveryView>> {
