@@ -62,6 +62,28 @@ const API = '/api/v1';
     await b.http.get(`${API}/agents/me`).set(bearer(agent.token)).expect(401);
   });
 
+  it('the misses of checks that arrive together are read together, one query for many new sessions', async () => {
+    const reads: number[][] = [];
+    const ids = [2_000_001, 2_000_002, 2_000_003, 2_000_004, 2_000_005, 2_000_006, 2_000_007, 2_000_008];
+    const load = async (missing: number[]) => {
+      reads.push(missing);
+      return new Map(missing.map((id) => [id, id % 2]));
+    };
+    const answers = await Promise.all(ids.map((id) => cacheOfB.versions('customer', [id], load)));
+    expect(answers.map((m, i) => m.get(ids[i]))).toEqual(ids.map((id) => id % 2));
+    // The first check's listener round trip goes alone; the others wait for the next one and read together.
+    expect(reads.length).toBeLessThanOrEqual(2);
+    expect(reads.flat().sort()).toEqual(ids);
+  });
+
+  it('new sessions asking B at once: each is answered by its own token version, a revoked one refused', async () => {
+    const sessions = [];
+    for (let i = 0; i < 6; i++) sessions.push((await a.http.post(`${API}/customers/session`).send({ name: `Burst ${i}` }).expect(201)).body.accessToken as string);
+    await a.http.post(`${API}/auth/logout`).set(bearer(sessions[2])).expect(204);
+    const statuses = await Promise.all(sessions.map(async (token) => (await b.http.get(`${API}/auth/me`).set(bearer(token))).status));
+    expect(statuses).toEqual([200, 200, 401, 200, 200, 200]);
+  });
+
   it("with B's listener cut, a logout on A is still 401 on B (B reads the database until it listens again)", async () => {
     const agent = await createAgent(a, admin);
     const other = await createAgent(a, admin);

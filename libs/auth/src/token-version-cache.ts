@@ -13,6 +13,9 @@ interface Waiter {
 
 type Key = `${Role}:${number}`;
 
+/** Reads the token versions of these ids of one role from the database (a missing id: no such user). */
+type Loader = (ids: number[]) => Promise<Map<number, number>>;
+
 /**
  * Token versions held in process, so that an authenticated request does not read the database.
  * Every bump of a token version (and every deletion of a user) notifies `token_versions` in its
@@ -45,8 +48,10 @@ export class TokenVersionCache implements OnApplicationBootstrap, OnApplicationS
   private heartbeat: NodeJS.Timeout | null = null;
   private waiting: Waiter[] = [];
   private pinging = false;
-  /** What the cache did, for tests and measurements. */
-  readonly counts = { hits: 0, misses: 0, bypassed: 0, invalidations: 0, connects: 0 };
+  /** By role: the read of this turn's misses, not yet sent (see loadTogether). */
+  private readonly nextLoad = new Map<Role, { ids: Set<number>; result: Promise<Map<number, number>> }>();
+  /** What the cache did, for tests and measurements (`reads`: database reads of misses). */
+  readonly counts = { hits: 0, misses: 0, reads: 0, bypassed: 0, invalidations: 0, connects: 0 };
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig, private readonly repo: AuthRepository) {}
 
@@ -65,8 +70,11 @@ export class TokenVersionCache implements OnApplicationBootstrap, OnApplicationS
     await this.drop();
   }
 
-  /** The version of each id (null: no such user), from the cache where it may answer, else from `load`. */
-  async versions(role: Role, ids: number[], load: (ids: number[]) => Promise<Map<number, number>>): Promise<Map<number, number | null>> {
+  /**
+   * The version of each id (null: no such user), from the cache where it may answer, else from
+   * `load` (which must answer for any ids of that role: the misses of several checks share one).
+   */
+  async versions(role: Role, ids: number[], load: Loader): Promise<Map<number, number | null>> {
     const out = new Map<number, number | null>();
     if (!this.listening || !(await this.sync())) {
       this.counts.bypassed += ids.length;
@@ -84,7 +92,7 @@ export class TokenVersionCache implements OnApplicationBootstrap, OnApplicationS
     if (!missing.length) return out;
     this.counts.misses += missing.length;
     const generation = this.generation;
-    const loaded = await load(missing);
+    const loaded = await this.loadTogether(role, missing, load);
     const store = this.listening && generation === this.generation;
     for (const id of missing) {
       const version = loaded.get(id) ?? null;
@@ -92,6 +100,27 @@ export class TokenVersionCache implements OnApplicationBootstrap, OnApplicationS
       if (store) this.remember(`${role}:${id}`, version);
     }
     return out;
+  }
+
+  /**
+   * The misses of one turn of the event loop are read together, in one query: a burst of new
+   * sessions' first requests (each a miss) would otherwise cost a read each. A check joins only
+   * a read not yet sent, so the read still starts after the check's own listener round trip.
+   */
+  private loadTogether(role: Role, ids: number[], load: Loader): Promise<Map<number, number>> {
+    let next = this.nextLoad.get(role);
+    if (!next) {
+      const entry = { ids: new Set<number>(), result: Promise.resolve(new Map<number, number>()) };
+      entry.result = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        this.nextLoad.delete(role);
+        this.counts.reads++;
+        return load([...entry.ids]);
+      });
+      this.nextLoad.set(role, entry);
+      next = entry;
+    }
+    for (const id of ids) next.ids.add(id);
+    return next.result;
   }
 
   /** True once a listener round trip sent after this call has come back (so every earlier notification is in); false when the listener failed. */
