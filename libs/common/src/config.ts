@@ -180,7 +180,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     allocationSweepMs: parsed.ALLOCATION_SWEEP_MS ?? 5000,
     dbTimeoutMs: parsed.DB_TIMEOUT_MS ?? 5000,
     maxPendingWrites: parsed.MAX_PENDING_WRITES ?? 10_000,
-    messageWriteLanes: parsed.MESSAGE_WRITE_LANES ?? 4,
+    messageWriteLanes: parsed.MESSAGE_WRITE_LANES ?? 1,
     webhookConcurrency: parsed.WEBHOOK_CONCURRENCY ?? 16,
     trustProxy: parseTrustProxy(parsed.TRUST_PROXY),
     webhookRetryScale: parsed.WEBHOOK_RETRY_SCALE ?? 1,
