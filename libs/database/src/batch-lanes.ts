@@ -1,4 +1,4 @@
-import { BatchQueue, Settled, tooManyWaiting } from './batch-queue';
+import { BatchQueue, settle, Settled, tooManyWaiting } from './batch-queue';
 
 interface Call<In, Out> {
   input: In;
@@ -84,12 +84,7 @@ export class BatchLanes<In, Out> {
     this.running++;
     this.held += batch.length;
     try {
-      const results = await this.runBatch(batch.map((c) => c.input));
-      batch.forEach((c, i) => {
-        const result = results[i];
-        if (result.ok) c.resolve(result.value);
-        else c.reject(result.error);
-      });
+      settle(batch, await this.runBatch(batch.map((c) => c.input)));
     } catch (err) {
       for (const c of batch) c.reject(err);
     } finally {

@@ -2,6 +2,15 @@ import { DatabaseUnavailableError } from './unavailable';
 
 export type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
+/** Answers each call of a batch with its result (one per call, in order). */
+export function settle<Out>(calls: { resolve(value: Out): void; reject(error: unknown): void }[], results: Settled<Out>[]): void {
+  calls.forEach((call, i) => {
+    const result = results[i];
+    if (result.ok) call.resolve(result.value);
+    else call.reject(result.error);
+  });
+}
+
 /** The refusal of a call beyond a queue's bound (a 503). */
 export function tooManyWaiting(): DatabaseUnavailableError {
   return new DatabaseUnavailableError('Too many writes waiting for the database');
@@ -83,12 +92,7 @@ export class BatchQueue<In, Out> {
         const batch = this.pending.splice(0, this.maxBatch);
         this.inBatch = batch.length;
         try {
-          const results = await this.runBatch(batch.map((p) => p.input));
-          batch.forEach((p, i) => {
-            const result = results[i];
-            if (result.ok) p.resolve(result.value);
-            else p.reject(result.error);
-          });
+          settle(batch, await this.runBatch(batch.map((p) => p.input)));
         } catch (err) {
           for (const p of batch) p.reject(err);
         } finally {
