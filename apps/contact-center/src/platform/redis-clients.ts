@@ -35,12 +35,17 @@ export class RedisClients implements OnApplicationShutdown {
         client.on('end', () => (this.lost = true));
         client.on('reconnecting', () => (this.lost = true));
       }
-      this.sub.on('ready', () => {
-        if (!this.lost) return;
+      // Back only once both are: the subscriber's `ready` follows its re-subscriptions, but the
+      // publisher reconnects on its own schedule, and a publish before it is back is dropped
+      // after the clients' fresh `ready` had already told them to re-sync.
+      const whenBothReady = () => {
+        if (!this.lost || !this.pub?.isReady || !this.sub?.isReady) return;
         this.lost = false;
         this.logger.log('Reconnected to Redis');
         for (const listener of this.reconnectListeners) listener();
-      });
+      };
+      this.pub.on('ready', whenBothReady);
+      this.sub.on('ready', whenBothReady);
       // The adapter does not await its publishes: a refused one must not become an unhandled rejection.
       const pub = this.pub as RedisClient & { publish: (...args: unknown[]) => Promise<number> };
       const publish = pub.publish.bind(pub) as (...args: unknown[]) => Promise<number>;
