@@ -153,6 +153,7 @@ function throughputSection(summary: RunSummary, targets: TargetResult[]): string
           info('dispatch-only instance CPU µs/msg (run + drain)', (h) => num(perMsg(h.name, (f) => f.outbox?.dispatcherCpuMs), 1)),
           row('postgres CPU µs/msg (the run)', ours.dbCpuUsPerMsg, (h) => h.dbCpuUsPerMsg),
           row('postgres CPU µs/msg (run + outbox drain)', ours.dbCpuUsPerMsg, (h) => perMsg(h.name, (f) => f.dbCpuMs + (f.outbox?.dbCpuMs ?? 0))),
+          info("… of it, the dispatch-only instance's backends (claims, records)", (h) => num(perMsg(h.name, (f) => f.outbox?.dispatcherDbCpuMs), 1)),
           row(`e2e p99 ms at ${rate} msg/s`, ours.e2eP99, (h) => h.e2eP99),
           info(`deliveries pending at the end of the ${rate} msg/s run (median)`, (h) => num(median(outboxOf(h.name).map((o) => o.pendingAtEnd)))),
           info('drained after it, s (median / longest)', (h) => {

@@ -187,6 +187,14 @@ export interface OutboxDrain {
   dbCpuMs: number;
   /** hookedsplit: the dispatch-only instance's CPU from the start of the run until drained. */
   dispatcherCpuMs?: number;
+  /** hookedsplit: CPU of the PostgreSQL backends serving the dispatch-only instance (its claims and records), from the start of the run until drained. */
+  dispatcherDbCpuMs?: number;
+}
+
+/** CPU counters at the start of a hooked run, for what its drain reports. */
+interface RunStart {
+  dispatcherCpuMs?: number;
+  postgres: Map<number, number>;
 }
 
 /** The receiver's calls held against the database's deliveries, at the end of a hooked target. */
@@ -208,8 +216,8 @@ export interface WebhookCheck {
 
 /** Our server with a webhook receiver (and, for hookedsplit, a dispatch-only instance beside it). */
 type HookedServer = OurServer & {
-  /** Waits until no delivery is pending (at most OUTBOX_SETTLE_MAX_MS); `dispatcherCpu0` is the dispatch-only instance's CPU at the run's start. */
-  drain(dispatcherCpu0?: number): Promise<OutboxDrain>;
+  /** Waits until no delivery is pending (at most OUTBOX_SETTLE_MAX_MS); `start` (the run's counters) adds the dispatch-only instance's share. */
+  drain(start?: RunStart): Promise<OutboxDrain>;
   dispatcherPid?: number;
   check(): Promise<WebhookCheck>;
 };
@@ -238,7 +246,7 @@ async function withWebhookReceiver(server: OurServer, name: 'hooked' | 'hookedsp
     await server.api.http.call('POST', '/api/v1/webhooks', { url: `${receiverUrl}/hook`, events: ['message.created'] }, server.admin.token, [201]);
     await db?.connect();
     if (name === 'hookedsplit') {
-      dispatcher = await startOurServer({ database: options.database, label: 'throughput-dispatcher', joinOf: server, niceness: DISPATCHER_NICENESS });
+      dispatcher = await startOurServer({ database: options.database, label: 'throughput-dispatcher', joinOf: server, niceness: DISPATCHER_NICENESS, env: { PGAPPNAME: DISPATCHER_APP_NAME } });
     }
     const pending = async () => (db ? ((await db.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE status = 'pending'`)).rows[0].n as number) : 0);
     const stop = server.stop;
@@ -248,7 +256,7 @@ async function withWebhookReceiver(server: OurServer, name: 'hooked' | 'hookedsp
       // Each measured run ends with the outbox drained (embedded storage: not waited for), so the
       // next run, or a slower ramp step, never starts on the earlier one's sending; the drain is
       // reported beside the run, so a dispatcher falling behind stays visible.
-      drain: async (dispatcherCpu0) => {
+      drain: async (start) => {
         const started = Date.now();
         const db0 = cpuTimesOfCommand('postgres');
         const pendingAtEnd = await pending();
@@ -259,8 +267,13 @@ async function withWebhookReceiver(server: OurServer, name: 'hooked' | 'hookedsp
         }
         const drainMs = left > 0 || pendingAtEnd > 0 ? Date.now() - started : 0;
         const dbCpuMs = [...cpuTimesOfCommand('postgres')].reduce((sum, [pid, ms]) => sum + ms - (db0.get(pid) ?? 0), 0);
-        const dispatcherCpuMs = dispatcher && dispatcherCpu0 !== undefined ? cpuTimeMs(dispatcher.pid) - dispatcherCpu0 : undefined;
-        return { pendingAtEnd, drainMs, left, dbCpuMs, dispatcherCpuMs };
+        if (!dispatcher || !start || !db) return { pendingAtEnd, drainMs, left, dbCpuMs };
+        const dispatcherCpuMs = cpuTimeMs(dispatcher.pid) - (start.dispatcherCpuMs ?? 0);
+        // The dispatch-only instance's pool connections, told apart by their application_name.
+        const backends = (await db.query(`SELECT pid FROM pg_stat_activity WHERE application_name = $1`, [DISPATCHER_APP_NAME])).rows.map((r) => r.pid as number);
+        const now = cpuTimesOfCommand('postgres');
+        const dispatcherDbCpuMs = backends.reduce((sum, pid) => sum + (now.get(pid) ?? 0) - (start.postgres.get(pid) ?? 0), 0);
+        return { pendingAtEnd, drainMs, left, dbCpuMs, dispatcherCpuMs, dispatcherDbCpuMs };
       },
       check: async () => {
         const receiver = JSON.parse(await receiverGet('/stats')) as ReceiverStats;
@@ -298,6 +311,8 @@ const OUTBOX_POLL_MS = 100;
 /** `nice -n` of the webhook receiver and of hookedsplit's dispatch-only instance. */
 const RECEIVER_NICENESS = 19;
 const DISPATCHER_NICENESS = 19;
+/** The dispatch-only instance's PostgreSQL connections carry this application_name (PGAPPNAME, read by pg). */
+const DISPATCHER_APP_NAME = 'cc-bench-dispatcher';
 
 /** One line about a hooked target's receiver against its database. */
 export function describeWebhookCheck(c: WebhookCheck): string {
@@ -323,19 +338,19 @@ async function measure(target: Target, params: RunParams, log: (line: string) =>
     const before = await server.drain();
     if (before.pendingAtEnd > 0) log(`    ${target.name}: ${before.pendingAtEnd} deliveries pending before the run, ${before.left} after waiting ${(before.drainMs / 1000).toFixed(1)} s`);
   }
-  const dispatcherCpu0 = isHooked(server) && server.dispatcherPid ? cpuTimeMs(server.dispatcherPid) : undefined;
+  const start: RunStart | undefined = isHooked(server) && server.dispatcherPid ? { dispatcherCpuMs: cpuTimeMs(server.dispatcherPid), postgres: cpuTimesOfCommand('postgres') } : undefined;
   const timeoutMs = (params.durationS + params.drainS) * 1000 + 30_000;
   const from = monotonicUs();
   const { result, cpuMs, dbCpuMs } = await measureCpu(server.pid, () => target.generator.call<LoadResult>('run', params, timeoutMs));
   target.measuredWindows.push([from, monotonicUs()]);
   const measurement: Measurement = { ...result, serverCpuMs: cpuMs, dbCpuMs, serverRssKiB: memoryKiB(server.pid) };
   if (isHooked(server)) {
-    const outbox = await server.drain(dispatcherCpu0);
+    const outbox = await server.drain(start);
     measurement.outbox = outbox;
     log(
       `    ${target.name}: ${outbox.pendingAtEnd} deliveries pending at the end of the run, ` +
         (outbox.left > 0 ? `${outbox.left} still pending after ${(outbox.drainMs / 1000).toFixed(1)} s` : `drained in ${(outbox.drainMs / 1000).toFixed(1)} s`) +
-        (outbox.dispatcherCpuMs !== undefined ? `; dispatch-only instance CPU ${outbox.dispatcherCpuMs} ms` : ''),
+        (outbox.dispatcherCpuMs !== undefined ? `; dispatch-only instance CPU ${outbox.dispatcherCpuMs} ms, its PostgreSQL backends ${outbox.dispatcherDbCpuMs} ms` : ''),
     );
   }
   return measurement;
