@@ -15,6 +15,6 @@ import { StartWriter } from './start-writer';
 @Module({
   imports: [TypeOrmModule.forFeature([Conversation, Message]), PresenceModule, StatisticsModule],
   providers: [ConversationsRepository, MessagesRepository, ConversationsService, MessagesService, MessageWriter, StartWriter],
-  exports: [ConversationsRepository, ConversationsService, MessagesService, MessageWriter, StartWriter],
+  exports: [ConversationsRepository, ConversationsService, MessagesService, StartWriter],
 })
 export class ConversationsModule {}

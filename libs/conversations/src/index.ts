@@ -7,5 +7,4 @@ export * from './waiting-line';
 export * from './conversations.service';
 export * from './messages.service';
 export * from './start-writer';
-export * from './message-writer';
 export * from './conversations.module';

@@ -43,11 +43,6 @@ export class MessageWriter {
     return this.batches.lanes;
   }
 
-  /** Messages waiting for a batch behind the ones being stored: the message path is behind its database. */
-  get queued(): number {
-    return this.batches.queued;
-  }
-
   /** Messages accepted and not yet answered (a graceful shutdown waits for them). */
   get pending(): number {
     return this.batches.size;

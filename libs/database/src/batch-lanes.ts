@@ -38,11 +38,6 @@ export class BatchLanes<In, Out> {
     return this.waiting.length + this.held;
   }
 
-  /** Calls waiting for a batch (not yet in one). */
-  get queued(): number {
-    return this.waiting.length;
-  }
-
   /** Batches running now. */
   get busy(): number {
     return this.running;

@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@cc/common';
-import { MessageWriter } from '@cc/conversations';
 import { BatchQueue, ClaimedDelivery, OutboxRepository } from '@cc/database';
 import { nextRetryIn } from './retry-schedule';
 import { webhookSignature } from './signature';
@@ -21,13 +20,6 @@ export const MAX_IN_FLIGHT = 64;
  */
 const CLAIM_BATCH = MAX_IN_FLIGHT / 4;
 const PRUNE_EVERY_MS = 3600_000;
-/**
- * While messages wait for a batch behind the ones being stored (the message path is behind its
- * database), the dispatcher claims at most once per YIELD_MS: its claims and their answers stay
- * off the cores and the database the messages are waiting for. It never stops: a timer claims
- * again YIELD_MS after the last claim, so at most MAX_IN_FLIGHT attempts start per YIELD_MS.
- */
-export const YIELD_MS = 50;
 
 /**
  * Sends the outbox's deliveries. Every instance runs one: it claims due deliveries with
@@ -48,8 +40,6 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   private claiming = false;
   private claimAgain = false;
   private poll: NodeJS.Timeout | null = null;
-  private lastClaimAt = 0;
-  private yieldTimer: NodeJS.Timeout | null = null;
   // Answers that arrive while one is being recorded are recorded together: one statement and one
   // commit for up to MAX_IN_FLIGHT deliveries instead of one each (the dispatcher shares the
   // database with the message path it reports on), and the same statement claims the next
@@ -63,7 +53,6 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   constructor(
     private readonly outbox: OutboxRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly messages: MessageWriter,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -83,7 +72,6 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   async onApplicationShutdown(): Promise<void> {
     if (this.poll) clearInterval(this.poll);
     if (this.pruner) clearInterval(this.pruner);
-    if (this.yieldTimer) clearTimeout(this.yieldTimer);
     this.stopping.abort();
     await this.client.close();
     await Promise.allSettled([...this.inFlight]);
@@ -116,8 +104,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
         this.claimAgain = false;
         for (;;) {
           const free = MAX_IN_FLIGHT - this.inFlight.size;
-          if (free <= 0 || this.stopping.signal.aborted || this.yielding()) return;
-          this.lastClaimAt = Date.now();
+          if (free <= 0 || this.stopping.signal.aborted) return;
           const claimed = await this.outbox.claim(free, LEASE_SECONDS);
           for (const delivery of claimed) this.track(this.attempt(delivery));
           if (claimed.length < free) break;
@@ -130,12 +117,9 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
 
   /** Records 2xx answers; claims in the same statement unless a claim is running already (then that one claims again after). */
   private async recordAndClaim(answers: { id: string; attempt: number; statusCode: number }[]): Promise<void> {
-    const claims = !this.claiming && !this.stopping.signal.aborted && !this.yielding();
+    const claims = !this.claiming && !this.stopping.signal.aborted;
     if (!claims) this.claimAgain = true;
-    else {
-      this.claiming = true;
-      this.lastClaimAt = Date.now();
-    }
+    else this.claiming = true;
     try {
       // The answered attempts end right after this statement: their slots are free.
       const limit = claims ? Math.max(0, MAX_IN_FLIGHT - this.inFlight.size + answers.length) : 0;
@@ -147,21 +131,6 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
         if (this.claimAgain) this.kick();
       }
     }
-  }
-
-  /** True while messages wait and the last claim was under YIELD_MS ago; then a timer claims once it is YIELD_MS old. */
-  private yielding(): boolean {
-    if (this.messages.queued === 0) return false;
-    const wait = this.lastClaimAt + YIELD_MS - Date.now();
-    if (wait <= 0) return false;
-    if (!this.yieldTimer && !this.stopping.signal.aborted) {
-      this.yieldTimer = setTimeout(() => {
-        this.yieldTimer = null;
-        this.kick();
-      }, wait);
-      this.yieldTimer.unref();
-    }
-    return true;
   }
 
   /** `work` answers true when its end was recorded together with a claim (no other claim needed). */
