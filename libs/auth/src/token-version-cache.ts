@@ -57,6 +57,7 @@ export class TokenVersionCache implements OnApplicationBootstrap, OnApplicationS
   private heartbeat: NodeJS.Timeout | null = null;
   private waiting: Waiter[] = [];
   private pinging = false;
+  private pingScheduled = false;
   /** What the cache did, for tests and measurements (`reads`: listener round trips that read misses). */
   readonly counts = { hits: 0, misses: 0, reads: 0, bypassed: 0, invalidations: 0, connects: 0 };
 
@@ -116,7 +117,21 @@ export class TokenVersionCache implements OnApplicationBootstrap, OnApplicationS
   private sync(role: Role, ids: number[]): Promise<Read | null> {
     return new Promise((resolve) => {
       this.waiting.push({ role, ids, resolve });
-      if (!this.pinging) this.pingWaiting();
+      this.schedulePing();
+    });
+  }
+
+  /**
+   * The next round trip leaves at the end of this turn of the event loop (or once the one in
+   * flight is back): the checks of requests read in the same turn share it, rather than the
+   * first going alone and the others waiting for the next.
+   */
+  private schedulePing(): void {
+    if (this.pinging || this.pingScheduled) return;
+    this.pingScheduled = true;
+    setImmediate(() => {
+      this.pingScheduled = false;
+      if (!this.pinging && this.waiting.length) this.pingWaiting();
     });
   }
 
@@ -143,13 +158,13 @@ export class TokenVersionCache implements OnApplicationBootstrap, OnApplicationS
           for (const [role, ids] of misses) for (const id of ids) this.remember(`${role}:${id}`, read.get(role)?.get(id) ?? null);
         }
         for (const w of batch) w.resolve(synced ? read : null);
-        if (this.waiting.length) this.pingWaiting();
+        if (this.waiting.length) this.schedulePing();
       },
       (err: Error) => {
         this.pinging = false;
         for (const w of batch) w.resolve(null);
         this.lost(client, `round trip: ${err.message}`);
-        if (this.waiting.length) this.pingWaiting();
+        if (this.waiting.length) this.schedulePing();
       },
     );
   }
