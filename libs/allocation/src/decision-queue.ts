@@ -176,7 +176,9 @@ export class DecisionQueue {
   ) {
     // Bounded like the message writer: past MAX_PENDING_WRITES a decision is refused with a 503
     // (the conversation is already stored, waiting; the sweep decides it later).
-    this.queue = new BatchQueue<Pending, unknown>((batch) => this.decideBatch(batch), MAX_DECISIONS_PER_TRANSACTION, config.maxPendingWrites);
+    // An idle queue gathers the decisions of one turn of the event loop (a start batch's answers
+    // all arrive in one) into its first transaction, rather than the first going alone.
+    this.queue = new BatchQueue<Pending, unknown>((batch) => this.decideBatch(batch), MAX_DECISIONS_PER_TRANSACTION, config.maxPendingWrites, true);
   }
 
   /** Queues a decision; `conversationId` names the stored conversation it is about, so a batch locks them all in one statement. */
