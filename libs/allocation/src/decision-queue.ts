@@ -195,7 +195,13 @@ export class DecisionQueue {
     try {
       const values = await this.lockedTransaction(async (manager, decisions) => {
         const ids = [...new Set(batch.flatMap((p) => (p.conversationId === undefined ? [] : [p.conversationId])))];
-        if (ids.length > 1) for (const row of await this.candidates.lockConversations(manager, ids)) decisions.conversations.set(row.id, row);
+        if (ids.length > 1) {
+          // The locks and the first decision's candidates in one round trip (the others of its queue and channel share them).
+          const read = await this.candidates.lockConversationsWithCandidates(manager, ids, ids[0], { limit: decisions.limit });
+          const locked = read?.conversations ?? (await this.candidates.lockConversations(manager, ids));
+          for (const row of locked) decisions.conversations.set(row.id, row);
+          if (read) decisions.remember(read.pool, read.channel, read.now);
+        }
         const out: unknown[] = [];
         for (const { work } of batch) out.push(await work(manager, decisions));
         await decisions.flush(manager);
