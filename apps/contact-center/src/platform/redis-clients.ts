@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { createClient } from 'redis';
 import { APP_CONFIG, AppConfig } from '@cc/common';
+import { ReconnectGate } from './reconnect-gate';
 
 type RedisClient = ReturnType<typeof createClient>;
 
@@ -12,7 +13,7 @@ export class RedisClients implements OnApplicationShutdown {
   private readonly logger = new Logger('Redis');
   pub: RedisClient | null = null;
   sub: RedisClient | null = null;
-  private lost = false;
+  private readonly gate = new ReconnectGate(() => !!this.pub?.isReady && !!this.sub?.isReady);
   private readonly reconnectListeners: (() => void)[] = [];
   /** Cross-instance publishes dropped while Redis was unreachable (clients re-sync on the fresh `ready`). */
   dropped = 0;
@@ -32,15 +33,11 @@ export class RedisClients implements OnApplicationShutdown {
       this.sub = this.pub.duplicate();
       for (const client of [this.pub, this.sub]) {
         client.on('error', (err) => this.logger.warn(`Redis: ${err.message}`));
-        client.on('end', () => (this.lost = true));
-        client.on('reconnecting', () => (this.lost = true));
+        client.on('end', () => this.gate.markLost());
+        client.on('reconnecting', () => this.gate.markLost());
       }
-      // Back only once both are: the subscriber's `ready` follows its re-subscriptions, but the
-      // publisher reconnects on its own schedule, and a publish before it is back is dropped
-      // after the clients' fresh `ready` had already told them to re-sync.
       const whenBothReady = () => {
-        if (!this.lost || !this.pub?.isReady || !this.sub?.isReady) return;
-        this.lost = false;
+        if (!this.gate.readyAgain()) return;
         this.logger.log('Reconnected to Redis');
         for (const listener of this.reconnectListeners) listener();
       };
