@@ -12,7 +12,7 @@ import { join } from 'path';
 import { runBurst } from './phases/burst';
 import { runConnections } from './phases/connections';
 import { runReports } from './phases/reports';
-import { runThroughput, TargetName } from './phases/throughput';
+import { OUR_TARGETS, runThroughput, TargetName } from './phases/throughput';
 import { GROWTH_RUNNERS } from './phases/growth';
 import { BUILD_DIR, buildBenchScripts, installExitHandlers, killAllChildren, setChildDeadline } from './lib/children';
 import { BenchOptions, GROWTH_PHASES, parseArgs } from './lib/cli';
@@ -65,14 +65,15 @@ async function buildPhase(ctx: Context): Promise<void> {
 /** Phases a–c. */
 async function messagePhases(ctx: Context): Promise<void> {
   const { options, summary } = ctx;
-  const targets = options.phases.filter((p): p is TargetName => p === 'bare' || p === 'insert' || ((p === 'ours' || p === 'hooked') && ctx.oursBuilt));
-  if ((options.phases.includes('ours') || options.phases.includes('hooked')) && !ctx.oursBuilt) summary.notes.push('ours: skipped, our server was not built');
+  const ours = (p: string): p is TargetName => OUR_TARGETS.includes(p as TargetName);
+  const targets = options.phases.filter((p): p is TargetName => p === 'bare' || p === 'insert' || (ours(p) && ctx.oursBuilt));
+  if (options.phases.some(ours) && !ctx.oursBuilt) summary.notes.push('ours: skipped, our server was not built');
   if (!targets.length) return;
   log(`messages: ${targets.join(', ')}; ${options.pairs} pairs, ${options.rate} msg/s × ${options.durationS} s, ${options.rounds} round(s)${options.ramp ? ', with ramp' : ''}`);
-  const profiled = targets.filter((t) => t === 'ours' || t === 'hooked');
+  const profiled = targets.filter(ours);
   const profileDir = options.profile && profiled.length ? join(BUILD_DIR, 'profiles', String(started)) : undefined;
   summary.throughput = await runThroughput({ ...options, targets, profileDir, log });
-  ctx.failed ||= summary.throughput.some((t) => t.error || t.rounds.some((r) => r.error));
+  ctx.failed ||= summary.throughput.some((t) => t.error || t.rounds.some((r) => r.error) || (t.webhook && !t.webhook.ok));
   if (!profileDir) return;
   // Each of our targets profiles into its own folder, summarized over its own measured windows.
   summary.profiles = [];

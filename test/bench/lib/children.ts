@@ -68,9 +68,18 @@ export function forkBenchScript(rel: string, env?: Record<string, string | undef
   return track(fork(script(rel), [], { execArgv: preload(), env: childEnv(env), stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
 }
 
-/** Spawns a bench script with its stdout piped (servers print their port there). */
-export function spawnBenchScript(rel: string, env?: Record<string, string | undefined>, nodeArgs: string[] = []): ChildProcess {
-  return track(spawn(process.execPath, [...nodeArgs, ...preload(), script(rel)], { env: childEnv(env), stdio: ['ignore', 'pipe', 'inherit'] }));
+/**
+ * `node <args>`, or `nice -n <niceness> node <args>` (nice execs node: the child's pid is node's,
+ * so its CPU time and signals work as for a plain child).
+ */
+function nodeCommand(args: string[], niceness?: number): [string, string[]] {
+  return niceness === undefined ? [process.execPath, args] : ['nice', ['-n', String(niceness), process.execPath, ...args]];
+}
+
+/** Spawns a bench script with its stdout piped (servers print their port there); `niceness` runs it under `nice -n`. */
+export function spawnBenchScript(rel: string, env?: Record<string, string | undefined>, nodeArgs: string[] = [], niceness?: number): ChildProcess {
+  const [command, args] = nodeCommand([...nodeArgs, ...preload(), script(rel)], niceness);
+  return track(spawn(command, args, { env: childEnv(env), stdio: ['ignore', 'pipe', 'inherit'] }));
 }
 
 /** Node flags and environment that let `collectGarbage` run a full GC in a child (see watchdog.ts). */
@@ -82,11 +91,12 @@ export async function collectGarbage(pid: number, settleMs = 1000): Promise<void
   await new Promise((resolve) => setTimeout(resolve, settleMs));
 }
 
-/** Spawns any Node.js entry point, its output going to a log file. */
-export function spawnNodeLogged(entry: string, logFile: string, env: Record<string, string | undefined>, cwd: string, nodeArgs: string[] = []): ChildProcess {
+/** Spawns any Node.js entry point, its output going to a log file; `niceness` runs it under `nice -n`. */
+export function spawnNodeLogged(entry: string, logFile: string, env: Record<string, string | undefined>, cwd: string, nodeArgs: string[] = [], niceness?: number): ChildProcess {
   const fd = openSync(logFile, 'a');
   const options: SpawnOptions = { cwd, env: childEnv(env), stdio: ['ignore', fd, fd] };
-  const child = track(spawn(process.execPath, [...nodeArgs, ...preload(), entry], options));
+  const [command, args] = nodeCommand([...nodeArgs, ...preload(), entry], niceness);
+  const child = track(spawn(command, args, options));
   closeSync(fd);
   return child;
 }

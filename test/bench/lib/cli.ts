@@ -1,12 +1,12 @@
 /** Command-line options of `npm run bench`. */
 import { DEFAULT_POSTGRES_URL } from './servers';
 
-export const PHASES = ['bare', 'insert', 'ours', 'burst', 'connections', 'reports', 'hooked', 'history', 'waiting', 'agents', 'burst2', 'redis'] as const;
+export const PHASES = ['bare', 'insert', 'ours', 'burst', 'connections', 'reports', 'hooked', 'hookedsplit', 'history', 'waiting', 'agents', 'burst2', 'redis'] as const;
 /** The growth and scale-out phases (issue 15): each writes its own section of BENCHMARKS.md. */
 export const GROWTH_PHASES = ['history', 'waiting', 'agents', 'burst2', 'redis'] as const;
 export type Phase = (typeof PHASES)[number];
 /** Phases run only when named with --only. */
-export const OPTIONAL_PHASES: Phase[] = ['reports', 'hooked'];
+export const OPTIONAL_PHASES: Phase[] = ['reports', 'hooked', 'hookedsplit'];
 
 const ALIASES: Record<string, Phase[]> = {
   a: ['bare'],
@@ -15,7 +15,7 @@ const ALIASES: Record<string, Phase[]> = {
   d: ['burst'],
   e: ['connections'],
   g: ['hooked'],
-  outbox: ['ours', 'hooked'],
+  outbox: ['ours', 'hooked', 'hookedsplit'],
   h: ['history'],
   i: ['waiting'],
   j: ['agents'],
@@ -66,10 +66,12 @@ export interface BenchOptions {
 
 export const USAGE = `usage: npm run bench -- [options]
   --quick              one round, short phases, 100 pairs, burst of 500 against 50 × 5, 2,000 sockets (under 2 minutes)
-  --only=<phases>      comma list of bare|insert|ours|burst|connections|reports|hooked|history|waiting|agents|burst2|redis
+  --only=<phases>      comma list of bare|insert|ours|burst|connections|reports|hooked|hookedsplit|history|waiting|agents|burst2|redis
                        (or a..l, references, throughput, growth = history..redis);
                        reports (f) is optional: it runs only when named, and needs PostgreSQL;
-                       hooked (g) is optional: our server with one message.created webhook (outbox = ours,hooked)
+                       hooked (g) is optional: our server with one message.created webhook, sending them itself;
+                       hookedsplit too: the same webhook, the server with WEBHOOK_DISPATCH=false and a
+                       dispatch-only instance (nice 19) sending (outbox = ours,hooked,hookedsplit)
   --conversations=<n>  conversations seeded by the reports phase (default 1000000; quick 100000)
   --agents=<n>         agents seeded by the reports phase (default 10000; quick 1000)
   --rate=<msg/s>       fixed-rate run, total over all pairs (default 1000)
@@ -138,7 +140,11 @@ export function parseArgs(argv: string[]): BenchOptions {
     profile: flags.has('profile'),
     write: flags.has('no-write') ? false : flags.has('write') || (!quick && !flags.has('only') && !flags.has('profile')),
     writeGrowth: flags.has('no-write') ? false : flags.has('write') || (!quick && !flags.has('profile')),
-    budgetS: (quick ? 300 : 900) + phases.filter((p) => (GROWTH_PHASES as readonly string[]).includes(p)).length * (quick ? 120 : 240),
+    budgetS:
+      (quick ? 300 : 900) +
+      phases.filter((p) => (GROWTH_PHASES as readonly string[]).includes(p)).length * (quick ? 120 : 240) +
+      // The outbox targets wait for their deliveries after every run.
+      phases.filter((p) => p === 'hooked' || p === 'hookedsplit').length * (quick ? 60 : 240),
   };
 }
 

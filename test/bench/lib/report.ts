@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'fs';
 import type { BurstResult } from '../phases/burst';
 import type { ConnectionsResult } from '../phases/connections';
 import { renderReportsSection, type ReportsResult } from '../phases/reports';
-import { TARGET_LABELS, type Measurement, type TargetName, type TargetResult } from '../phases/throughput';
+import { describeWebhookCheck, TARGET_LABELS, type Measurement, type OutboxDrain, type TargetName, type TargetResult } from '../phases/throughput';
 import type { ProfileSummary } from './profile';
 import { median } from './stats';
 
@@ -15,7 +15,7 @@ export interface RunSummary {
   throughput?: TargetResult[];
   burst?: BurstResult | { error: string };
   connections?: (ConnectionsResult | { target: string; error: string })[];
-  /** One per profiled target (ours, hooked). */
+  /** One per profiled target (ours, hooked, hookedsplit). */
   profiles?: (ProfileSummary & { target: string })[];
   reports?: ReportsResult | { error: string };
   notes: string[];
@@ -129,22 +129,49 @@ function throughputSection(summary: RunSummary, targets: TargetResult[]): string
   }
   const ours = medians.find((m) => m.name === 'ours');
   const refs = medians.filter((m) => m.name === 'bare' || m.name === 'insert');
-  const hooked = medians.find((m) => m.name === 'hooked');
-  if (ours && hooked) {
+  const hooked = medians.filter((m) => m.name === 'hooked' || m.name === 'hookedsplit');
+  if (ours && hooked.length) {
+    const byName = new Map(targets.map((t) => [t.name, t]));
+    const fixedOf = (name: TargetName) => (byName.get(name)?.rounds ?? []).map((r) => r.fixed).filter((f): f is Measurement => f !== undefined);
+    const perMsg = (name: TargetName, pick: (f: Measurement) => number | undefined) =>
+      median(fixedOf(name).map((f) => (f.delivered && pick(f) !== undefined ? ((pick(f) as number) * 1000) / f.delivered : NaN)));
+    const outboxOf = (name: TargetName) => fixedOf(name).map((f) => f.outbox).filter((o): o is OutboxDrain => o !== undefined);
+    const rampDrains = (name: TargetName) => (byName.get(name)?.rounds ?? []).flatMap((r) => r.ramp?.steps ?? []).map((s) => s.outbox).filter((o): o is OutboxDrain => o !== undefined);
+    const seconds = (values: number[]) => (values.length ? (Math.max(...values) / 1000).toFixed(1) : '–');
+    const columns = hooked.flatMap((h) => [h.name === 'hooked' ? 'one subscription, sent by the same process' : 'one subscription, sent by a dispatch-only instance (nice 19)', 'ratio']);
+    const row = (label: string, base: number, value: (h: TargetMedians) => number, digits = 1) => [label, num(base, digits), ...hooked.flatMap((h) => [num(value(h), digits), ratio(value(h), base)])];
+    const info = (label: string, value: (h: TargetMedians) => string) => [label, '–', ...hooked.flatMap((h) => [value(h), ''])];
     out.push('');
-    out.push('The outbox (one `message.created` webhook subscription, every message also written to the outbox and delivered to a local receiver) / no subscription:');
+    out.push('The outbox (one `message.created` webhook subscription, every message also written to the outbox and delivered to a receiver in its own process under nice 19) / no subscription:');
     out.push('');
     out.push(
       table(
-        ['', 'no subscription', 'one subscription', 'ratio'],
+        ['', 'no subscription', ...columns],
         [
-          ['max sustained msg/s', num(ours.maxSustained), num(hooked.maxSustained), ratio(hooked.maxSustained, ours.maxSustained)],
-          ['server CPU µs/msg', num(ours.cpuUsPerMsg, 1), num(hooked.cpuUsPerMsg, 1), ratio(hooked.cpuUsPerMsg, ours.cpuUsPerMsg)],
-          ['postgres CPU µs/msg', num(ours.dbCpuUsPerMsg, 1), num(hooked.dbCpuUsPerMsg, 1), ratio(hooked.dbCpuUsPerMsg, ours.dbCpuUsPerMsg)],
-          [`e2e p99 ms at ${rate} msg/s`, ms(ours.e2eP99), ms(hooked.e2eP99), ratio(hooked.e2eP99, ours.e2eP99)],
+          row('max sustained msg/s', ours.maxSustained, (h) => h.maxSustained, 0),
+          row('message instance CPU µs/msg', ours.cpuUsPerMsg, (h) => h.cpuUsPerMsg),
+          info('dispatch-only instance CPU µs/msg (run + drain)', (h) => num(perMsg(h.name, (f) => f.outbox?.dispatcherCpuMs), 1)),
+          row('postgres CPU µs/msg (the run)', ours.dbCpuUsPerMsg, (h) => h.dbCpuUsPerMsg),
+          row('postgres CPU µs/msg (run + outbox drain)', ours.dbCpuUsPerMsg, (h) => perMsg(h.name, (f) => f.dbCpuMs + (f.outbox?.dbCpuMs ?? 0))),
+          info("… of it, the dispatch-only instance's backends (claims, records)", (h) => num(perMsg(h.name, (f) => f.outbox?.dispatcherDbCpuMs), 1)),
+          row(`e2e p99 ms at ${rate} msg/s`, ours.e2eP99, (h) => h.e2eP99),
+          info(`deliveries pending at the end of the ${rate} msg/s run (median)`, (h) => num(median(outboxOf(h.name).map((o) => o.pendingAtEnd)))),
+          info('drained after it, s (median / longest)', (h) => {
+            const d = outboxOf(h.name).map((o) => o.drainMs);
+            return d.length ? `${(median(d) / 1000).toFixed(1)} / ${seconds(d)}` : '–';
+          }),
+          info('longest drain after a ramp step, s', (h) => seconds(rampDrains(h.name).map((o) => o.drainMs))),
+          info('webhook calls received / events (check)', (h) => {
+            const c = byName.get(h.name)?.webhook;
+            return c ? `${c.receiver.calls} / ${c.deliveries} (${c.ok ? 'ok' : '**FAILED**'})` : '–';
+          }),
         ],
       ),
     );
+    for (const h of hooked) {
+      const c = byName.get(h.name)?.webhook;
+      if (c) out.push('', `${h.name}: ${describeWebhookCheck(c)}.`);
+    }
   }
   if (ours && refs.length) {
     out.push('');

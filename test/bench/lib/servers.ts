@@ -143,6 +143,8 @@ export interface OurServerOptions {
   joinOf?: OurServer;
   /** Extra environment for the server. */
   env?: Record<string, string | undefined>;
+  /** Run it under `nice -n <niceness>` (a dispatch-only instance that must not take the message path's cores). */
+  niceness?: number;
 }
 
 /** Extra node flags for our server only (BENCH_OURS_NODE_ARGS, space-separated), to A/B runtime settings such as GC sizes. */
@@ -151,7 +153,7 @@ function ourNodeArgs(): string[] {
 }
 
 /** Starts `node dist/apps/contact-center/main.js` on a free port, waits for health, logs the admin in. */
-export async function startOurServer({ database, label, profileDir, gcOnSignal, redisUrl, joinOf, env }: OurServerOptions): Promise<OurServer> {
+export async function startOurServer({ database, label, profileDir, gcOnSignal, redisUrl, joinOf, env, niceness }: OurServerOptions): Promise<OurServer> {
   const entry = ourEntry();
   if (!existsSync(entry)) throw new Error(`${entry} does not exist (build with: npx nest build contact-center)`);
   if (joinOf && !joinOf.databaseUrl) throw new Error('a second instance needs PostgreSQL (the embedded engine is one process)');
@@ -189,6 +191,7 @@ export async function startOurServer({ database, label, profileDir, gcOnSignal, 
     },
     REPO_ROOT,
     [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(gcOnSignal ? GC_ON_SIGNAL.nodeArgs : []), ...ourNodeArgs()],
+    niceness,
   );
   const url = `http://127.0.0.1:${port}`;
   const api = new ContactCenterApi(url);

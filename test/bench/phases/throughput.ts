@@ -3,26 +3,28 @@
  * a fixed-rate run and a ramp to the highest sustained rate, the targets taking turns, round
  * after round (single-run maxima swing by about 30% on a shared 2-core machine).
  */
-import { createServer } from 'http';
-import { AddressInfo } from 'net';
 import { join } from 'path';
 import { Client } from 'pg';
 import { createCustomers, createLoggedInAgents, loginAll } from '../lib/api';
-import { forkBenchScript, stopChild } from '../lib/children';
-import { mapLimit } from '../lib/concurrency';
-import { measureCpu, memoryKiB, waitForIdle } from '../lib/proc';
+import { forkBenchScript, readJsonLine, spawnBenchScript, stopChild } from '../lib/children';
+import { mapLimit, sleep } from '../lib/concurrency';
+import { cpuTimeMs, cpuTimesOfCommand, loadAverage, measureCpu, memoryKiB, waitForIdle } from '../lib/proc';
 import { monotonicUs, type TimeWindow } from '../lib/profile';
 import type { ConnectReport, CustomerSpec, GeneratorInit, LoadResult, RunParams } from '../lib/protocol';
 import { ChildRpc } from '../lib/rpc';
 import { OurServer, ServerHandle, startOurServer, startReference } from '../lib/servers';
+import type { ReceiverStats } from '../webhook-receiver';
 
-export type TargetName = 'bare' | 'insert' | 'ours' | 'hooked';
+export type TargetName = 'bare' | 'insert' | 'ours' | 'hooked' | 'hookedsplit';
+/** Our server in each of its shapes (the others are the reference relays). */
+export const OUR_TARGETS: readonly TargetName[] = ['ours', 'hooked', 'hookedsplit'];
 
 export const TARGET_LABELS: Record<TargetName, string> = {
   bare: 'reference: bare Socket.IO relay',
   insert: 'reference: relay + 1 INSERT/msg',
   ours: 'our server',
   hooked: 'our server + 1 message.created webhook',
+  hookedsplit: 'our server (WEBHOOK_DISPATCH=false) + a dispatch-only instance, 1 message.created webhook',
 };
 
 export interface ThroughputOptions {
@@ -49,6 +51,8 @@ export interface Measurement extends LoadResult {
   /** CPU of all `postgres` processes on the machine during the run (the reference's database work). */
   dbCpuMs: number;
   serverRssKiB: number;
+  /** Hooked targets: the outbox at the end of the run and its drain. */
+  outbox?: OutboxDrain;
 }
 
 export interface RampStep {
@@ -59,6 +63,7 @@ export interface RampStep {
   p99: number;
   serverCpuMs: number;
   generatorCpuMs: number;
+  outbox?: OutboxDrain;
 }
 
 export interface RampResult {
@@ -79,6 +84,8 @@ export interface TargetResult {
   rounds: TargetRound[];
   /** When the measured runs happened (monotonic µs), to cut a CPU profile down to them. */
   measuredWindows: TimeWindow[];
+  /** Hooked targets: the receiver's calls against the database's deliveries, after the last round. */
+  webhook?: WebhookCheck;
   error?: string;
 }
 
@@ -105,8 +112,6 @@ interface Target {
   measuredWindows: TimeWindow[];
 }
 
-/** Our server with a webhook receiver: `settle` waits for its outbox to be delivered. */
-type HookedServer = OurServer & { settle(log: (line: string) => void): Promise<void> };
 
 /** Reference servers know pair i by its token alone: customer `c:i`, agent `a:i`, conversation i. */
 function referencePairs(url: string, pairs: number): GeneratorInit {
@@ -138,12 +143,21 @@ export async function ourPairs(server: OurServer, pairs: number, capacity = 50, 
 
 async function openTarget(name: TargetName, options: ThroughputOptions): Promise<Target & { setupMs: number }> {
   const started = Date.now();
-  const isOurs = name === 'ours' || name === 'hooked';
-  let server = isOurs ? await startOurServer({ database: options.database, label: name === 'ours' ? 'throughput' : 'throughput-hooked', profileDir: options.profileDir && join(options.profileDir, name) }) : await startReference(name);
+  const isOurs = OUR_TARGETS.includes(name);
+  let server = isOurs
+    ? await startOurServer({
+        database: options.database,
+        label: name === 'ours' ? 'throughput' : `throughput-${name}`,
+        profileDir: options.profileDir && join(options.profileDir, name),
+        // The documented deployment (docs/integrations.md › Dispatch-only instances): the
+        // message-serving instance writes the outbox rows and never sends.
+        env: name === 'hookedsplit' ? { WEBHOOK_DISPATCH: 'false' } : undefined,
+      })
+    : await startReference(name as 'bare' | 'insert');
   try {
-    // The outbox's cost: one event-webhook subscription for message.created, to a local receiver
-    // that answers 204, so every message is also written to the outbox and delivered.
-    if (name === 'hooked') server = await withWebhookSink(server as OurServer, options.log);
+    // The outbox's cost: one event-webhook subscription for message.created, to a receiver that
+    // answers 204, so every message is also written to the outbox and delivered.
+    if (name === 'hooked' || name === 'hookedsplit') server = await withWebhookReceiver(server as OurServer, name, options);
     const init = isOurs ? await ourPairs(server as OurServer, options.pairs) : referencePairs(server.url, options.pairs);
     const generator = new ChildRpc(forkBenchScript('load-generator.ts'), `load-generator(${name})`);
     const connect = await generator.call<ConnectReport>('connect', init, 120_000);
@@ -161,52 +175,155 @@ async function openTarget(name: TargetName, options: ThroughputOptions): Promise
   }
 }
 
-/** Starts a receiver that answers every event-webhook call 204 and subscribes it to message.created; it stops with the server. */
-async function withWebhookSink(server: OurServer, log: (line: string) => void): Promise<HookedServer> {
-  let received = 0;
-  const sink = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      received++;
-      res.writeHead(204).end();
-    });
-  });
-  sink.keepAliveTimeout = 30_000;
-  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(sink.address() as AddressInfo).port}/hook`;
-  await server.api.http.call('POST', '/api/v1/webhooks', { url, events: ['message.created'] }, server.admin.token, [201]);
-  const db = server.databaseUrl ? new Client({ connectionString: server.databaseUrl }) : null;
-  await db?.connect();
-  const stop = server.stop;
-  return {
-    ...server,
-    // Each measured run starts on an empty outbox: a delivery backlog left by an earlier run
-    // (the dispatcher falls behind in a failed ramp step) would otherwise load the next, slower
-    // step with the earlier step's sending. The wait is logged, so the backlog stays visible;
-    // the sending a run causes itself is all measured with it. Embedded storage: no wait.
-    settle: async (log) => {
-      if (!db) return;
-      const started = Date.now();
-      const pending = async () => ((await db.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE status = 'pending'`)).rows[0].n as number);
-      const before = await pending();
-      let left = before;
-      while (left > 0 && Date.now() - started < OUTBOX_SETTLE_MAX_MS) {
-        await new Promise((resolve) => setTimeout(resolve, 250));
-        left = await pending();
-      }
-      if (before > 0) log(`    hooked: ${before} deliveries pending before the run, ${left} after waiting ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    },
-    stop: async () => {
-      log(`  hooked: the webhook receiver got ${received} calls`);
-      await db?.end().catch(() => undefined);
-      await stop();
-      await new Promise<void>((resolve) => sink.close(() => resolve()));
-    },
-  };
+/** After a hooked run: what the outbox still held, and how long the dispatcher took to send it. */
+export interface OutboxDrain {
+  /** Deliveries pending (due, parked or in flight) when the load generator's run ended. */
+  pendingAtEnd: number;
+  /** From the end of the run until nothing was pending (or OUTBOX_SETTLE_MAX_MS passed). */
+  drainMs: number;
+  /** Still pending when the wait gave up (0 when drained). */
+  left: number;
+  /** CPU of every `postgres` process during the drain (the dispatcher's statements after the run). */
+  dbCpuMs: number;
+  /** hookedsplit: the dispatch-only instance's CPU from the start of the run until drained. */
+  dispatcherCpuMs?: number;
+  /** hookedsplit: CPU of the PostgreSQL backends serving the dispatch-only instance (its claims and records), from the start of the run until drained. */
+  dispatcherDbCpuMs?: number;
 }
 
-/** The longest a hooked run waits for the outbox of the runs before it to be delivered. */
+/** CPU counters at the start of a hooked run, for what its drain reports. */
+interface RunStart {
+  dispatcherCpuMs?: number;
+  postgres: Map<number, number>;
+}
+
+/** The receiver's calls held against the database's deliveries, at the end of a hooked target. */
+export interface WebhookCheck {
+  receiver: ReceiverStats;
+  deliveries: number;
+  delivered: number;
+  pending: number;
+  failed: number;
+  /** Attempts recorded over all deliveries. */
+  attempts: number;
+  /** Delivered events whose X-Webhook-Id the receiver never got. */
+  missing: number;
+  /** X-Webhook-Id values the receiver got that are no event of the database. */
+  unknown: number;
+  /** Every event delivered and received, and every call a counted attempt (calls = attempts). */
+  ok: boolean;
+}
+
+/** Our server with a webhook receiver (and, for hookedsplit, a dispatch-only instance beside it). */
+type HookedServer = OurServer & {
+  /** Waits until no delivery is pending (at most OUTBOX_SETTLE_MAX_MS); `start` (the run's counters) adds the dispatch-only instance's share. */
+  drain(start?: RunStart): Promise<OutboxDrain>;
+  dispatcherPid?: number;
+  check(): Promise<WebhookCheck>;
+};
+
+const isHooked = (server: ServerHandle): server is HookedServer => 'drain' in server;
+
+/**
+ * Starts the webhook receiver (its own process, under nice 19: the integrator's machine, which
+ * must not take the cores the message path is measured on), subscribes it to message.created,
+ * and for `hookedsplit` starts the dispatch-only instance on the same database (nice 19 too: it
+ * sends every delivery, with whatever the message instance, PostgreSQL and the generator leave).
+ * The receiver and the dispatcher stop with the server.
+ */
+async function withWebhookReceiver(server: OurServer, name: 'hooked' | 'hookedsplit', options: ThroughputOptions): Promise<HookedServer> {
+  const receiverChild = spawnBenchScript('webhook-receiver.ts', undefined, [], RECEIVER_NICENESS);
+  let dispatcher: OurServer | undefined;
+  const db = server.databaseUrl ? new Client({ connectionString: server.databaseUrl }) : null;
+  try {
+    const { port } = await readJsonLine<{ port: number }>(receiverChild, 20_000);
+    const receiverUrl = `http://127.0.0.1:${port}`;
+    const receiverGet = async (path: string) => {
+      const res = await fetch(`${receiverUrl}${path}`);
+      if (!res.ok) throw new Error(`webhook receiver ${path}: HTTP ${res.status}`);
+      return res.text();
+    };
+    await server.api.http.call('POST', '/api/v1/webhooks', { url: `${receiverUrl}/hook`, events: ['message.created'] }, server.admin.token, [201]);
+    await db?.connect();
+    if (name === 'hookedsplit') {
+      dispatcher = await startOurServer({ database: options.database, label: 'throughput-dispatcher', joinOf: server, niceness: DISPATCHER_NICENESS, env: { PGAPPNAME: DISPATCHER_APP_NAME } });
+    }
+    const pending = async () => (db ? ((await db.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE status = 'pending'`)).rows[0].n as number) : 0);
+    const stop = server.stop;
+    return {
+      ...server,
+      dispatcherPid: dispatcher?.pid,
+      // Each measured run ends with the outbox drained (embedded storage: not waited for), so the
+      // next run, or a slower ramp step, never starts on the earlier one's sending; the drain is
+      // reported beside the run, so a dispatcher falling behind stays visible.
+      drain: async (start) => {
+        const started = Date.now();
+        const db0 = cpuTimesOfCommand('postgres');
+        const pendingAtEnd = await pending();
+        let left = pendingAtEnd;
+        while (left > 0 && Date.now() - started < OUTBOX_SETTLE_MAX_MS) {
+          await sleep(OUTBOX_POLL_MS);
+          left = await pending();
+        }
+        const drainMs = left > 0 || pendingAtEnd > 0 ? Date.now() - started : 0;
+        const dbCpuMs = [...cpuTimesOfCommand('postgres')].reduce((sum, [pid, ms]) => sum + ms - (db0.get(pid) ?? 0), 0);
+        if (!dispatcher || !start || !db) return { pendingAtEnd, drainMs, left, dbCpuMs };
+        const dispatcherCpuMs = cpuTimeMs(dispatcher.pid) - (start.dispatcherCpuMs ?? 0);
+        // The dispatch-only instance's pool connections, told apart by their application_name.
+        const backends = (await db.query(`SELECT pid FROM pg_stat_activity WHERE application_name = $1`, [DISPATCHER_APP_NAME])).rows.map((r) => r.pid as number);
+        const now = cpuTimesOfCommand('postgres');
+        const dispatcherDbCpuMs = backends.reduce((sum, pid) => sum + (now.get(pid) ?? 0) - (start.postgres.get(pid) ?? 0), 0);
+        return { pendingAtEnd, drainMs, left, dbCpuMs, dispatcherCpuMs, dispatcherDbCpuMs };
+      },
+      check: async () => {
+        const receiver = JSON.parse(await receiverGet('/stats')) as ReceiverStats;
+        const received = new Set((await receiverGet('/ids')).split('\n').filter(Boolean));
+        const rows = db
+          ? ((await db.query(`SELECT e.uid::text AS uid, d.status, d.attempts FROM webhook_deliveries d JOIN outbox_events e ON e.id = d.event_id`)).rows as { uid: string; status: string; attempts: number }[])
+          : [];
+        const uids = new Set(rows.map((r) => r.uid));
+        const count = (status: string) => rows.filter((r) => r.status === status).length;
+        const attempts = rows.reduce((sum, r) => sum + r.attempts, 0);
+        const missing = rows.filter((r) => r.status === 'delivered' && !received.has(r.uid)).length;
+        const unknown = [...received].filter((uid) => !uids.has(uid)).length;
+        const [delivered, pendingRows, failed] = [count('delivered'), count('pending'), count('failed')];
+        const ok = !!db && missing === 0 && unknown === 0 && pendingRows === 0 && failed === 0 && receiver.withoutId === 0 && receiver.calls === attempts;
+        return { receiver, deliveries: rows.length, delivered, pending: pendingRows, failed, attempts, missing, unknown, ok };
+      },
+      stop: async () => {
+        await db?.end().catch(() => undefined);
+        await dispatcher?.stop();
+        await stop();
+        await stopChild(receiverChild);
+      },
+    };
+  } catch (error) {
+    await db?.end().catch(() => undefined);
+    await dispatcher?.stop().catch(() => undefined);
+    await stopChild(receiverChild);
+    throw error;
+  }
+}
+
+/** The longest a hooked run waits for its outbox to be delivered. */
 const OUTBOX_SETTLE_MAX_MS = 60_000;
+const OUTBOX_POLL_MS = 100;
+/** `nice -n` of the webhook receiver and of hookedsplit's dispatch-only instance. */
+const RECEIVER_NICENESS = 19;
+const DISPATCHER_NICENESS = 19;
+/** The dispatch-only instance's PostgreSQL connections carry this application_name (PGAPPNAME, read by pg). */
+const DISPATCHER_APP_NAME = 'cc-bench-dispatcher';
+
+/** One line about a hooked target's receiver against its database. */
+export function describeWebhookCheck(c: WebhookCheck): string {
+  const n = (v: number) => v.toLocaleString('en-US');
+  return (
+    `receiver got ${n(c.receiver.calls)} calls for ${n(c.receiver.distinct)} distinct X-Webhook-Id (${n(c.receiver.repeats)} repeats); ` +
+    `database: ${n(c.deliveries)} deliveries (${n(c.delivered)} delivered, ${n(c.pending)} pending, ${n(c.failed)} failed), ${n(c.attempts)} attempts; ` +
+    `${n(c.missing)} delivered but not received, ${n(c.unknown)} received but unknown` +
+    (c.ok ? ': every event arrived, calls = attempts' : ': **CHECK FAILED**')
+  );
+}
 
 async function closeTarget(target: Target): Promise<void> {
   await target.generator.call('close', {}, 5000).catch(() => undefined);
@@ -215,12 +332,28 @@ async function closeTarget(target: Target): Promise<void> {
 }
 
 async function measure(target: Target, params: RunParams, log: (line: string) => void): Promise<Measurement> {
-  if ('settle' in target.server) await (target.server as HookedServer).settle(log);
+  const { server } = target;
+  if (isHooked(server)) {
+    // Normally empty (each run drains after itself); not when a drain gave up after its 60 s.
+    const before = await server.drain();
+    if (before.pendingAtEnd > 0) log(`    ${target.name}: ${before.pendingAtEnd} deliveries pending before the run, ${before.left} after waiting ${(before.drainMs / 1000).toFixed(1)} s`);
+  }
+  const start: RunStart | undefined = isHooked(server) && server.dispatcherPid ? { dispatcherCpuMs: cpuTimeMs(server.dispatcherPid), postgres: cpuTimesOfCommand('postgres') } : undefined;
   const timeoutMs = (params.durationS + params.drainS) * 1000 + 30_000;
   const from = monotonicUs();
-  const { result, cpuMs, dbCpuMs } = await measureCpu(target.server.pid, () => target.generator.call<LoadResult>('run', params, timeoutMs));
+  const { result, cpuMs, dbCpuMs } = await measureCpu(server.pid, () => target.generator.call<LoadResult>('run', params, timeoutMs));
   target.measuredWindows.push([from, monotonicUs()]);
-  return { ...result, serverCpuMs: cpuMs, dbCpuMs, serverRssKiB: memoryKiB(target.server.pid) };
+  const measurement: Measurement = { ...result, serverCpuMs: cpuMs, dbCpuMs, serverRssKiB: memoryKiB(server.pid) };
+  if (isHooked(server)) {
+    const outbox = await server.drain(start);
+    measurement.outbox = outbox;
+    log(
+      `    ${target.name}: ${outbox.pendingAtEnd} deliveries pending at the end of the run, ` +
+        (outbox.left > 0 ? `${outbox.left} still pending after ${(outbox.drainMs / 1000).toFixed(1)} s` : `drained in ${(outbox.drainMs / 1000).toFixed(1)} s`) +
+        (outbox.dispatcherCpuMs !== undefined ? `; dispatch-only instance CPU ${outbox.dispatcherCpuMs} ms, its PostgreSQL backends ${outbox.dispatcherDbCpuMs} ms` : ''),
+    );
+  }
+  return measurement;
 }
 
 /**
@@ -235,7 +368,7 @@ async function ramp(target: Target, start: number, options: ThroughputOptions): 
   while (steps.length < options.rampMaxSteps) {
     const m = await measure(target, { rate, durationS: options.rampStepS, drainS: Math.min(options.drainS, 3), abortBacklogS: RAMP_ABORT_BACKLOG_S }, options.log);
     const reason = unsustainedReason(m);
-    steps.push({ rate, ok: !reason, reason, deliveredRate: m.deliveredRate, p99: m.e2e.p99, serverCpuMs: m.serverCpuMs, generatorCpuMs: m.generatorCpuMs });
+    steps.push({ rate, ok: !reason, reason, deliveredRate: m.deliveredRate, p99: m.e2e.p99, serverCpuMs: m.serverCpuMs, generatorCpuMs: m.generatorCpuMs, outbox: m.outbox });
     options.log(`    ramp ${target.name} ${rate}/s: ${reason ? `no (${reason})` : `ok (p99 ${m.e2e.p99.toFixed(1)} ms)`}`);
     if (reason) failed = Math.min(failed, rate);
     else ok = Math.max(ok, rate);
@@ -273,6 +406,7 @@ export async function runThroughput(options: ThroughputOptions): Promise<TargetR
         (results.get(target.name) as TargetResult).rounds.push(round_);
         try {
           await waitForIdle(target.server.pid);
+          options.log(`  round ${round} ${target.name}: 1-minute load average ${loadAverage().toFixed(2)}`);
           round_.fixed = await measure(target, { rate: options.rate, durationS: options.durationS, drainS: options.drainS }, options.log);
           const f = round_.fixed;
           options.log(
@@ -288,6 +422,18 @@ export async function runThroughput(options: ThroughputOptions): Promise<TargetR
           round_.error = (error as Error).message;
           options.log(`  round ${round} ${target.name}: ${round_.error}`);
         }
+      }
+    }
+    for (const target of targets) {
+      if (!isHooked(target.server)) continue;
+      const result = results.get(target.name) as TargetResult;
+      try {
+        await target.server.drain();
+        result.webhook = await target.server.check();
+        options.log(`  ${target.name}: ${describeWebhookCheck(result.webhook)}`);
+      } catch (error) {
+        result.error = `webhook check: ${(error as Error).message}`;
+        options.log(`  ${target.name}: ${result.error}`);
       }
     }
   } finally {
