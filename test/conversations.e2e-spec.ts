@@ -92,10 +92,13 @@ describe('Conversations and messages (e2e)', () => {
     expect(retry.body).toEqual(first.body);
     const reply = await t.http.post(path).set(bearer(agent.token)).send({ text: 'two', clientMessageId: 'c-1' }).expect(201);
     expect(reply.body).toMatchObject({ senderType: 'agent', senderId: agent.id });
-    for (let i = 3; i <= 6; i++) await t.http.post(path).set(bearer(customer.token)).send({ text: `m${i}` }).expect(201);
+    const posted = [first.body, reply.body];
+    for (let i = 3; i <= 6; i++) posted.push((await t.http.post(path).set(bearer(customer.token)).send({ text: `m${i}` }).expect(201)).body);
 
     const all = (await t.http.get(path).set(bearer(agent.token)).expect(200)).body.data;
     expect(all.map((m: { text: string }) => m.text)).toEqual(['one', 'two', 'm3', 'm4', 'm5', 'm6']);
+    // The statement's answer (createdAt formatted by PostgreSQL) is the history's view (parsed by pg), to the character.
+    expect(posted).toEqual(all);
     expect(all.map((m: { id: number }) => m.id)).toEqual([...all.map((m: { id: number }) => m.id)].sort((a, b) => a - b));
     const after = await t.http.get(`${path}?after=${all[1].id}&limit=2`).set(bearer(customer.token)).expect(200);
     expect(after.body).toEqual({ data: [all[2], all[3]], meta: { hasMore: true } });

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { Actor, Role, SenderType } from '@cc/common';
-import { conversationJsonSql, customerJsonSql, messageJsonSql, outboxInsertSql, WriterPool } from '@cc/database';
+import { conversationJsonSql, customerJsonSql, isoTextSql, messageJsonSql, outboxInsertSql, WriterPool } from '@cc/database';
 
 /** A `messages` row as raw SQL returns it; the one row type of the table. */
 export interface MessageRow {
@@ -24,8 +24,12 @@ export interface WriteRequest {
   actor: Actor;
 }
 
-/** A stored row with the conversation's parties. */
-export type StoredMessageRow = MessageRow & { customer_id: number; agent_id: number | null };
+/**
+ * A stored row with the conversation's parties, as the message statement returns it: its
+ * `created_at` already the view's ISO text (isoTextSql), so no `Date` is parsed and formatted
+ * again per message.
+ */
+export type StoredMessageRow = Omit<MessageRow, 'created_at'> & { created_at: string; customer_id: number; agent_id: number | null };
 
 /*
  * One statement stores a whole batch, and authorises each row in it: only its customer, its
@@ -68,7 +72,9 @@ const INSERT_BATCH_SQL = `
     FROM (SELECT DISTINCT ON (conversation_id) conversation_id, sender_id, created_at FROM ins WHERE sender_type = 'agent' ORDER BY conversation_id, id) f
     WHERE c.id = f.conversation_id AND c.first_response_at IS NULL AND c.first_assigned_at IS NOT NULL
   ), ${outboxInsertSql('events')}
-  SELECT ins.*, n.ord, c.customer_id, c.agent_id FROM ins JOIN numbered n ON n.id = ins.id JOIN c ON c.id = ins.conversation_id ORDER BY ins.id`;
+  SELECT ins.id, ins.conversation_id, ins.sender_type, ins.sender_id, ins.text, ins.client_message_id, ${isoTextSql('ins.created_at')} AS created_at,
+    n.ord, c.customer_id, c.agent_id
+  FROM ins JOIN numbered n ON n.id = ins.id JOIN c ON c.id = ins.conversation_id ORDER BY ins.id`;
 
 function batchParams(batch: WriteRequest[]): unknown[] {
   return [

@@ -4,7 +4,7 @@ import { Access, actorOf, ConflictError, ConversationStatus, DomainEvents, Error
 import { toInt, toIso } from '@cc/database';
 import { MessageHistoryQuery, SendMessageDto } from './conversation.dto';
 import { ConversationsRepository } from './conversations.repository';
-import { MessageRow, MessagesRepository } from './messages.repository';
+import { MessageRow, MessagesRepository, StoredMessageRow } from './messages.repository';
 import { MessageWriter } from './message-writer';
 
 const SYNC_LIMIT = 1000;
@@ -18,6 +18,19 @@ export function toMessageView(r: MessageRow): MessageView {
     text: r.text,
     clientMessageId: r.client_message_id,
     createdAt: toIso(r.created_at)!,
+  };
+}
+
+/** The view of a row the message statement returned (its `created_at` is already the view's text). */
+function storedMessageView(r: StoredMessageRow): MessageView {
+  return {
+    id: toInt(r.id),
+    conversationId: r.conversation_id,
+    senderType: r.sender_type,
+    senderId: r.sender_id,
+    text: r.text,
+    clientMessageId: r.client_message_id,
+    createdAt: r.created_at,
   };
 }
 
@@ -41,7 +54,7 @@ export class MessagesService {
     const clientMessageId = dto.clientMessageId ?? null;
     const row = await this.writer.write({ conversationId, role: user.role, senderId: user.id, text: dto.text, clientMessageId, actor: actorOf(user) });
     if (row) {
-      const message = toMessageView(row);
+      const message = storedMessageView(row);
       this.announce(message, row.customer_id, row.agent_id, origin);
       return { message, created: true };
     }
@@ -56,7 +69,7 @@ export class MessagesService {
   async sendInTransaction(manager: EntityManager, user: Principal, conversationId: number, dto: SendMessageDto): Promise<{ message: MessageView; created: boolean }> {
     const clientMessageId = dto.clientMessageId ?? null;
     const row = await this.repo.insertOne(manager, { conversationId, role: user.role, senderId: user.id, text: dto.text, clientMessageId, actor: actorOf(user) });
-    if (row) return { message: toMessageView(row), created: true };
+    if (row) return { message: storedMessageView(row), created: true };
     return this.refusedOrRepeated(manager, user, conversationId, clientMessageId);
   }
 
