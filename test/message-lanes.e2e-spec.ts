@@ -117,7 +117,7 @@ describe('Message lanes (e2e)', () => {
     await other.connect();
     try {
       await other.startTransaction();
-      const held = await new MessagesRepository(dataSource).insertOne(other.manager, {
+      const held = await t.app.get(MessagesRepository).insertOne(other.manager, {
         conversationId: p.conversationId, role: 'customer', senderId: p.customerId, text: 'uncommitted', clientMessageId: null, actor: { type: 'customer', id: p.customerId },
       });
       const heldId = Number(held!.id);

@@ -50,9 +50,9 @@ export const LOGGED_MEMBERS = 20;
  * here; none is sent back beyond those. `target` is a CTE the SQL expressions `queueId`,
  * `channel` and `passed` may read; `extra`, further output columns.
  */
-function candidatesSql(o: { target: string; queueId: string; channel: string; passed: string; limit: string; include: string; extra?: string }): string {
+function candidatesSql(o: { target: string; queueId: string; channel: string; passed: string; limit: string; include: string; extra?: string; before?: string }): string {
   return `
-  WITH target AS (${o.target}),
+  WITH ${o.before ? `${o.before},` : ''} target AS (${o.target}),
   q AS (SELECT * FROM queues WHERE id = ${o.queueId}),
   member AS MATERIALIZED (
     SELECT a.id, a.name, a.skills, a.max_concurrent, a.channel_capacity, p.logged, p.paused, p.wrap_up_until, p.last_assigned_at, ${heldCountSql('a.id')} AS held
@@ -87,6 +87,19 @@ const LOCKED_CANDIDATES_SQL = candidatesSql({
   limit: '$2',
   include: '$3::int[]',
   extra: 't.conversation,',
+});
+
+// $1 the batch's conversations (row-locked in id order), $2 the one whose queue and channel are read, $3 limit. The
+// locked rows come once, on the first row (none when that conversation or its queue is gone: the caller reads apart).
+const BATCH_CANDIDATES_SQL = candidatesSql({
+  before: `locked AS MATERIALIZED (SELECT * FROM conversations WHERE id = ANY($1::int[]) ORDER BY id FOR UPDATE)`,
+  target: `SELECT c.queue_id, c.channel, c.offer_passed_agent_ids, (SELECT jsonb_agg(to_jsonb(l) ORDER BY l.id) FROM locked l) AS locked FROM locked c WHERE c.id = $2`,
+  queueId: '(SELECT queue_id FROM target)',
+  channel: '(SELECT channel FROM target)',
+  passed: '(SELECT offer_passed_agent_ids FROM target)::int[]',
+  limit: '$3',
+  include: "'{}'::int[]",
+  extra: `CASE WHEN x.id IS NOT DISTINCT FROM (SELECT min(id) FROM chosen) THEN t.locked END AS locked, t.channel AS target_channel,`,
 });
 
 // $1 queue, $2 channel, $3 passed, $4 limit, $5 include.
@@ -150,6 +163,19 @@ export class CandidatesRepository {
     return { queue: rows[0].queue, members: rows.filter((r) => r.id !== null).map(toMember), now: rows[0].tx_now };
   }
 
+  /**
+   * Under the allocation lock: row-locks the conversations of a batch of decisions (as
+   * lockConversations) and reads the candidates of the queue and channel of one of them (`first`,
+   * as lockedCandidates), in one round trip. Null when that conversation or its queue is gone
+   * (nothing was read: the caller locks apart).
+   */
+  async lockConversationsWithCandidates(manager: EntityManager, ids: number[], first: number, read: CandidateRead): Promise<{ conversations: ConversationRow[]; channel: string; pool: CandidatePool; now: Date } | null> {
+    const rows: (CandidateRecord & { locked: ConversationRow[] | null; target_channel: string })[] = await manager.query(BATCH_CANDIDATES_SQL, [ids, first, read.limit]);
+    if (!rows.length || !rows[0].locked) return null;
+    const conversations = rows[0].locked.map((c) => ({ ...c, ...timestampsOf(c) }));
+    return { conversations, channel: rows[0].target_channel, pool: toPool(rows, read.limit), now: rows[0].tx_now };
+  }
+
   /** Row-locks the conversations a batch of decisions is about, in id order (one statement, no deadlock between batches). */
   async lockConversations(manager: EntityManager, ids: number[]): Promise<ConversationRow[]> {
     return manager.query(`SELECT * FROM conversations WHERE id = ANY($1::int[]) ORDER BY id FOR UPDATE`, [ids]);
@@ -167,9 +193,17 @@ export class CandidatesRepository {
 }
 
 /** to_jsonb() renders timestamps as text; the row type carries dates. */
-function timestampsOf(row: ConversationRow): Pick<ConversationRow, 'created_at' | 'waiting_since' | 'assigned_at' | 'resolved_at'> {
-  const date = (v: Date | string | null) => (v === null ? null : new Date(v));
-  return { created_at: date(row.created_at)!, waiting_since: date(row.waiting_since), assigned_at: date(row.assigned_at), resolved_at: date(row.resolved_at) };
+function timestampsOf(row: ConversationRow): Pick<ConversationRow, 'created_at' | 'waiting_since' | 'assigned_at' | 'resolved_at' | 'first_assigned_at' | 'first_response_at' | 'offer_expires_at'> {
+  const date = (v: Date | string | null | undefined) => (v === null || v === undefined ? null : new Date(v));
+  return {
+    created_at: date(row.created_at)!,
+    waiting_since: date(row.waiting_since),
+    assigned_at: date(row.assigned_at),
+    resolved_at: date(row.resolved_at),
+    first_assigned_at: date(row.first_assigned_at),
+    first_response_at: date(row.first_response_at),
+    offer_expires_at: date(row.offer_expires_at),
+  };
 }
 
 function toPool(rows: CandidateRecord[], limit: number): CandidatePool {

@@ -176,7 +176,9 @@ export class DecisionQueue {
   ) {
     // Bounded like the message writer: past MAX_PENDING_WRITES a decision is refused with a 503
     // (the conversation is already stored, waiting; the sweep decides it later).
-    this.queue = new BatchQueue<Pending, unknown>((batch) => this.decideBatch(batch), MAX_DECISIONS_PER_TRANSACTION, config.maxPendingWrites);
+    // An idle queue gathers the decisions of one turn of the event loop (a start batch's answers
+    // all arrive in one) into its first transaction, rather than the first going alone.
+    this.queue = new BatchQueue<Pending, unknown>((batch) => this.decideBatch(batch), MAX_DECISIONS_PER_TRANSACTION, config.maxPendingWrites, true);
   }
 
   /** Queues a decision; `conversationId` names the stored conversation it is about, so a batch locks them all in one statement. */
@@ -193,7 +195,13 @@ export class DecisionQueue {
     try {
       const values = await this.lockedTransaction(async (manager, decisions) => {
         const ids = [...new Set(batch.flatMap((p) => (p.conversationId === undefined ? [] : [p.conversationId])))];
-        if (ids.length > 1) for (const row of await this.candidates.lockConversations(manager, ids)) decisions.conversations.set(row.id, row);
+        if (ids.length > 1) {
+          // The locks and the first decision's candidates in one round trip (the others of its queue and channel share them).
+          const read = await this.candidates.lockConversationsWithCandidates(manager, ids, ids[0], { limit: decisions.limit });
+          const locked = read?.conversations ?? (await this.candidates.lockConversations(manager, ids));
+          for (const row of locked) decisions.conversations.set(row.id, row);
+          if (read) decisions.remember(read.pool, read.channel, read.now);
+        }
         const out: unknown[] = [];
         for (const { work } of batch) out.push(await work(manager, decisions));
         await decisions.flush(manager);

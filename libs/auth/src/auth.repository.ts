@@ -81,6 +81,19 @@ export class AuthRepository {
     await client.query(`LISTEN ${TOKEN_VERSIONS_CHANNEL}`);
   }
 
+  /**
+   * The token versions of these ids, by role, read on that connection: one round trip, which
+   * orders like ping (notifications committed before it are delivered before its answer).
+   */
+  async tokenVersionsOn(client: Client, ids: Map<Role, number[]>): Promise<Map<Role, Map<number, number>>> {
+    const roles = [...ids.keys()];
+    const sql = roles.map((role, i) => `SELECT '${role}' AS role, id, token_version FROM ${TABLE_OF_ROLE[role]} WHERE id = ANY($${i + 1}::int[])`).join(' UNION ALL ');
+    const { rows } = await client.query<{ role: Role; id: number; token_version: number }>(sql, roles.map((role) => ids.get(role)));
+    const out = new Map<Role, Map<number, number>>(roles.map((role) => [role, new Map()]));
+    for (const r of rows) out.get(r.role)!.set(r.id, r.token_version);
+    return out;
+  }
+
   /** A round trip on that connection: notifications committed before it are delivered before its answer. */
   async ping(client: Client): Promise<void> {
     await client.query('SELECT 1');

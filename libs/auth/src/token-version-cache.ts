@@ -7,8 +7,15 @@ const MAX_ENTRIES = 100_000;
 const RETRY_MS = { first: 100, max: 2000 };
 const HEARTBEAT_MS = 2000;
 
+/** The versions read on one listener round trip, by role (an id not there: no such user). */
+type Read = Map<Role, Map<number, number>>;
+
 interface Waiter {
-  resolve(synced: boolean): void;
+  /** The misses this check needs read on the round trip (none: a check answered from the cache waits for the trip only). */
+  role: Role;
+  ids: number[];
+  /** The round trip's read once it has come back; null when the listener failed. */
+  resolve(read: Read | null): void;
 }
 
 type Key = `${Role}:${number}`;
@@ -28,6 +35,8 @@ type Loader = (ids: number[]) => Promise<Map<number, number>>;
  * began (one round trip serves every check that arrived meanwhile): PostgreSQL (14+) sends the
  * notifications signalled before that query ends ahead of its answer, and the revoking commit
  * signalled before its own client heard of it. Revocation thus holds on every instance at once.
+ * The round trip is also the read of the misses of the checks it serves (`SELECT 1` when there
+ * are none): a burst of new sessions' first requests costs one statement per round trip, not two.
  *
  * The cache is used only while the listener is connected and listening: when it is lost (error,
  * end, a round trip that fails) the cache is emptied and every check reads the database until
@@ -48,9 +57,8 @@ export class TokenVersionCache implements OnApplicationBootstrap, OnApplicationS
   private heartbeat: NodeJS.Timeout | null = null;
   private waiting: Waiter[] = [];
   private pinging = false;
-  /** By role: the read of this turn's misses, not yet sent (see loadTogether). */
-  private readonly nextLoad = new Map<Role, { ids: Set<number>; result: Promise<Map<number, number>> }>();
-  /** What the cache did, for tests and measurements (`reads`: database reads of misses). */
+  private pingScheduled = false;
+  /** What the cache did, for tests and measurements (`reads`: listener round trips that read misses). */
   readonly counts = { hits: 0, misses: 0, reads: 0, bypassed: 0, invalidations: 0, connects: 0 };
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig, private readonly repo: AuthRepository) {}
@@ -71,63 +79,59 @@ export class TokenVersionCache implements OnApplicationBootstrap, OnApplicationS
   }
 
   /**
-   * The version of each id (null: no such user), from the cache where it may answer, else from
-   * `load` (which must answer for any ids of that role: the misses of several checks share one).
+   * The version of each id (null: no such user), from the cache where it may answer, else read on
+   * the listener round trip the check waits for anyway; `load` (which must answer for any ids of
+   * that role) only while the listener is down.
    */
   async versions(role: Role, ids: number[], load: Loader): Promise<Map<number, number | null>> {
     const out = new Map<number, number | null>();
-    if (!this.listening || !(await this.sync())) {
-      this.counts.bypassed += ids.length;
-      const loaded = await load(ids);
-      for (const id of ids) out.set(id, loaded.get(id) ?? null);
-      return out;
-    }
-    const missing: number[] = [];
-    for (const id of ids) {
-      const key: Key = `${role}:${id}`;
-      if (this.entries.has(key)) out.set(id, this.entries.get(key)!);
-      else missing.push(id);
-    }
-    this.counts.hits += ids.length - missing.length;
-    if (!missing.length) return out;
-    this.counts.misses += missing.length;
-    const generation = this.generation;
-    const loaded = await this.loadTogether(role, missing, load);
-    const store = this.listening && generation === this.generation;
-    for (const id of missing) {
-      const version = loaded.get(id) ?? null;
-      out.set(id, version);
-      if (store) this.remember(`${role}:${id}`, version);
+    let wanted = ids;
+    while (wanted.length) {
+      const missing = this.listening ? wanted.filter((id) => !this.entries.has(`${role}:${id}`)) : wanted;
+      const read = this.listening ? await this.sync(role, missing) : null;
+      if (!read) {
+        this.counts.bypassed += wanted.length;
+        const loaded = await load(wanted);
+        for (const id of wanted) out.set(id, loaded.get(id) ?? null);
+        return out;
+      }
+      this.counts.misses += missing.length;
+      const versions = read.get(role);
+      const again: number[] = [];
+      for (const id of wanted) {
+        const key: Key = `${role}:${id}`;
+        if (missing.includes(id)) out.set(id, versions?.get(id) ?? null);
+        else if (this.entries.has(key)) {
+          this.counts.hits++;
+          out.set(id, this.entries.get(key)!);
+        }
+        // A notification during the round trip dropped it: read it on the next one.
+        else again.push(id);
+      }
+      wanted = again;
     }
     return out;
   }
 
-  /**
-   * The misses of one turn of the event loop are read together, in one query: a burst of new
-   * sessions' first requests (each a miss) would otherwise cost a read each. A check joins only
-   * a read not yet sent, so the read still starts after the check's own listener round trip.
-   */
-  private loadTogether(role: Role, ids: number[], load: Loader): Promise<Map<number, number>> {
-    let next = this.nextLoad.get(role);
-    if (!next) {
-      const entry = { ids: new Set<number>(), result: Promise.resolve(new Map<number, number>()) };
-      entry.result = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
-        this.nextLoad.delete(role);
-        this.counts.reads++;
-        return load([...entry.ids]);
-      });
-      this.nextLoad.set(role, entry);
-      next = entry;
-    }
-    for (const id of ids) next.ids.add(id);
-    return next.result;
+  /** The read of `ids` of `role` on a listener round trip sent after this call (so every earlier notification is in); null when the listener failed. */
+  private sync(role: Role, ids: number[]): Promise<Read | null> {
+    return new Promise((resolve) => {
+      this.waiting.push({ role, ids, resolve });
+      this.schedulePing();
+    });
   }
 
-  /** True once a listener round trip sent after this call has come back (so every earlier notification is in); false when the listener failed. */
-  private sync(): Promise<boolean> {
-    return new Promise((resolve) => {
-      this.waiting.push({ resolve });
-      if (!this.pinging) this.pingWaiting();
+  /**
+   * The next round trip leaves at the end of this turn of the event loop (or once the one in
+   * flight is back): the checks of requests read in the same turn share it, rather than the
+   * first going alone and the others waiting for the next.
+   */
+  private schedulePing(): void {
+    if (this.pinging || this.pingScheduled) return;
+    this.pingScheduled = true;
+    setImmediate(() => {
+      this.pingScheduled = false;
+      if (!this.pinging && this.waiting.length) this.pingWaiting();
     });
   }
 
@@ -136,21 +140,31 @@ export class TokenVersionCache implements OnApplicationBootstrap, OnApplicationS
     const batch = this.waiting;
     this.waiting = [];
     if (!client || !this.listening) {
-      for (const w of batch) w.resolve(false);
+      for (const w of batch) w.resolve(null);
       return;
     }
+    const misses = new Map<Role, number[]>();
+    for (const w of batch) if (w.ids.length) misses.set(w.role, [...new Set([...(misses.get(w.role) ?? []), ...w.ids])]);
+    // A read that started before a notification does not store its answer (the generation moved).
+    const generation = this.generation;
+    if (misses.size) this.counts.reads++;
     this.pinging = true;
-    this.repo.ping(client).then(
-      () => {
+    const trip: Promise<Read> = misses.size ? this.repo.tokenVersionsOn(client, misses) : this.repo.ping(client).then(() => new Map());
+    trip.then(
+      (read) => {
         this.pinging = false;
-        for (const w of batch) w.resolve(this.listening && this.client === client);
-        if (this.waiting.length) this.pingWaiting();
+        const synced = this.listening && this.client === client;
+        if (synced && generation === this.generation) {
+          for (const [role, ids] of misses) for (const id of ids) this.remember(`${role}:${id}`, read.get(role)?.get(id) ?? null);
+        }
+        for (const w of batch) w.resolve(synced ? read : null);
+        if (this.waiting.length) this.schedulePing();
       },
       (err: Error) => {
         this.pinging = false;
-        for (const w of batch) w.resolve(false);
+        for (const w of batch) w.resolve(null);
         this.lost(client, `round trip: ${err.message}`);
-        if (this.waiting.length) this.pingWaiting();
+        if (this.waiting.length) this.schedulePing();
       },
     );
   }
@@ -217,7 +231,7 @@ export class TokenVersionCache implements OnApplicationBootstrap, OnApplicationS
 
   private async drop(): Promise<void> {
     this.listening = false;
-    for (const w of this.waiting.splice(0)) w.resolve(false);
+    for (const w of this.waiting.splice(0)) w.resolve(null);
     this.invalidate();
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = null;

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { WriterPool } from '@cc/database';
 import { PresenceModule } from '@cc/presence';
 import { StatisticsModule } from '@cc/statistics';
 import { Conversation } from './conversation.entity';
@@ -14,7 +15,7 @@ import { StartWriter } from './start-writer';
 /** Owns the tables `conversations`, `messages` and `conversation_transfers`. */
 @Module({
   imports: [TypeOrmModule.forFeature([Conversation, Message]), PresenceModule, StatisticsModule],
-  providers: [ConversationsRepository, MessagesRepository, ConversationsService, MessagesService, MessageWriter, StartWriter],
+  providers: [ConversationsRepository, MessagesRepository, ConversationsService, MessagesService, MessageWriter, StartWriter, WriterPool],
   exports: [ConversationsRepository, ConversationsService, MessagesService, StartWriter],
 })
 export class ConversationsModule {}

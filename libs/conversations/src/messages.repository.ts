@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, EntityManager } from 'typeorm';
+import { EntityManager } from 'typeorm';
 import { Actor, Role, SenderType } from '@cc/common';
-import { conversationJsonSql, customerJsonSql, isoTextSql, messageJsonSql, namedQuery, outboxInsertSql } from '@cc/database';
+import { conversationJsonSql, customerJsonSql, isoTextSql, messageJsonSql, outboxInsertSql, WriterPool } from '@cc/database';
 
 /** A `messages` row as raw SQL returns it; the one row type of the table. */
 export interface MessageRow {
@@ -99,15 +99,16 @@ function byPosition(batch: WriteRequest[], rows: (StoredMessageRow & { ord: numb
 /** Every SQL statement on `messages` (the table of this library). */
 @Injectable()
 export class MessagesRepository {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(private readonly writers: WriterPool) {}
 
   /**
-   * Stores a batch in one statement (a named prepared statement on the pool, outside any
-   * transaction), with its message.created events, under the conversations' row locks.
+   * Stores a batch in one statement (a named prepared statement on the message writer's own
+   * connections, WriterPool, outside any transaction), with its message.created events, under
+   * the conversations' row locks.
    * Answers, for each request in order, its stored row or null when nothing was stored.
    */
   async insertBatch(batch: WriteRequest[]): Promise<(StoredMessageRow | null)[]> {
-    return byPosition(batch, await namedQuery<StoredMessageRow & { ord: number }>(this.dataSource, 'cc_insert_messages', INSERT_BATCH_SQL, batchParams(batch)));
+    return byPosition(batch, await this.writers.query<StoredMessageRow & { ord: number }>('cc_insert_messages', INSERT_BATCH_SQL, batchParams(batch)));
   }
 
   /**

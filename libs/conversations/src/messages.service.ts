@@ -9,7 +9,7 @@ import { MessageWriter } from './message-writer';
 
 const SYNC_LIMIT = 1000;
 
-export function toMessageView(r: MessageRow): MessageView {
+function messageView(r: Omit<MessageRow, 'created_at'>, createdAt: string): MessageView {
   return {
     id: toInt(r.id),
     conversationId: r.conversation_id,
@@ -17,22 +17,14 @@ export function toMessageView(r: MessageRow): MessageView {
     senderId: r.sender_id,
     text: r.text,
     clientMessageId: r.client_message_id,
-    createdAt: toIso(r.created_at)!,
+    createdAt,
   };
 }
 
+export const toMessageView = (r: MessageRow): MessageView => messageView(r, toIso(r.created_at)!);
+
 /** The view of a row the message statement returned (its `created_at` is already the view's text). */
-function storedMessageView(r: StoredMessageRow): MessageView {
-  return {
-    id: toInt(r.id),
-    conversationId: r.conversation_id,
-    senderType: r.sender_type,
-    senderId: r.sender_id,
-    text: r.text,
-    clientMessageId: r.client_message_id,
-    createdAt: r.created_at,
-  };
-}
+const storedMessageView = (r: StoredMessageRow): MessageView => messageView(r, r.created_at);
 
 /** Messages: stored before they are acknowledged or pushed; retries with a clientMessageId stored once. */
 @Injectable()

@@ -9,7 +9,9 @@ const MAX_BATCH = 200;
 /**
  * Group commit of conversation starts, like MessageWriter for messages: starts that arrive while
  * one is being stored go together in one statement and one durable commit, so a burst pays one
- * WAL flush per batch rather than per start. Each caller resolves once its row is committed.
+ * WAL flush per batch rather than per start (an idle writer waits for the end of the event
+ * loop's turn, so the starts of the requests read in one turn go in its first statement). Each
+ * caller resolves once its row is committed.
  */
 @Injectable()
 export class StartWriter {
@@ -20,7 +22,8 @@ export class StartWriter {
     private readonly repo: ConversationsRepository,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
-    this.batches = new BatchQueue<StartRequest, StartedRow | undefined>((batch) => this.insert(batch), MAX_BATCH, config.maxPendingWrites);
+    // An idle writer gathers the starts of one turn of the event loop into its first statement.
+    this.batches = new BatchQueue<StartRequest, StartedRow | undefined>((batch) => this.insert(batch), MAX_BATCH, config.maxPendingWrites, true);
   }
 
   /** Stores the start (routed, with its first text and events); undefined when no queue matched. */

@@ -1,6 +1,6 @@
 import { BatchLanes } from './batch-lanes';
 import { BatchQueue } from './batch-queue';
-import { writeLanes } from './database.module';
+import { writeLanes } from './session-settings';
 
 /** A batch function whose batches stay open until released, recording what ran and how many at once. */
 function gated() {

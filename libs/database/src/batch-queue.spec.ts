@@ -13,6 +13,22 @@ describe('BatchQueue', () => {
     expect(batches).toEqual([[1], [2, 3, 4]]);
   });
 
+  it('with gatherTurn, an idle queue takes the calls of one turn of the event loop into its first batch', async () => {
+    const batches: number[][] = [];
+    const queue = new BatchQueue<number, number>(async (inputs) => {
+      batches.push(inputs);
+      await new Promise((r) => setTimeout(r, 10));
+      return inputs.map((n) => ({ ok: true, value: n * 2 }));
+    }, 100, Infinity, true);
+    const first = [1, 2, 3].map((n) => queue.push(n));
+    expect(queue.size).toBe(3);
+    await new Promise((r) => setTimeout(r, 2));
+    // Once a batch runs, later calls wait for the next one, as without gatherTurn.
+    const later = [4, 5].map((n) => queue.push(n));
+    expect(await Promise.all([...first, ...later])).toEqual([2, 4, 6, 8, 10]);
+    expect(batches).toEqual([[1, 2, 3], [4, 5]]);
+  });
+
   it('takes calls pushed together into one batch, even on an idle queue, up to maxBatch, and refuses those beyond maxPending', async () => {
     const batches: number[][] = [];
     const queue = new BatchQueue<number, number>(async (inputs) => {

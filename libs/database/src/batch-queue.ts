@@ -42,6 +42,7 @@ export class BatchQueue<In, Out> {
 
   private pending: { input: In; resolve(value: Out): void; reject(error: unknown): void }[] = [];
   private running = false;
+  private gathering = false;
   private inBatch = 0;
 
   constructor(
@@ -53,6 +54,12 @@ export class BatchQueue<In, Out> {
      * refused at once with a 503, so memory stays bounded however long the database takes.
      */
     private readonly maxPending = Infinity,
+    /**
+     * An idle queue starts its batch at the end of this turn of the event loop (setImmediate)
+     * rather than at once with the first call: the calls of one turn (the requests read
+     * together) then share the first batch instead of the first going alone.
+     */
+    private readonly gatherTurn = false,
   ) {
     BatchQueue.track(this);
   }
@@ -81,7 +88,16 @@ export class BatchQueue<In, Out> {
       if (this.size >= this.maxPending) return Promise.reject(tooManyWaiting());
       return new Promise<Out>((resolve, reject) => this.pending.push({ input, resolve, reject }));
     });
-    if (!this.running && this.pending.length) void this.drain();
+    if (!this.running && this.pending.length) {
+      if (!this.gatherTurn) void this.drain();
+      else if (!this.gathering) {
+        this.gathering = true;
+        setImmediate(() => {
+          this.gathering = false;
+          if (!this.running && this.pending.length) void this.drain();
+        });
+      }
+    }
     return promises;
   }
 

@@ -9,6 +9,7 @@ import { OutboxSubscriber } from './outbox';
 import { OutboxRepository } from './outbox.repository';
 import { EmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres';
 import { MIGRATIONS } from './migrations';
+import { sessionSettings, timeouts } from './session-settings';
 
 /** Owns the embedded engine when no DATABASE_URL is set, and stops it after the pool is closed. */
 @Injectable()
@@ -38,7 +39,7 @@ export class DatabaseConnection implements OnApplicationShutdown {
       migrationsRun: true,
       migrationsTransactionMode: 'each',
       // PGlite is a single session: a second connection would interleave transactions.
-      extra: { ...(this.embedded ? { max: 1, idleTimeoutMillis: 0 } : { max: this.config.dbPoolSize }), ...timeouts(this.config.dbTimeoutMs) },
+      extra: { ...(this.embedded ? { max: 1, idleTimeoutMillis: 0 } : { max: this.config.dbPoolSize, ...sessionSettings() }), ...timeouts(this.config.dbTimeoutMs) },
     };
   }
 
@@ -48,27 +49,6 @@ export class DatabaseConnection implements OnApplicationShutdown {
     if (dataSource?.isInitialized) await dataSource.destroy();
     await this.embedded.stop();
   }
-}
-
-/**
- * How many message batches may be in flight at once (MessageWriter's lanes): MESSAGE_WRITE_LANES,
- * but never more than half the pool, so the other half stays for everything else an instance
- * asks of the database (starts, allocation, reads, the outbox, health); one on the embedded
- * engine, whose single connection would only queue them.
- */
-export function writeLanes(config: Pick<AppConfig, 'databaseUrl' | 'dbPoolSize' | 'messageWriteLanes'>): number {
-  if (!config.databaseUrl) return 1;
-  return Math.max(1, Math.min(config.messageWriteLanes, Math.floor(config.dbPoolSize / 2)));
-}
-
-/**
- * DB_TIMEOUT_MS bounds every wait on the database: a connection from the pool (or a new one),
- * and a statement. The server cancels a slow statement (statement_timeout) and the connection
- * stays usable; the client-side read timeout, a little later, covers a server that does not
- * answer at all (network stall). Either way the request gets a 503 (isDatabaseUnavailable).
- */
-function timeouts(ms: number) {
-  return { connectionTimeoutMillis: ms, statement_timeout: ms, query_timeout: ms + 1000, keepAlive: true };
 }
 
 @Global()

@@ -1,4 +1,5 @@
 export * from './database.module';
+export * from './session-settings';
 export * from './embedded-postgres';
 export * from './locks';
 export * from './sql';
@@ -12,3 +13,4 @@ export * from './outbox';
 export * from './outbox.repository';
 export * from './lock-timing';
 export * from './deadline-timers';
+export * from './writer-pool';
