@@ -29,7 +29,8 @@ describe('StartWriter', () => {
     const statements: number[][] = [];
     const starts = writer(statements, 20);
     const first = starts.start(request(1));
-    await new Promise((r) => setTimeout(r, 5));
+    // Until the first statement has started (a fixed sleep raced the end of the turn on a loaded machine).
+    while (!statements.length) await new Promise((r) => setImmediate(r));
     const later = [2, 3].map((id) => starts.start(request(id)));
     expect((await Promise.all([first, ...later])).map((r) => r?.id)).toEqual([10, 20, 30]);
     expect(statements).toEqual([[1], [2, 3]]);

@@ -22,7 +22,8 @@ describe('BatchQueue', () => {
     }, 100, Infinity, true);
     const first = [1, 2, 3].map((n) => queue.push(n));
     expect(queue.size).toBe(3);
-    await new Promise((r) => setTimeout(r, 2));
+    // Until the first batch has started (a fixed sleep raced the end of the turn on a loaded machine).
+    while (!batches.length) await new Promise((r) => setImmediate(r));
     // Once a batch runs, later calls wait for the next one, as without gatherTurn.
     const later = [4, 5].map((n) => queue.push(n));
     expect(await Promise.all([...first, ...later])).toEqual([2, 4, 6, 8, 10]);
