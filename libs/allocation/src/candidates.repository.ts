@@ -89,10 +89,13 @@ const LOCKED_CANDIDATES_SQL = candidatesSql({
   extra: 't.conversation,',
 });
 
+/** $1 conversations, row-locked in id order (one order for every batch: no deadlock between them). */
+const LOCK_CONVERSATIONS_SQL = `SELECT * FROM conversations WHERE id = ANY($1::int[]) ORDER BY id FOR UPDATE`;
+
 // $1 the batch's conversations (row-locked in id order), $2 the one whose queue and channel are read, $3 limit. The
 // locked rows come once, on the first row (none when that conversation or its queue is gone: the caller reads apart).
 const BATCH_CANDIDATES_SQL = candidatesSql({
-  before: `locked AS MATERIALIZED (SELECT * FROM conversations WHERE id = ANY($1::int[]) ORDER BY id FOR UPDATE)`,
+  before: `locked AS MATERIALIZED (${LOCK_CONVERSATIONS_SQL})`,
   target: `SELECT c.queue_id, c.channel, c.offer_passed_agent_ids, (SELECT jsonb_agg(to_jsonb(l) ORDER BY l.id) FROM locked l) AS locked FROM locked c WHERE c.id = $2`,
   queueId: '(SELECT queue_id FROM target)',
   channel: '(SELECT channel FROM target)',
@@ -178,7 +181,7 @@ export class CandidatesRepository {
 
   /** Row-locks the conversations a batch of decisions is about, in id order (one statement, no deadlock between batches). */
   async lockConversations(manager: EntityManager, ids: number[]): Promise<ConversationRow[]> {
-    return manager.query(`SELECT * FROM conversations WHERE id = ANY($1::int[]) ORDER BY id FOR UPDATE`, [ids]);
+    return manager.query(LOCK_CONVERSATIONS_SQL, [ids]);
   }
 
   async agents(manager: EntityManager, agentIds: number[]): Promise<Member[]> {
