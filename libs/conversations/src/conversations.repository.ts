@@ -3,7 +3,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { Actor, ConversationStatus, ConversationView } from '@cc/common';
-import { conversationJsonSql, customerJsonSql, messageJsonSql, outboxInsertSql, returnedRows, toIso } from '@cc/database';
+import { conversationJsonSql, customerJsonSql, isoTextSql, messageJsonSql, outboxInsertSql, readInPages, returnedRows, toIso } from '@cc/database';
 import { heldCountSql } from '@cc/presence';
 import { routeQueueSql } from '@cc/queues';
 import { aheadInLineSql, keptWaitSql, waitingLineSql } from './waiting-line';
@@ -43,8 +43,12 @@ export interface ConversationFilter {
   offersHidden?: boolean;
 }
 
-/** The one mapping of the row to the wire shape; `estimatedWaitSeconds` beside the position when the caller computed it (@cc/statistics). */
-export function toConversationView(row: ConversationRow, position?: number | null, estimatedWaitSeconds?: number | null): ConversationView {
+/** The row's timestamps as the wire's ISO text. */
+type ViewTimes = { createdAt: string; assignedAt: string | null; resolvedAt: string | null; offerExpiresAt: string | null };
+type ViewColumns = Pick<ConversationRow, 'id' | 'customer_id' | 'agent_id' | 'queue_id' | 'channel' | 'status' | 'resolved_by' | 'notes'>;
+
+/** The one mapping of a row to the wire shape, its timestamps given as text (toConversationView, waitingLineView). */
+function conversationView(row: ViewColumns, times: ViewTimes, position?: number | null, estimatedWaitSeconds?: number | null): ConversationView {
   const view: ConversationView = {
     id: row.id,
     customerId: row.customer_id,
@@ -52,9 +56,9 @@ export function toConversationView(row: ConversationRow, position?: number | nul
     queueId: row.queue_id,
     channel: row.channel,
     status: row.status,
-    createdAt: toIso(row.created_at)!,
-    assignedAt: toIso(row.assigned_at),
-    resolvedAt: toIso(row.resolved_at),
+    createdAt: times.createdAt,
+    assignedAt: times.assignedAt,
+    resolvedAt: times.resolvedAt,
     resolvedBy: row.resolved_by,
     notes: row.notes,
   };
@@ -62,8 +66,20 @@ export function toConversationView(row: ConversationRow, position?: number | nul
     view.position = position;
     if (estimatedWaitSeconds !== undefined) view.estimatedWaitSeconds = estimatedWaitSeconds;
   }
-  if (row.status === 'offered' && row.offer_expires_at) view.offerExpiresAt = toIso(row.offer_expires_at)!;
+  if (row.status === 'offered' && times.offerExpiresAt) view.offerExpiresAt = times.offerExpiresAt;
   return view;
+}
+
+/** The row as the wire's conversation; `estimatedWaitSeconds` beside the position when the caller computed it (@cc/statistics). */
+export function toConversationView(row: ConversationRow, position?: number | null, estimatedWaitSeconds?: number | null): ConversationView {
+  const times = { createdAt: toIso(row.created_at)!, assignedAt: toIso(row.assigned_at), resolvedAt: toIso(row.resolved_at), offerExpiresAt: toIso(row.offer_expires_at) };
+  return conversationView(row, times, position, estimatedWaitSeconds);
+}
+
+/** A row of the waiting line as the wire's conversation (its timestamps are already the view's text). */
+export function waitingLineView(row: WaitingLineRow, estimatedWaitSeconds?: number | null): ConversationView {
+  const times = { createdAt: row.created_at, assignedAt: row.assigned_at, resolvedAt: row.resolved_at, offerExpiresAt: row.offer_expires_at };
+  return conversationView(row, times, row.position, estimatedWaitSeconds);
 }
 
 /*
@@ -196,7 +212,23 @@ const POSITIONS_SQL = `
   FROM (SELECT id, queue_id, ${keptWaitSql('conversations')} AS since FROM conversations
         WHERE id = ANY($1::int[]) AND ((status = 'queued' AND waiting_since IS NOT NULL) OR status = 'offered')) c`;
 
-const WAITING_LINE_SQL = `${waitingLineSql('queue_id = ANY($1::int[])', '*')} ORDER BY position, queue_id`;
+/** A row of the waiting line as its pushes need it: the view's columns, timestamps as the view's ISO text. */
+export type WaitingLineRow = Pick<ConversationRow, 'id' | 'customer_id' | 'agent_id' | 'queue_id' | 'channel' | 'status' | 'resolved_by' | 'notes'> & {
+  created_at: string;
+  assigned_at: string | null;
+  resolved_at: string | null;
+  offer_expires_at: string | null;
+  position: number;
+};
+
+const WAITING_LINE_SQL = `
+  SELECT l.id, l.customer_id, l.agent_id, l.queue_id, l.channel, l.status, l.resolved_by, l.notes, l.position,
+         ${isoTextSql('l.created_at')} AS created_at, ${isoTextSql('l.assigned_at')} AS assigned_at,
+         ${isoTextSql('l.resolved_at')} AS resolved_at, ${isoTextSql('l.offer_expires_at')} AS offer_expires_at
+  FROM (${waitingLineSql('queue_id = ANY($1::int[])', 'id, customer_id, agent_id, queue_id, channel, status, resolved_by, notes, created_at, assigned_at, resolved_at, offer_expires_at')}) l
+  ORDER BY l.position, l.queue_id`;
+/** Rows of the line parsed per page (readInPages): a page of this many is a few ms of the event loop. */
+const WAITING_LINE_PAGE = 1000;
 
 /** Every SQL statement on `conversations` (the table of this library). Always given the caller's manager. */
 @Injectable()
@@ -331,8 +363,8 @@ export class ConversationsRepository {
     return new Map(rows.map((r) => [r.id, r.position]));
   }
 
-  /** The whole waiting line of these queues, each row with its place: the fronts of the lines first. */
-  async waitingLine(manager: EntityManager, queueIds: number[]): Promise<(ConversationRow & { position: number })[]> {
-    return manager.query(WAITING_LINE_SQL, [queueIds]);
+  /** The whole waiting line of these queues (one snapshot, read in pages), each row with its place: the fronts of the lines first. */
+  async waitingLine(manager: EntityManager, queueIds: number[]): Promise<WaitingLineRow[]> {
+    return readInPages<WaitingLineRow>(manager, WAITING_LINE_SQL, [queueIds], WAITING_LINE_PAGE);
   }
 }

@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ConversationView } from '@cc/common';
-import { ConversationRow, ConversationsRepository, toConversationView } from '@cc/conversations';
+import { ConversationsRepository, WaitingLineRow, waitingLineView } from '@cc/conversations';
 import { estimateWait, StatsService } from '@cc/statistics';
 import { inTurns } from './in-turns';
 import { rooms, SocketHub } from './server-events';
@@ -140,17 +140,17 @@ export class QueuePositions implements OnModuleDestroy {
     // again) may be newer than the read: it is left to the next recompute.
     const newer = (last: Sent | undefined) => last !== undefined && last.noted > readFrom;
     for (const [id, last] of this.sent) if (queueIds.has(last.queueId) && !waiting.has(id) && !newer(last)) this.sent.delete(id);
-    const moved: { row: ConversationRow; position: number; sent: Sent }[] = [];
+    const moved: { row: WaitingLineRow; sent: Sent }[] = [];
     for (const row of line) {
       // An offered conversation keeps its place (others count it) but is told of its offer, not of a place.
       if (row.status !== 'queued' || newer(this.sent.get(row.id))) continue;
       const sent = this.remember(row.id, row.queue_id, row.position);
-      if (sent) moved.push({ row, position: row.position, sent });
+      if (sent) moved.push({ row, sent });
     }
     if (!moved.length) return;
     const perPlace = await this.stats.secondsPerPlace([...new Set(moved.map((m) => m.row.queue_id))]);
-    await inTurns(moved, { perTurn: PUSHES_PER_TURN, budgetMs: PUSH_TURN_BUDGET_MS, finishWithinMs: PUSHES_FINISH_WITHIN_MS }, ({ row, position, sent }) => {
-      if (!sent.stale && !this.closed) this.push(toConversationView(row, position), perPlace);
+    await inTurns(moved, { perTurn: PUSHES_PER_TURN, budgetMs: PUSH_TURN_BUDGET_MS, finishWithinMs: PUSHES_FINISH_WITHIN_MS }, ({ row, sent }) => {
+      if (!sent.stale && !this.closed) this.push(waitingLineView(row), perPlace);
     });
   }
 
