@@ -53,8 +53,8 @@ export class ConversationsService {
       const resolved = await this.repo.resolve(manager, id, user.role, dto.notes ?? null);
       const wrapUp = user.role === 'agent' && current.agent_id === user.id ? await this.presence.startWrapUp(manager, user.id, undefined, actorOf(user)) : null;
       await recordEvent(manager, { type: 'conversation.resolved', conversationId: id, channel: resolved.channel, actor: actorOf(user), data: { conversation: toConversationView(resolved) } });
-      // A freed slot may end `busy`: the state history records it in this transaction.
-      if (current.agent_id !== null && (current.status === 'active' || current.status === 'offered')) await this.presence.recordDerivedStates(manager, [current.agent_id], 'resolved');
+      // A freed slot may end `busy`: the state history records it in this transaction (under the presence row lock startWrapUp holds, when it ran).
+      if (current.agent_id !== null && (current.status === 'active' || current.status === 'offered')) await this.presence.recordDerivedStates(manager, [current.agent_id], 'resolved', wrapUp !== null);
       afterCommit(manager, () => {
         this.events.publish('conversation.resolved', { conversation: toConversationView(resolved), offeredAgentId });
         if (wrapUp) this.events.publish('agent.status.changed', { agentId: user.id, status: wrapUp, reason: 'wrap-up' });

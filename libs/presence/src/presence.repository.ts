@@ -263,11 +263,13 @@ export class PresenceRepository {
    * Appends a history row for each of these agents whose derived state (load included) differs
    * from the last one recorded, so agent_state_history is the whole timeline of states, busy and
    * available too. The presence rows are locked first: concurrent callers record a change once.
+   * `locked`: the caller's transaction already holds them (`lock`, `lockMany`), so this is one
+   * statement, whose snapshot is taken under the lock all the same.
    */
-  async recordDerivedStates(manager: EntityManager, agentIds: number[], reason: string): Promise<void> {
+  async recordDerivedStates(manager: EntityManager, agentIds: number[], reason: string, locked = false): Promise<void> {
     const ids = [...new Set(agentIds)].sort((a, b) => a - b);
     if (!ids.length) return;
-    await manager.query(`SELECT 1 FROM agent_presence WHERE agent_id = ANY($1::int[]) ORDER BY agent_id FOR UPDATE`, [ids]);
+    if (!locked) await manager.query(`SELECT 1 FROM agent_presence WHERE agent_id = ANY($1::int[]) ORDER BY agent_id FOR UPDATE`, [ids]);
     await manager.query(
       `INSERT INTO agent_state_history (agent_id, from_state, to_state, reason)
        SELECT s.id, s.last_state, s.state, $2 FROM (

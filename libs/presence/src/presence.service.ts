@@ -48,9 +48,12 @@ export class PresenceService implements OnModuleInit {
     this.hooks.register('agent.load.changed', (manager, { agentIds, reason }) => this.recordDerivedStates(manager, agentIds, reason));
   }
 
-  /** Inside the caller's transaction: records the agents' state if their load moved it (busy ↔ available). */
-  recordDerivedStates(manager: EntityManager, agentIds: number[], reason: string): Promise<void> {
-    return this.repo.recordDerivedStates(manager, agentIds, reason);
+  /**
+   * Inside the caller's transaction: records the agents' state if their load moved it (busy ↔
+   * available). `locked`: the transaction already holds their presence rows (startWrapUp took it).
+   */
+  recordDerivedStates(manager: EntityManager, agentIds: number[], reason: string, locked = false): Promise<void> {
+    return this.repo.recordDerivedStates(manager, agentIds, reason, locked);
   }
 
   /** The id of the agent `ref` names, if `caller` may act on it: an admin on any agent, an agent on itself only. */
