@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@cc/common';
-import { BatchQueue, ClaimedDelivery, OutboxRepository } from '@cc/database';
+import { ClaimedDelivery, OutboxRepository } from '@cc/database';
 import { nextRetryIn } from './retry-schedule';
 import { webhookSignature } from './signature';
 import { WebhookCallError, WebhookClient } from './webhook-client';
@@ -20,6 +20,15 @@ export const MAX_IN_FLIGHT = 64;
  */
 const CLAIM_BATCH = MAX_IN_FLIGHT / 4;
 const PRUNE_EVERY_MS = 3600_000;
+/**
+ * A 2xx answer waits at most this long for the answers of the other attempts in flight, so one
+ * statement records (and claims after) many: its planning, about 1 ms, is the same for 1 answer
+ * as for 64 (BENCHMARKS.md, the outbox's levers). It is recorded at once when no other attempt
+ * is waiting for its answer.
+ */
+export const ANSWER_LINGER_MS = 20;
+
+type Answer = { id: string; attempt: number; statusCode: number };
 
 /**
  * Sends the outbox's deliveries. Every instance runs one: it claims due deliveries with
@@ -40,14 +49,13 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   private claiming = false;
   private claimAgain = false;
   private poll: NodeJS.Timeout | null = null;
-  // Answers that arrive while one is being recorded are recorded together: one statement and one
-  // commit for up to MAX_IN_FLIGHT deliveries instead of one each (the dispatcher shares the
-  // database with the message path it reports on), and the same statement claims the next
-  // deliveries for the slots they free.
-  private readonly deliveredAnswers = new BatchQueue<{ id: string; attempt: number; statusCode: number }, void>(async (answers) => {
-    await this.recordAndClaim(answers);
-    return answers.map(() => ({ ok: true as const, value: undefined }));
-  }, MAX_IN_FLIGHT);
+  // 2xx answers waiting to be recorded together: one statement and one commit for up to
+  // MAX_IN_FLIGHT deliveries instead of one each (the dispatcher shares the database with the
+  // message path it reports on), and the same statement claims the next deliveries for the slots
+  // they free. One such statement runs at a time.
+  private answers: { answer: Answer; resolve(): void; reject(error: unknown): void }[] = [];
+  private recording = false;
+  private linger: NodeJS.Timeout | null = null;
   private pruner: NodeJS.Timeout | null = null;
 
   constructor(
@@ -73,6 +81,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     if (this.poll) clearInterval(this.poll);
     if (this.pruner) clearInterval(this.pruner);
     this.stopping.abort();
+    this.recordAnswers();
     await this.client.close();
     await Promise.allSettled([...this.inFlight]);
   }
@@ -115,8 +124,51 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     }
   }
 
+  /** Resolves once `answer` is recorded (with the answers that arrived beside it). */
+  private delivered(answer: Answer): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.answers.push({ answer, resolve, reject });
+      this.recordSoon();
+    });
+  }
+
+  /**
+   * Records the waiting answers now when no other attempt in flight is waiting for its answer (or
+   * the group is full, or the instance stops), else after ANSWER_LINGER_MS at most. A statement
+   * running records the next group after itself.
+   */
+  private recordSoon(): void {
+    if (this.recording || !this.answers.length) return;
+    const unanswered = this.inFlight.size - this.answers.length;
+    if (unanswered > 0 && this.answers.length < MAX_IN_FLIGHT && !this.stopping.signal.aborted) {
+      this.linger ??= setTimeout(() => {
+        this.linger = null;
+        this.recordAnswers();
+      }, ANSWER_LINGER_MS);
+      return;
+    }
+    this.recordAnswers();
+  }
+
+  private recordAnswers(): void {
+    if (this.linger) clearTimeout(this.linger);
+    this.linger = null;
+    if (this.recording || !this.answers.length) return;
+    const group = this.answers.splice(0, MAX_IN_FLIGHT);
+    this.recording = true;
+    void this.recordAndClaim(group.map((g) => g.answer))
+      .then(
+        () => group.forEach((g) => g.resolve()),
+        (err: unknown) => group.forEach((g) => g.reject(err)),
+      )
+      .finally(() => {
+        this.recording = false;
+        this.recordSoon();
+      });
+  }
+
   /** Records 2xx answers; claims in the same statement unless a claim is running already (then that one claims again after). */
-  private async recordAndClaim(answers: { id: string; attempt: number; statusCode: number }[]): Promise<void> {
+  private async recordAndClaim(answers: Answer[]): Promise<void> {
     const claims = !this.claiming && !this.stopping.signal.aborted;
     if (!claims) this.claimAgain = true;
     else this.claiming = true;
@@ -140,6 +192,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     this.inFlight.add(slot);
     void done.then((claimedAfter) => {
       this.inFlight.delete(slot);
+      // One answer fewer to wait for: the answers waiting may be all there are now.
+      this.recordSoon();
       if (!claimedAfter && (this.inFlight.size === 0 || MAX_IN_FLIGHT - this.inFlight.size >= CLAIM_BATCH)) this.kick();
     });
   }
@@ -163,7 +217,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
         body,
       );
       if (statusCode >= 200 && statusCode < 300) {
-        await this.deliveredAnswers.push({ id: d.id, attempt: d.attempts, statusCode });
+        await this.delivered({ id: d.id, attempt: d.attempts, statusCode });
         return true;
       }
       error = `HTTP ${statusCode}`;
