@@ -21,12 +21,12 @@ export const MAX_IN_FLIGHT = 64;
 const CLAIM_BATCH = MAX_IN_FLIGHT / 4;
 const PRUNE_EVERY_MS = 3600_000;
 /**
- * A 2xx answer waits at most this long for the answers of the other attempts in flight, so one
- * statement records (and claims after) many: its planning, about 1 ms, is the same for 1 answer
- * as for 64 (BENCHMARKS.md, the outbox's levers). It is recorded at once when no other attempt
- * is waiting for its answer.
+ * 2xx answers are recorded at most once per this many milliseconds (a full group of
+ * MAX_IN_FLIGHT at once): the answers of that time share one statement, whose planning, about
+ * 1 ms, is the same for 1 answer as for 64 (BENCHMARKS.md, the outbox's levers). An answer after
+ * a quiet spell is recorded at once.
  */
-export const ANSWER_LINGER_MS = 20;
+const ANSWER_LINGER_MS = 20;
 
 type Answer = { id: string; attempt: number; statusCode: number };
 
@@ -56,6 +56,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   private answers: { answer: Answer; resolve(): void; reject(error: unknown): void }[] = [];
   private recording = false;
   private linger: NodeJS.Timeout | null = null;
+  private lastRecordAt = 0;
   private pruner: NodeJS.Timeout | null = null;
 
   constructor(
@@ -132,19 +133,15 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     });
   }
 
-  /**
-   * Records the waiting answers now when no other attempt in flight is waiting for its answer (or
-   * the group is full, or the instance stops), else after ANSWER_LINGER_MS at most. A statement
-   * running records the next group after itself.
-   */
+  /** Records the waiting answers now, or when ANSWER_LINGER_MS have passed since the last group started. */
   private recordSoon(): void {
     if (this.recording || !this.answers.length) return;
-    const unanswered = this.inFlight.size - this.answers.length;
-    if (unanswered > 0 && this.answers.length < MAX_IN_FLIGHT && !this.stopping.signal.aborted) {
+    const wait = this.answers.length >= MAX_IN_FLIGHT || this.stopping.signal.aborted ? 0 : this.lastRecordAt + ANSWER_LINGER_MS - Date.now();
+    if (wait > 0) {
       this.linger ??= setTimeout(() => {
         this.linger = null;
         this.recordAnswers();
-      }, ANSWER_LINGER_MS);
+      }, wait);
       return;
     }
     this.recordAnswers();
@@ -156,6 +153,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     if (this.recording || !this.answers.length) return;
     const group = this.answers.splice(0, MAX_IN_FLIGHT);
     this.recording = true;
+    this.lastRecordAt = Date.now();
     void this.recordAndClaim(group.map((g) => g.answer))
       .then(
         () => group.forEach((g) => g.resolve()),
@@ -192,8 +190,6 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     this.inFlight.add(slot);
     void done.then((claimedAfter) => {
       this.inFlight.delete(slot);
-      // One answer fewer to wait for: the answers waiting may be all there are now.
-      this.recordSoon();
       if (!claimedAfter && (this.inFlight.size === 0 || MAX_IN_FLIGHT - this.inFlight.size >= CLAIM_BATCH)) this.kick();
     });
   }
