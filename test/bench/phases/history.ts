@@ -1,16 +1,26 @@
 /**
  * Phase (h), history: does a big database slow the message path and the read paths down?
- * One server, the pairs workload measured on the fresh database, then 100,000 resolved
- * conversations with 1,000,000 messages seeded by SQL (generate_series, spread over the pairs'
- * agents so that their `stats` have history to count, messages of different conversations
- * interleaved as in real life), then measured again once the server's report rollup has taken
- * them and a CHECKPOINT has flushed the seed (see `settle`). Also `GET /conversations/:id/messages?before=`
- * and `GET /agents?limit=100`, one request after the other, before and after.
+ * Two servers of the same build, each on a database of its own: a fresh one, and one grown by
+ * 100,000 resolved conversations with 1,000,000 messages seeded by SQL (generate_series, spread
+ * over its pairs' agents so that their `stats` have history to count, messages of different
+ * conversations interleaved as in real life), measured once that server's report rollup has taken
+ * them and a CHECKPOINT has flushed the seed (see `settle`). The pairs workload runs on one and
+ * then the other, taking turns (fresh, grown, grown, fresh, ...); then
+ * `GET /conversations/:id/messages?before=` and `GET /agents?limit=100`, one request after the
+ * other, on each.
+ *
+ * Why two servers taking turns rather than one server measured before and after its seed: the
+ * commits of a message run wait on WAL writes and fsyncs of the one PostgreSQL cluster that every
+ * bench and suite here uses, and other sessions' checkpoints (each DROP DATABASE of a test suite
+ * requests one) make the commits after them write full-page images. Runs minutes apart met
+ * different neighbours: on 2026-12-04 at 03:04Z and 03:08Z the fresh runs had 7 and 3 checkpoints
+ * (about 8,000 full-page images, 64–67 MB of WAL) and the grown ones none (610 and 1,534, 35–36
+ * MB), and the grown/fresh e2e p99 came out 0.56× and 0.65×; earlier runs of the same method gave
+ * 0.6–10.8×. Taking turns gives both databases the same neighbours, and the checkpoints that fell
+ * in each one's runs are reported beside the figures.
  *
  * Each database gets three message runs (one in quick mode), and the latency figures are their
- * medians: the p99 of one 15-s run is set by its worst stall of the shared machine (the commits
- * wait on WAL writes and fsyncs of the one PostgreSQL cluster every bench and suite here uses),
- * so that single runs of the same code put the grown/fresh ratio anywhere in 0.6–3.6×.
+ * medians: the p99 of one 15-s run is set by its worst stall of the shared machine.
  */
 import { JsonClient } from '../lib/http';
 import { startOurServer } from '../lib/servers';
@@ -32,6 +42,8 @@ export interface HistoryPoint {
   dup: number;
   historyBefore: Percentiles;
   agentsPage: Percentiles;
+  /** What the whole PostgreSQL cluster did during this database's message runs (other sessions included). */
+  cluster: ClusterDelta;
 }
 
 export interface HistoryResult {
@@ -41,7 +53,7 @@ export interface HistoryResult {
   /** Message runs per database. */
   runs: number;
   seedMs: number;
-  /** From the seed's end until the report rollup had taken the seeded conversations (then a CHECKPOINT). */
+  /** From the seed's end until the grown server's report rollup had taken the seeded conversations (then a CHECKPOINT). */
   settleMs: number;
   empty: HistoryPoint;
   grown: HistoryPoint;
@@ -139,14 +151,46 @@ const median = (values: number[]) => {
 
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 
-/** `count` fixed-rate runs one after the other. */
-async function messageRuns(generator: Parameters<typeof messageRun>[0], params: Parameters<typeof messageRun>[1], pid: number, count: number): Promise<MessageRun[]> {
-  const runs: MessageRun[] = [];
-  for (let i = 0; i < count; i++) runs.push(await messageRun(generator, params, { server: pid }));
-  return runs;
+/** Checkpoints and WAL of the whole cluster (pg_stat_bgwriter, pg_stat_wal), whoever caused them. */
+interface ClusterDelta {
+  checkpoints: number;
+  walFpi: number;
+  walBytes: number;
 }
 
-function point(runs: MessageRun[], serverKey: string, r: Awaited<ReturnType<typeof reads>>): HistoryPoint {
+const clusterCounters = (url: string): Promise<ClusterDelta> =>
+  withClient(url, async (client) => {
+    const [row] = (
+      await client.query(
+        `SELECT (checkpoints_timed + checkpoints_req)::int AS checkpoints, wal_fpi::float8 AS "walFpi", wal_bytes::float8 AS "walBytes"
+         FROM pg_stat_bgwriter, pg_stat_wal`,
+      )
+    ).rows;
+    return row as ClusterDelta;
+  });
+
+interface Side {
+  label: string;
+  generator: Parameters<typeof messageRun>[0];
+  pid: number;
+  url: string;
+  runs: MessageRun[];
+  cluster: ClusterDelta;
+}
+
+/** One fixed-rate run on `side`, with what the cluster did meanwhile. */
+async function runOn(side: Side, params: Parameters<typeof messageRun>[1], log: (line: string) => void): Promise<void> {
+  const before = await clusterCounters(side.url);
+  const run = await messageRun(side.generator, params, { server: side.pid });
+  side.runs.push(run);
+  const after = await clusterCounters(side.url);
+  log(`  history: ${side.label} run ${side.runs.length}: e2e p50 / p99 ${fmt(run.result.e2e.p50, 2)} / ${fmt(run.result.e2e.p99, 2)} ms, ${after.checkpoints - before.checkpoints} checkpoints`);
+  side.cluster.checkpoints += after.checkpoints - before.checkpoints;
+  side.cluster.walFpi += after.walFpi - before.walFpi;
+  side.cluster.walBytes += after.walBytes - before.walBytes;
+}
+
+function point({ runs, cluster }: Side, serverKey: string, r: Awaited<ReturnType<typeof reads>>): HistoryPoint {
   const delivered = sum(runs.map((run) => run.result.delivered));
   const perMessage = (cpuMs: number) => (delivered ? (cpuMs * 1000) / delivered : NaN);
   return {
@@ -162,6 +206,7 @@ function point(runs: MessageRun[], serverKey: string, r: Awaited<ReturnType<type
     dup: sum(runs.map((run) => run.result.duplicated + run.result.misrouted)),
     historyBefore: r.historyBefore,
     agentsPage: r.agentsPage,
+    cluster,
   };
 }
 
@@ -172,37 +217,51 @@ export async function runHistory(options: GrowthOptions): Promise<HistoryResult>
   const conversations = options.quick ? SEED_CONVERSATIONS / 10 : SEED_CONVERSATIONS;
   const requests = options.quick ? 100 : 300;
   const runs = options.quick ? 1 : 3;
-  const server = await startOurServer({ database: growthDatabase(options.database), label: 'history' });
-  const http = new JsonClient(server.url, 4);
+  const database = growthDatabase(options.database);
+  const freshServer = await startOurServer({ database, label: 'history-fresh' });
+  const closing: (() => Promise<unknown>)[] = [() => freshServer.stop()];
   try {
-    const url = server.databaseUrl as string;
-    options.log(`  history: ${pairs} pairs through the API`);
-    const init = await ourPairs(server, pairs, 50, 'hist');
-    const generator = await openGenerator(init, 'history');
-    try {
-      const params = { rate, durationS, drainS: 3 };
-      const emptyRuns = await messageRuns(generator, params, server.pid, runs);
-      const empty = point(emptyRuns, 'server', await reads(url, http, server.admin.token, requests));
-      options.log(`  history (empty): ${fmt(empty.cpuUsPerMsg)} µs/msg, e2e p99 ${fmt(empty.e2eP99, 2)} ms, history p99 ${fmt(empty.historyBefore.p99, 2)} ms, agents p99 ${fmt(empty.agentsPage.p99, 2)} ms`);
-      options.log(`  history: seeding ${conversations} conversations × ${MESSAGES_PER_CONVERSATION} messages with SQL`);
-      const seedStarted = Date.now();
-      await seed(url, init.agentIds, conversations, MESSAGES_PER_CONVERSATION);
-      const seedMs = Date.now() - seedStarted;
-      const { ms: settleMs, checkpointError } = await settle(url);
-      options.log(`  history: seeded in ${(seedMs / 1000).toFixed(0)} s; the report rollup caught up ${(settleMs / 1000).toFixed(0)} s later; ${checkpointError ? `CHECKPOINT refused (${checkpointError})` : 'CHECKPOINT done'}`);
-      await generator.call('run', { rate: 500, durationS: 2, drainS: 3 }, 60_000); // warm the new plans and pages
-      const grownRuns = await messageRuns(generator, params, server.pid, runs);
-      const grown = point(grownRuns, 'server', await reads(url, http, server.admin.token, requests));
-      options.log(`  history (grown, seeded in ${(seedMs / 1000).toFixed(0)} s): ${fmt(grown.cpuUsPerMsg)} µs/msg, e2e p99 ${fmt(grown.e2eP99, 2)} ms, history p99 ${fmt(grown.historyBefore.p99, 2)} ms, agents p99 ${fmt(grown.agentsPage.p99, 2)} ms`);
-      return { pairs, rate, durationS, runs, seedMs, settleMs, empty, grown };
-    } finally {
-      await closeGenerator(generator);
-    }
+    const grownServer = await startOurServer({ database, label: 'history-grown' });
+    closing.push(() => grownServer.stop());
+    options.log(`  history: ${pairs} pairs through the API on each of two servers`);
+    const freshInit = await ourPairs(freshServer, pairs, 50, 'histf');
+    const grownInit = await ourPairs(grownServer, pairs, 50, 'histg');
+    const grownUrl = grownServer.databaseUrl as string;
+    options.log(`  history: seeding the second database with ${conversations} conversations × ${MESSAGES_PER_CONVERSATION} messages with SQL`);
+    const seedStarted = Date.now();
+    await seed(grownUrl, grownInit.agentIds, conversations, MESSAGES_PER_CONVERSATION);
+    const seedMs = Date.now() - seedStarted;
+    const { ms: settleMs, checkpointError } = await settle(grownUrl);
+    options.log(`  history: seeded in ${(seedMs / 1000).toFixed(0)} s; the report rollup caught up ${(settleMs / 1000).toFixed(0)} s later; ${checkpointError ? `CHECKPOINT refused (${checkpointError})` : 'CHECKPOINT done'}`);
+    // Each generator's warm-up run also warms its server's plans (on the grown one, the new pages).
+    const side = async (server: typeof freshServer, init: typeof freshInit, label: string): Promise<Side> => {
+      const generator = await openGenerator(init, `history-${label}`);
+      closing.push(() => closeGenerator(generator));
+      return { label, generator, pid: server.pid, url: server.databaseUrl as string, runs: [], cluster: { checkpoints: 0, walFpi: 0, walBytes: 0 } };
+    };
+    const fresh = await side(freshServer, freshInit, 'fresh');
+    const grown = await side(grownServer, grownInit, 'grown');
+    const params = { rate, durationS, drainS: 3 };
+    for (let i = 0; i < runs; i++) for (const s of i % 2 ? [grown, fresh] : [fresh, grown]) await runOn(s, params, options.log);
+    const result = async (s: Side, server: typeof freshServer, label: string): Promise<HistoryPoint> => {
+      const http = new JsonClient(server.url, 4);
+      try {
+        const p = point(s, 'server', await reads(s.url, http, server.admin.token, requests));
+        options.log(`  history (${label}): ${fmt(p.cpuUsPerMsg)} µs/msg, e2e p99 ${fmt(p.e2eP99, 2)} ms, history p99 ${fmt(p.historyBefore.p99, 2)} ms, agents p99 ${fmt(p.agentsPage.p99, 2)} ms, ${p.cluster.checkpoints} checkpoints in its runs`);
+        return p;
+      } finally {
+        http.close();
+      }
+    };
+    const empty = await result(fresh, freshServer, 'fresh');
+    const grownPoint = await result(grown, grownServer, 'grown');
+    return { pairs, rate, durationS, runs, seedMs, settleMs, empty, grown: grownPoint };
   } finally {
-    http.close();
-    await server.stop();
+    for (const close of closing.reverse()) await close().catch(() => undefined);
   }
 }
+
+const fmtCount = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? '–' : Math.round(n).toLocaleString('en'));
 
 export function historySection(r: HistoryResult): string {
   const row = (label: string, p: HistoryPoint) => [
@@ -221,7 +280,7 @@ export function historySection(r: HistoryResult): string {
   return [
     `### Growth: ${r.grown.storedMessages.toLocaleString('en')} stored messages in ${r.grown.storedConversations.toLocaleString('en')} conversations (phase \`history\`)`,
     '',
-    `${r.pairs} pairs at ${r.rate} msg/s, ${r.runs ?? 1} run${(r.runs ?? 1) > 1 ? 's' : ''} of ${r.durationS} s on the fresh database, then again after seeding with SQL (${fmt(r.seedMs / 1000, 0)} s), once the report rollup had taken the seeded conversations (${fmt((r.settleMs ?? NaN) / 1000, 0)} s later) and a \`CHECKPOINT\`; the same server process; latencies are the runs' medians (e2e p99 of each run: fresh ${r.empty.e2eP99Runs.map((v) => fmt(v, 1)).join(' / ')} ms, grown ${r.grown.e2eP99Runs.map((v) => fmt(v, 1)).join(' / ')} ms). Reads one after the other (admin token): a page of 50 before the middle of a random conversation's history, and \`GET /agents?limit=100\`.`,
+    `${r.pairs} pairs at ${r.rate} msg/s, ${r.runs ?? 1} run${(r.runs ?? 1) > 1 ? 's' : ''} of ${r.durationS} s on each of two servers of this build, one on a fresh database and one on a database seeded with SQL (${fmt(r.seedMs / 1000, 0)} s) and measured once its report rollup had taken the seeded conversations (${fmt((r.settleMs ?? NaN) / 1000, 0)} s later) and a \`CHECKPOINT\`; the two take turns (fresh, grown, grown, fresh, …) so that both meet the same neighbours on the shared PostgreSQL (see the phase's comment); latencies are the runs' medians (e2e p99 of each run: fresh ${r.empty.e2eP99Runs.map((v) => fmt(v, 1)).join(' / ')} ms, grown ${r.grown.e2eP99Runs.map((v) => fmt(v, 1)).join(' / ')} ms). Checkpoints of the cluster during the runs (any session's): fresh ${r.empty.cluster?.checkpoints ?? '–'} (${fmtCount(r.empty.cluster?.walFpi)} full-page images, ${fmt((r.empty.cluster?.walBytes ?? NaN) / 1e6, 0)} MB of WAL), grown ${r.grown.cluster?.checkpoints ?? '–'} (${fmtCount(r.grown.cluster?.walFpi)}, ${fmt((r.grown.cluster?.walBytes ?? NaN) / 1e6, 0)} MB). Reads one after the other (admin token), on each server after all the message runs: a page of 50 before the middle of a random conversation's history, and \`GET /agents?limit=100\`.`,
     '',
     mdTable(
       ['database', 'messages / conversations', 'server µs/msg', 'postgres µs/msg', 'e2e p50 ms', 'e2e p99 ms', 'ack p99 ms', 'lost / dup', 'history `before=` p99 ms', '`GET /agents?limit=100` p99 ms'],
