@@ -45,7 +45,7 @@ const INSERT_BATCH_SQL = `
     SELECT * FROM unnest($1::int[], $2::text[], $3::int[], $4::text[], $5::text[], $6::int[], $7::text[], $8::int[])
       AS v(conversation_id, role, sender_id, text, client_message_id, ord, actor_type, actor_id)
   ), c AS MATERIALIZED (
-    SELECT * FROM conversations WHERE id IN (SELECT conversation_id FROM v) ORDER BY id FOR NO KEY UPDATE
+    SELECT * FROM conversations WHERE id = ANY($1::int[]) ORDER BY id FOR NO KEY UPDATE
   ), allowed AS (
     SELECT v.* FROM v JOIN c ON c.id = v.conversation_id
     WHERE c.status <> 'resolved'
@@ -54,7 +54,7 @@ const INSERT_BATCH_SQL = `
   ), numbered AS (
     -- Ids taken here, in arrival order, so each stored row is matched back to its request by
     -- position (ord), never by comparing texts (what is stored must be what was asked).
-    SELECT nextval(pg_get_serial_sequence('messages', 'id')) AS id, allowed.* FROM allowed
+    SELECT nextval('messages_id_seq'::regclass) AS id, allowed.* FROM allowed
   ), ins AS (
     INSERT INTO messages (id, conversation_id, sender_type, sender_id, text, client_message_id)
     SELECT n.id, n.conversation_id, CASE n.role WHEN 'admin' THEN 'system' ELSE n.role END, n.sender_id, n.text, n.client_message_id
@@ -68,9 +68,12 @@ const INSERT_BATCH_SQL = `
     FROM ins JOIN c ON c.id = ins.conversation_id
   ), first_response AS (
     -- The first agent message after the first assignment, recorded for the statistics (API.md 13).
-    UPDATE conversations c SET first_response_at = f.created_at, first_response_agent_id = f.sender_id
-    FROM (SELECT DISTINCT ON (conversation_id) conversation_id, sender_id, created_at FROM ins WHERE sender_type = 'agent' ORDER BY conversation_id, id) f
-    WHERE c.id = f.conversation_id AND c.first_response_at IS NULL AND c.first_assigned_at IS NOT NULL
+    -- Judged on the locked rows (c: their latest versions, unchanged until this commit), so the
+    -- update visits only the conversations it changes rather than scanning for them.
+    UPDATE conversations u SET first_response_at = f.created_at, first_response_agent_id = f.sender_id
+    FROM (SELECT DISTINCT ON (ins.conversation_id) ins.conversation_id, ins.sender_id, ins.created_at FROM ins JOIN c ON c.id = ins.conversation_id
+      WHERE ins.sender_type = 'agent' AND c.first_response_at IS NULL AND c.first_assigned_at IS NOT NULL ORDER BY ins.conversation_id, ins.id) f
+    WHERE u.id = f.conversation_id
   ), ${outboxInsertSql('events')}
   SELECT ins.id, ins.conversation_id, ins.sender_type, ins.sender_id, ins.text, ins.client_message_id, ${isoTextSql('ins.created_at')} AS created_at,
     n.ord, c.customer_id, c.agent_id
