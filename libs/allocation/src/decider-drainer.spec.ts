@@ -10,6 +10,7 @@ import { Test, TestingModule } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
 import { CommonModule, DomainEventMap, loadConfig } from '@cc/common';
 import { DatabaseModule } from '@cc/database';
+import { waitingLineSql } from '@cc/conversations';
 import { tempDataDir } from '../../../test/utils/test-db';
 import { AllocationModule } from './allocation.module';
 import { CandidatesRepository, wholePool } from './candidates.repository';
@@ -22,6 +23,7 @@ let decider: Decider;
 let drainer: Drainer;
 let dir: string;
 const assigned: DomainEventMap['conversation.assigned'][] = [];
+const queued: DomainEventMap['conversation.queued'][] = [];
 const q = <T = any>(sql: string, params: unknown[] = []): Promise<T[]> => dataSource.query(sql, params);
 
 beforeAll(async () => {
@@ -33,6 +35,7 @@ beforeAll(async () => {
   decider = moduleRef.get(Decider);
   drainer = moduleRef.get(Drainer);
   moduleRef.get(EventEmitter2).on('conversation.assigned', (e: DomainEventMap['conversation.assigned']) => assigned.push(e));
+  moduleRef.get(EventEmitter2).on('conversation.queued', (e: DomainEventMap['conversation.queued']) => queued.push(e));
 }, 120_000);
 
 afterAll(async () => {
@@ -47,6 +50,7 @@ beforeEach(async () => {
   await q(`DELETE FROM queues WHERE name <> 'default'`);
   await q(`UPDATE queues SET last_assigned_agent_id = NULL`);
   assigned.length = 0;
+  queued.length = 0;
 });
 
 async function queue(name: string, priority = 0): Promise<number> {
@@ -127,6 +131,28 @@ describe('Decider and DecisionQueue', () => {
     await Promise.all(ids.map((id) => decider.decide(id, 'test')));
     const active = await q(`SELECT id FROM conversations WHERE agent_id = $1 AND status = 'active' ORDER BY id`, [agentId]);
     expect(active).toHaveLength(2);
+  });
+
+  it('a start decided after a drain already placed its conversation keeps that place: distinct positions, one wait decision, one queued event', async () => {
+    const queueId = await queue('q1');
+    await agent([queueId], 1).then((id) => q(`UPDATE agent_presence SET paused = true WHERE agent_id = $1`, [id]));
+    // Stored by their starts, not yet decided (waiting_since NULL): a drain may reach them first.
+    const [customerX, customerY] = await q(`INSERT INTO customers (name) VALUES ('x'), ('y') RETURNING id`);
+    const stored = async (customerId: number) =>
+      (await q(`INSERT INTO conversations (customer_id, queue_id, channel, status) VALUES ($1, $2, 'web', 'queued') RETURNING id`, [customerId, queueId]))[0].id as number;
+    const x = await stored(customerX.id);
+    const y = await stored(customerY.id);
+    const drained = await decider.decideAll([x], 'drain')[0];
+    expect(drained).toMatchObject({ id: x, status: 'queued', position: 1 });
+    const since = (await q(`SELECT waiting_since FROM conversations WHERE id = $1`, [x]))[0].waiting_since;
+    const second = await decider.decide(y, 'conversation-started');
+    const first = await decider.decide(x, 'conversation-started');
+    expect(second).toMatchObject({ id: y, status: 'queued', position: 2 });
+    expect((await q(`SELECT waiting_since FROM conversations WHERE id = $1`, [x]))[0].waiting_since).toEqual(since);
+    expect((await q(`SELECT id, position FROM (${waitingLineSql()}) l ORDER BY position`)).map((r) => r.id)).toEqual([x, y]);
+    expect(first).toMatchObject({ id: x, status: 'queued' });
+    expect(await decisionsOf(x)).toEqual([{ outcome: 'queued', agent_id: null, trigger: 'drain' }]);
+    expect(queued.map((e) => e.conversation.id)).toEqual([x, y]);
   });
 });
 

@@ -17,7 +17,8 @@ export interface Choice {
 }
 
 /** Triggers by which a conversation enters a waiting line (its customer is told its position). */
-const ENTRY_TRIGGERS = new Set(['conversation-started', 'transfer']);
+const STARTED = 'conversation-started';
+const ENTRY_TRIGGERS = new Set([STARTED, 'transfer']);
 
 /** A decision logs every member's verdict up to this many; beyond, the chosen agent's and the first others' by id (all of which it read). */
 const MAX_LOGGED_CANDIDATES = LOGGED_MEMBERS;
@@ -79,6 +80,9 @@ export class Decider {
       if (locked && locked.status !== 'queued') return locked;
       const { conversation: current, pool } = await this.context(manager, batch, conversationId);
       if (current.status !== 'queued') return current;
+      // The drain also takes stored conversations whose start has not decided yet (so none is
+      // stranded by an instance that stopped in between); one it left waiting keeps that place.
+      if (trigger === STARTED && current.waiting_since !== null) return current;
       const { queue, choice } = await this.chooseLocked(manager, batch, current, pool);
       return this.applyInBatch(manager, batch, current, queue, choice, trigger);
     };
