@@ -133,7 +133,7 @@ describe('Decider and DecisionQueue', () => {
     expect(active).toHaveLength(2);
   });
 
-  it('a start decided after a drain already placed its conversation keeps that place: distinct positions, one wait decision, one queued event', async () => {
+  it('a start decided after a drain already placed its conversation keeps that place: distinct positions, one queued event', async () => {
     const queueId = await queue('q1');
     await agent([queueId], 1).then((id) => q(`UPDATE agent_presence SET paused = true WHERE agent_id = $1`, [id]));
     // Stored by their starts, not yet decided (waiting_since NULL): a drain may reach them first.
@@ -150,8 +150,11 @@ describe('Decider and DecisionQueue', () => {
     expect(second).toMatchObject({ id: y, status: 'queued', position: 2 });
     expect((await q(`SELECT waiting_since FROM conversations WHERE id = $1`, [x]))[0].waiting_since).toEqual(since);
     expect((await q(`SELECT id, position FROM (${waitingLineSql()}) l ORDER BY position`)).map((r) => r.id)).toEqual([x, y]);
-    expect(first).toMatchObject({ id: x, status: 'queued' });
-    expect(await decisionsOf(x)).toEqual([{ outcome: 'queued', agent_id: null, trigger: 'drain' }]);
+    expect(first).toMatchObject({ id: x, status: 'queued', position: 1 });
+    expect(await decisionsOf(x)).toEqual([
+      { outcome: 'queued', agent_id: null, trigger: 'drain' },
+      { outcome: 'queued', agent_id: null, trigger: 'conversation-started' },
+    ]);
     expect(queued.map((e) => e.conversation.id)).toEqual([x, y]);
   });
 });

@@ -16,9 +16,14 @@ export interface Choice {
   verdicts: Verdict[];
 }
 
-/** Triggers by which a conversation enters a waiting line (its customer is told its position). */
-const STARTED = 'conversation-started';
-const ENTRY_TRIGGERS = new Set([STARTED, 'transfer']);
+/**
+ * The one trigger that starts a conversation's wait anew: a transfer puts it at the back of its
+ * new line. Any other decision that leaves a conversation waiting keeps the wait it has, and
+ * starts one only when it has none. That includes a start's own decision, because the drain also
+ * takes stored starts that have not decided yet (none is stranded by an instance that stopped
+ * in between): a start decided after a drain left it waiting keeps that place.
+ */
+const RESTARTS_WAIT = 'transfer';
 
 /** A decision logs every member's verdict up to this many; beyond, the chosen agent's and the first others' by id (all of which it read). */
 const MAX_LOGGED_CANDIDATES = LOGGED_MEMBERS;
@@ -80,9 +85,6 @@ export class Decider {
       if (locked && locked.status !== 'queued') return locked;
       const { conversation: current, pool } = await this.context(manager, batch, conversationId);
       if (current.status !== 'queued') return current;
-      // The drain also takes stored conversations whose start has not decided yet (so none is
-      // stranded by an instance that stopped in between); one it left waiting keeps that place.
-      if (trigger === STARTED && current.waiting_since !== null) return current;
       const { queue, choice } = await this.chooseLocked(manager, batch, current, pool);
       return this.applyInBatch(manager, batch, current, queue, choice, trigger);
     };
@@ -180,9 +182,8 @@ export class Decider {
     const decision = decisionOf(conversation, queue, choice, trigger);
     if (!choice.agent) {
       // Joining the line happens here, under the lock: the line's order is then the order of
-      // joining, so positions answered after commit are distinct and stable. A conversation
-      // entering anew (start, transfer) starts its wait now; one already waiting keeps it.
-      const since = ENTRY_TRIGGERS.has(trigger) ? 'clock_timestamp()' : 'coalesce(waiting_since, clock_timestamp())';
+      // joining, so positions answered after commit are distinct and stable (RESTARTS_WAIT).
+      const since = trigger === RESTARTS_WAIT ? 'clock_timestamp()' : 'coalesce(waiting_since, clock_timestamp())';
       const waiting = await this.repo.recordWaiting(manager, { ...decision, agentId: null }, since);
       return this.waited(manager, conversation, waiting, trigger, actor);
     }
@@ -226,7 +227,7 @@ export class Decider {
       return row;
     }
     const heldBefore = agent?.active ?? 0;
-    const write = { ...decisionOf(conversation, queue, choice, trigger), agentId: agent?.agentId ?? null, queueId: queue.id, entry: ENTRY_TRIGGERS.has(trigger) };
+    const write = { ...decisionOf(conversation, queue, choice, trigger), agentId: agent?.agentId ?? null, queueId: queue.id, entry: trigger === RESTARTS_WAIT };
     const deferred = batch.defer(write, this.writeBatch, (row) =>
       agent ? this.assigned(manager, conversation, row, agent, heldBefore, SYSTEM_ACTOR, batch) : this.waited(manager, conversation, row, trigger, SYSTEM_ACTOR),
     );
@@ -248,8 +249,8 @@ export class Decider {
 
   /** After a conversation was left waiting: its customer and integrations hear its place, unless a drain only left it where it was. */
   private async waited(manager: EntityManager, conversation: ConversationRow, waiting: ConversationRow, trigger: string, actor: Actor): Promise<ConversationRow> {
-    // A drain that leaves a conversation waiting changes nothing its customer needs to hear.
-    if (!ENTRY_TRIGGERS.has(trigger) && conversation.waiting_since !== null) return waiting;
+    // A decision that leaves a conversation where it was waiting changes nothing its customer needs to hear.
+    if (trigger !== RESTARTS_WAIT && conversation.waiting_since !== null) return waiting;
     await recordEvent(manager, {
       type: 'conversation.queued',
       conversationId: waiting.id,
