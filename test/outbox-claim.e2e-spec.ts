@@ -14,8 +14,9 @@ describe('Outbox claims (e2e)', () => {
   let webhookId: number;
 
   beforeAll(async () => {
-    // The app's own dispatcher polls once a minute: the rows below are claimed by the test alone.
-    t = await createTestApp({ env: { WEBHOOK_POLL_MS: '60000' } });
+    // The app's own dispatcher never claims (its first claim at boot ran in the background and, on
+    // a loaded machine, could come after the first rows below): they are claimed by the test alone.
+    t = await createTestApp({ env: { WEBHOOK_DISPATCH: 'false' } });
     db = t.app.get(DataSource);
     outbox = t.app.get(OutboxRepository);
     [{ id: webhookId }] = await db.query(`INSERT INTO webhooks (url, events, secret) VALUES ('http://127.0.0.1:9/hook', '{message.created}', 's') RETURNING id`);
