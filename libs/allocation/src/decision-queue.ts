@@ -178,7 +178,7 @@ export class DecisionQueue {
     // (the conversation is already stored, waiting; the sweep decides it later).
     // An idle queue gathers the decisions of one turn of the event loop (a start batch's answers
     // all arrive in one) into its first transaction, rather than the first going alone.
-    this.queue = new BatchQueue<Pending, unknown>((batch) => this.decideBatch(batch), MAX_DECISIONS_PER_TRANSACTION, config.maxPendingWrites, true);
+    this.queue = new BatchQueue<Pending, unknown>((batch) => this.decideBatch(batch), MAX_DECISIONS_PER_TRANSACTION, config.maxPendingWrites, { gatherTurn: true });
   }
 
   /** Queues a decision; `conversationId` names the stored conversation it is about, so a batch locks them all in one statement. */

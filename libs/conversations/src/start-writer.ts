@@ -23,7 +23,7 @@ export class StartWriter {
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     // An idle writer gathers the starts of one turn of the event loop into its first statement.
-    this.batches = new BatchQueue<StartRequest, StartedRow | undefined>((batch) => this.insert(batch), MAX_BATCH, config.maxPendingWrites, true);
+    this.batches = new BatchQueue<StartRequest, StartedRow | undefined>((batch) => this.insert(batch), MAX_BATCH, config.maxPendingWrites, { gatherTurn: true });
   }
 
   /** Stores the start (routed, with its first text and events); undefined when no queue matched. */

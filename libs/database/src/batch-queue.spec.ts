@@ -19,7 +19,7 @@ describe('BatchQueue', () => {
       batches.push(inputs);
       await new Promise((r) => setTimeout(r, 10));
       return inputs.map((n) => ({ ok: true, value: n * 2 }));
-    }, 100, Infinity, true);
+    }, 100, Infinity, { gatherTurn: true });
     const first = [1, 2, 3].map((n) => queue.push(n));
     expect(queue.size).toBe(3);
     // Until the first batch has started (a fixed sleep raced the end of the turn on a loaded machine).
@@ -89,5 +89,51 @@ describe('BatchQueue bound', () => {
     expect(await Promise.all(held)).toEqual([0, 1, 2, 3, 4]);
     expect(queue.size).toBe(0);
     await expect(queue.push(7)).resolves.toBe(7);
+  });
+});
+
+describe('BatchQueue minIntervalMs', () => {
+  afterEach(() => jest.useRealTimers());
+
+  it('starts batches at most once per interval while calls keep coming; a full batch, a call after a quiet spell, and every batch after unspace() at once', async () => {
+    jest.useFakeTimers();
+    const batches: number[][] = [];
+    const queue = new BatchQueue<number, number>(async (inputs) => {
+      batches.push(inputs);
+      return inputs.map((value) => ({ ok: true, value }));
+    }, 3, Infinity, { minIntervalMs: 20 });
+    const turn = () => jest.advanceTimersByTimeAsync(0);
+
+    const first = queue.push(1); // idle, nothing recorded lately: at once
+    expect(batches).toEqual([[1]]);
+    await expect(first).resolves.toBe(1);
+    const spaced = [queue.push(2), queue.push(3)];
+    await jest.advanceTimersByTimeAsync(19);
+    expect(batches).toEqual([[1]]); // within the interval of the first batch's start
+    await jest.advanceTimersByTimeAsync(1);
+    expect(batches).toEqual([[1], [2, 3]]);
+    expect(await Promise.all(spaced)).toEqual([2, 3]);
+
+    const full = [4, 5, 6].map((n) => queue.push(n)); // maxBatch waiting: at once
+    await turn();
+    expect(batches).toEqual([[1], [2, 3], [4, 5, 6]]);
+    expect(await Promise.all(full)).toEqual([4, 5, 6]);
+
+    await jest.advanceTimersByTimeAsync(50); // a quiet spell
+    const afterQuiet = queue.push(7);
+    expect(batches.at(-1)).toEqual([7]);
+    await afterQuiet;
+
+    const waiting = queue.push(8);
+    await turn();
+    expect(batches.at(-1)).toEqual([7]);
+    queue.unspace();
+    await turn();
+    expect(batches.at(-1)).toEqual([8]);
+    await waiting;
+    const next = queue.push(9);
+    expect(batches.at(-1)).toEqual([9]);
+    await next;
+    expect(queue.size).toBe(0);
   });
 });

@@ -16,6 +16,21 @@ export function tooManyWaiting(): DatabaseUnavailableError {
   return new DatabaseUnavailableError('Too many writes waiting for the database');
 }
 
+export interface BatchQueueOptions {
+  /**
+   * An idle queue starts its batch at the end of this turn of the event loop (setImmediate)
+   * rather than at once with the first call: the calls of one turn (the requests read
+   * together) then share the first batch instead of the first going alone.
+   */
+  gatherTurn?: boolean;
+  /**
+   * Batches start at most once per this many milliseconds (a full batch of maxBatch at once;
+   * a call after a quiet spell at once): for work whose fixed cost per batch is worth a short
+   * wait, such as a statement's planning (the webhook dispatcher's answers).
+   */
+  minIntervalMs?: number;
+}
+
 /**
  * Group commit for any kind of work: calls that arrive while a batch is running wait and go
  * together into the next one, so a busy system pays one round trip and one commit per batch
@@ -44,6 +59,11 @@ export class BatchQueue<In, Out> {
   private running = false;
   private gathering = false;
   private inBatch = 0;
+  private readonly gatherTurn: boolean;
+  private readonly minIntervalMs: number;
+  private lastStartAt = -Infinity;
+  private spacing: NodeJS.Timeout | null = null;
+  private unspaced = false;
 
   constructor(
     /** Runs one batch; answers one result per input, in order. A throw fails the whole batch. */
@@ -54,14 +74,17 @@ export class BatchQueue<In, Out> {
      * refused at once with a 503, so memory stays bounded however long the database takes.
      */
     private readonly maxPending = Infinity,
-    /**
-     * An idle queue starts its batch at the end of this turn of the event loop (setImmediate)
-     * rather than at once with the first call: the calls of one turn (the requests read
-     * together) then share the first batch instead of the first going alone.
-     */
-    private readonly gatherTurn = false,
+    options: BatchQueueOptions = {},
   ) {
+    this.gatherTurn = options.gatherTurn ?? false;
+    this.minIntervalMs = options.minIntervalMs ?? 0;
     BatchQueue.track(this);
+  }
+
+  /** From now on batches start without waiting for minIntervalMs, the waiting calls' at once (for a shutdown). */
+  unspace(): void {
+    this.unspaced = true;
+    this.startSoon();
   }
 
   /** Calls waiting or in the running batch. */
@@ -89,22 +112,45 @@ export class BatchQueue<In, Out> {
       return new Promise<Out>((resolve, reject) => this.pending.push({ input, resolve, reject }));
     });
     if (!this.running && this.pending.length) {
-      if (!this.gatherTurn) void this.drain();
+      if (!this.gatherTurn) this.startSoon();
       else if (!this.gathering) {
         this.gathering = true;
         setImmediate(() => {
           this.gathering = false;
-          if (!this.running && this.pending.length) void this.drain();
+          this.startSoon();
         });
       }
     }
     return promises;
   }
 
+  /** How long the next batch must still wait for minIntervalMs (0: it may start now). */
+  private spacingLeft(): number {
+    if (this.unspaced || this.pending.length >= this.maxBatch) return 0;
+    return Math.max(0, this.lastStartAt + this.minIntervalMs - Date.now());
+  }
+
+  /** Starts a batch now if none runs, or once minIntervalMs allows. */
+  private startSoon(): void {
+    if (this.running || !this.pending.length) return;
+    const wait = this.spacingLeft();
+    if (wait > 0) {
+      this.spacing ??= setTimeout(() => {
+        this.spacing = null;
+        this.startSoon();
+      }, wait);
+      return;
+    }
+    if (this.spacing) clearTimeout(this.spacing);
+    this.spacing = null;
+    void this.drain();
+  }
+
   private async drain(): Promise<void> {
     this.running = true;
     try {
-      while (this.pending.length) {
+      while (this.pending.length && this.spacingLeft() === 0) {
+        this.lastStartAt = Date.now();
         const batch = this.pending.splice(0, this.maxBatch);
         this.inBatch = batch.length;
         try {
@@ -118,5 +164,6 @@ export class BatchQueue<In, Out> {
     } finally {
       this.running = false;
     }
+    this.startSoon();
   }
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@cc/common';
-import { ClaimedDelivery, OutboxRepository } from '@cc/database';
+import { BatchQueue, ClaimedDelivery, OutboxRepository } from '@cc/database';
 import { nextRetryIn } from './retry-schedule';
 import { webhookSignature } from './signature';
 import { WebhookCallError, WebhookClient } from './webhook-client';
@@ -49,14 +49,19 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   private claiming = false;
   private claimAgain = false;
   private poll: NodeJS.Timeout | null = null;
-  // 2xx answers waiting to be recorded together: one statement and one commit for up to
-  // MAX_IN_FLIGHT deliveries instead of one each (the dispatcher shares the database with the
-  // message path it reports on), and the same statement claims the next deliveries for the slots
-  // they free. One such statement runs at a time.
-  private answers: { answer: Answer; resolve(): void; reject(error: unknown): void }[] = [];
-  private recording = false;
-  private linger: NodeJS.Timeout | null = null;
-  private lastRecordAt = 0;
+  // 2xx answers recorded together: one statement and one commit for up to MAX_IN_FLIGHT
+  // deliveries instead of one each (the dispatcher shares the database with the message path it
+  // reports on), at most once per ANSWER_LINGER_MS while busy, and the same statement claims the
+  // next deliveries for the slots they free. One such statement runs at a time.
+  private readonly deliveredAnswers = new BatchQueue<Answer, void>(
+    async (answers) => {
+      await this.recordAndClaim(answers);
+      return answers.map(() => ({ ok: true as const, value: undefined }));
+    },
+    MAX_IN_FLIGHT,
+    Infinity,
+    { minIntervalMs: ANSWER_LINGER_MS },
+  );
   private pruner: NodeJS.Timeout | null = null;
 
   constructor(
@@ -82,7 +87,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     if (this.poll) clearInterval(this.poll);
     if (this.pruner) clearInterval(this.pruner);
     this.stopping.abort();
-    this.recordAnswers();
+    this.deliveredAnswers.unspace();
     await this.client.close();
     await Promise.allSettled([...this.inFlight]);
   }
@@ -123,46 +128,6 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     } catch (err) {
       if (!this.stopping.signal.aborted) this.logger.warn(`Claiming deliveries failed: ${(err as Error).message}`);
     }
-  }
-
-  /** Resolves once `answer` is recorded (with the answers that arrived beside it). */
-  private delivered(answer: Answer): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.answers.push({ answer, resolve, reject });
-      this.recordSoon();
-    });
-  }
-
-  /** Records the waiting answers now, or when ANSWER_LINGER_MS have passed since the last group started. */
-  private recordSoon(): void {
-    if (this.recording || !this.answers.length) return;
-    const wait = this.answers.length >= MAX_IN_FLIGHT || this.stopping.signal.aborted ? 0 : this.lastRecordAt + ANSWER_LINGER_MS - Date.now();
-    if (wait > 0) {
-      this.linger ??= setTimeout(() => {
-        this.linger = null;
-        this.recordAnswers();
-      }, wait);
-      return;
-    }
-    this.recordAnswers();
-  }
-
-  private recordAnswers(): void {
-    if (this.linger) clearTimeout(this.linger);
-    this.linger = null;
-    if (this.recording || !this.answers.length) return;
-    const group = this.answers.splice(0, MAX_IN_FLIGHT);
-    this.recording = true;
-    this.lastRecordAt = Date.now();
-    void this.recordAndClaim(group.map((g) => g.answer))
-      .then(
-        () => group.forEach((g) => g.resolve()),
-        (err: unknown) => group.forEach((g) => g.reject(err)),
-      )
-      .finally(() => {
-        this.recording = false;
-        this.recordSoon();
-      });
   }
 
   /** Records 2xx answers; claims in the same statement unless a claim is running already (then that one claims again after). */
@@ -213,7 +178,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
         body,
       );
       if (statusCode >= 200 && statusCode < 300) {
-        await this.delivered({ id: d.id, attempt: d.attempts, statusCode });
+        await this.deliveredAnswers.push({ id: d.id, attempt: d.attempts, statusCode });
         return true;
       }
       error = `HTTP ${statusCode}`;
